@@ -283,6 +283,12 @@ function absolute(reg: Registry, location: string): string {
   return new URL(location, reg.url).toString();
 }
 
+/** An upload URL re-targeted at `reg` (a restarted registry listens on another port; the `_state` survives). */
+function onRegistry(reg: Registry, location: string): string {
+  const u = new URL(location);
+  return new URL(u.pathname + u.search, reg.url).toString();
+}
+
 export function sha256(data: Buffer | string): string {
   return 'sha256:' + createHash('sha256').update(data).digest('hex');
 }
@@ -338,6 +344,36 @@ export async function startUpload(reg: Registry, repo: string, bytes?: Buffer | 
     location = absolute(reg, p.headers.get('location') ?? location);
   }
   return { uuid, location };
+}
+
+/** true when the upload session still exists on the registry (`GET` upload status → 204). */
+export async function uploadAlive(reg: Registry, upload: Upload): Promise<boolean> {
+  const r = await fetchT(onRegistry(reg, upload.location));
+  await r.arrayBuffer();
+  return r.status === 204;
+}
+
+/** Finishes an upload started by `startUpload` (PUT ?digest= with the remaining bytes). Returns the digest. */
+export async function finishUpload(reg: Registry, upload: Upload, allBytes: Buffer | string, alreadySent: number): Promise<string> {
+  const all = typeof allBytes === 'string' ? Buffer.from(allBytes) : allBytes;
+  const rest = all.subarray(alreadySent);
+  const digest = sha256(all);
+  const loc = new URL(onRegistry(reg, upload.location));
+  loc.searchParams.set('digest', digest);
+  const p = await fetchT(loc.toString(), {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(rest.length) },
+    body: new Uint8Array(rest),
+  });
+  await expectStatus(reg, `PUT finish upload ${upload.uuid}`, p, [201]);
+  await p.arrayBuffer();
+  return digest;
+}
+
+/** `HEAD /v2/<repo>/blobs/<digest>` → 200 (the repo has a `_layers` link and the data exists). */
+export async function blobExists(reg: Registry, repo: string, digest: string): Promise<boolean> {
+  const r = await fetchT(`${reg.url}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
+  return r.status === 200;
 }
 
 /** Uploads one blob (POST, then PUT ?digest= with the body) without pushing any manifest. Returns its digest. */
