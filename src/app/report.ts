@@ -1,0 +1,38 @@
+import { loadAuditInput } from '../audit/load.js';
+import { audit } from '../audit/rules.js';
+import { SEVERITY_RANK, type Finding, type Severity } from '../audit/findings.js';
+import { renderReport } from '../report/report.js';
+import type { Format } from '../report/format.js';
+import { openSession, type SessionOptions } from './session.js';
+
+export interface ReportOptions extends SessionOptions {
+  format: Format;
+  now: number;
+  uploadAgeMs: number;
+  kinds?: string[];
+  failOn?: Severity;
+}
+
+export interface ReportOutcome {
+  output: string;
+  /** True when --fail-on is set and a finding at or above it exists. */
+  failed: boolean;
+  findings: Finding[];
+}
+
+export function runReport(opts: ReportOptions): ReportOutcome {
+  const s = openSession(opts);
+  try {
+    const { repositories, findings: all } = audit(loadAuditInput(s.db, s.scan.id), { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
+    const findings = opts.kinds?.length ? all.filter((f) => opts.kinds!.includes(f.kind)) : all;
+    const output = renderReport(
+      { root: s.scan.root, scannedAt: new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString(), repositories, findings },
+      opts.format,
+    );
+    const failOn = opts.failOn;
+    const failed = failOn !== undefined && findings.some((f) => SEVERITY_RANK[f.severity] <= SEVERITY_RANK[failOn]);
+    return { output, failed, findings };
+  } finally {
+    s.db.close();
+  }
+}

@@ -1,0 +1,41 @@
+/** The shared steps of the commands: open the index, scan when a root is given, pick the scan. */
+import { openIndexForRead, openIndexForWrite, type DB } from '../index/open.js';
+import { latestScan, type ScanRow } from '../index/scans.js';
+import { scanStorage, type ScanResult } from '../scan/run.js';
+import { resolveStorageRoot } from '../scan/root.js';
+import type { WalkProgress } from '../scan/walk.js';
+
+export interface Session {
+  db: DB;
+  scan: ScanRow;
+  scanned?: ScanResult;
+}
+
+export interface SessionOptions {
+  dbFile: string;
+  root?: string;
+  onProgress?: (p: WalkProgress) => void;
+}
+
+/** With a root: scan it into the index first. Without: read the newest scan in the index. */
+export function openSession(opts: SessionOptions): Session {
+  if (opts.root !== undefined) {
+    // Resolve first so a bad root fails before the db file is created.
+    const root = resolveStorageRoot(opts.root);
+    const db = openIndexForWrite(opts.dbFile);
+    try {
+      const scanned = scanStorage(db, opts.root, { dbFile: opts.dbFile, onProgress: opts.onProgress });
+      return { db, scan: latestScan(db, opts.dbFile, root.v2), scanned };
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+  const db = openIndexForRead(opts.dbFile);
+  try {
+    return { db, scan: latestScan(db, opts.dbFile) };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}

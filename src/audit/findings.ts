@@ -1,0 +1,30 @@
+export type Severity = 'error' | 'warning' | 'info';
+
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { error: 0, warning: 1, info: 2 };
+
+export interface Finding {
+  kind: string;
+  severity: Severity;
+  repository: string | null;
+  tag?: string;
+  digest?: string;
+  path?: string;
+  bytes?: number;
+  message: string;
+}
+
+/** Deterministic order: severity, kind, repository, tag, digest, path. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+    cmp(a.kind, b.kind) ||
+    cmp(a.repository ?? '', b.repository ?? '') ||
+    cmp(a.tag ?? '', b.tag ?? '') ||
+    cmp(a.digest ?? '', b.digest ?? '') ||
+    cmp(a.path ?? '', b.path ?? '')
+  );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

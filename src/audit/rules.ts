@@ -1,0 +1,187 @@
+/** Audit rules: pure functions from index rows to findings. */
+import type { DebrisRow, LinkRow, RepositoryRow, TagRow, UploadRow } from '../index/queries.js';
+import { isListed } from '../layout/catalog.js';
+import { compareFindings, type Finding } from './findings.js';
+import { repositoryState, type RepositoryState } from './state.js';
+
+export interface AuditInput {
+  repositories: RepositoryRow[];
+  tags: TagRow[];
+  badLinks: LinkRow[];
+  danglingLayerLinks: LinkRow[];
+  revisionsWithoutBlob: LinkRow[];
+  uploads: UploadRow[];
+  debris: DebrisRow[];
+}
+
+export interface AuditOptions {
+  now: number;
+  /** Uploads older than this are stale (the registry's purger default is 168h). */
+  uploadAgeMs: number;
+}
+
+export interface RepositoryReport extends RepositoryRow {
+  state: RepositoryState;
+  listedByV2: boolean;
+  listedByV3: boolean;
+}
+
+export function withState(r: RepositoryRow): RepositoryReport {
+  return { ...r, state: repositoryState(r), listedByV2: isListed(r, 2), listedByV3: isListed(r, 3) };
+}
+
+function catalogClause(r: RepositoryReport): string {
+  const by = [r.listedByV2 ? '2.x (_layers present)' : '', r.listedByV3 ? '3.x (_manifests present)' : ''].filter(Boolean);
+  return by.length ? `still listed in /v2/_catalog by ${by.join(' and ')}` : 'not listed by either catalog';
+}
+
+export function emptyRepositories(repos: RepositoryReport[]): Finding[] {
+  return repos
+    .filter((r) => r.state === 'empty')
+    .map((r) => ({
+      kind: 'empty-repository',
+      severity: 'warning' as const,
+      repository: r.name,
+      message: `no tags and no revisions (${r.layerLinks} layer links, ${r.uploads} uploads); ${catalogClause(r)}`,
+    }));
+}
+
+export function invalidRepositoryNames(repos: RepositoryReport[]): Finding[] {
+  return repos
+    .filter((r) => r.nameProblem !== null)
+    .map((r) => ({
+      kind: 'invalid-repository-name',
+      severity: 'error' as const,
+      repository: r.name,
+      message: `not a valid repository name (${r.nameProblem}); the registry cannot serve it and garbage-collect aborts on it`,
+    }));
+}
+
+export function danglingTags(tags: TagRow[]): Finding[] {
+  const out: Finding[] = [];
+  for (const t of tags) {
+    let why: string | null = null;
+    if (!t.hasCurrentLink) why = 'tag directory has no current/link';
+    else if (t.current === null) why = `current/link is unreadable or not a digest (${t.currentProblem ?? 'invalid'})`;
+    else if (!t.revisionPresent) why = `current/link names ${t.current}, which has no revision link in this repository`;
+    else if (!t.blobPresent) why = `current/link names ${t.current}, whose manifest blob is gone from blobs/`;
+    if (why === null) continue;
+    out.push({
+      kind: 'dangling-tag',
+      severity: 'error',
+      repository: t.repository,
+      tag: t.tag,
+      ...(t.current ? { digest: t.current } : {}),
+      message: `${why}; pulling it fails with MANIFEST_UNKNOWN`,
+    });
+  }
+  return out;
+}
+
+const LINK_DESCRIPTION: Readonly<Record<string, string>> = {
+  layer: '_layers link',
+  revision: 'revision link',
+  'tag-current': 'tag current link',
+  'tag-index': 'tag index link',
+};
+
+export function linkProblems(links: LinkRow[]): Finding[] {
+  const out: Finding[] = [];
+  for (const l of links) {
+    const what = LINK_DESCRIPTION[l.kind] ?? l.kind;
+    const base = { repository: l.repository, ...(l.tag !== null ? { tag: l.tag } : {}), ...(l.pathDigest ? { digest: l.pathDigest } : {}) };
+    if (l.problem !== null) {
+      out.push({
+        ...base,
+        kind: 'invalid-link',
+        severity: 'error',
+        message: `${what} is ${l.problem === 'empty' ? 'empty' : l.problem === 'invalid' ? `not a digest: ${l.raw ?? ''}` : l.problem} (${l.size} bytes); garbage-collect aborts with "invalid checksum digest format"`,
+      });
+      continue;
+    }
+    const pathAlg = l.pathDigest?.split(':')[0];
+    const contentAlg = l.digest?.split(':')[0];
+    const alias = l.kind === 'layer' && pathAlg !== contentAlg;
+    out.push({
+      ...base,
+      kind: 'link-digest-mismatch',
+      severity: alias ? 'info' : 'error',
+      message: alias
+        ? `alias link: path names ${l.pathDigest}, content is the canonical ${l.digest} (legitimate: written for a non-canonical upload digest)`
+        : `${what} path names ${l.pathDigest} but the file holds ${l.digest ?? ''}`,
+    });
+  }
+  return out;
+}
+
+export function missingManifestBlobs(links: LinkRow[]): Finding[] {
+  return links.map((l) => ({
+    kind: 'missing-manifest-blob',
+    severity: 'error' as const,
+    repository: l.repository,
+    digest: l.digest ?? l.pathDigest ?? '',
+    message: `revision link present but blobs/ has no data for ${l.digest}; the manifest cannot be pulled`,
+  }));
+}
+
+export function danglingLayerLinkFindings(links: LinkRow[]): Finding[] {
+  return links.map((l) => ({
+    kind: 'dangling-layer-link',
+    severity: 'warning' as const,
+    repository: l.repository,
+    digest: l.pathDigest ?? l.digest ?? '',
+    message: `_layers link to ${l.digest}, which is gone from blobs/ (2.x garbage-collect leaves these; a push may then skip the upload)`,
+  }));
+}
+
+export function staleUploads(uploads: UploadRow[], opts: AuditOptions): Finding[] {
+  const out: Finding[] = [];
+  for (const u of uploads) {
+    const since = u.startedMs ?? u.mtimeMs;
+    if (opts.now - since < opts.uploadAgeMs) continue;
+    out.push({
+      kind: 'stale-upload',
+      severity: 'warning',
+      repository: u.repository,
+      path: `_uploads/${u.id}`,
+      bytes: u.size,
+      message:
+        u.startedMs === null
+          ? `upload ${u.id} has no readable startedat (the registry's purger never removes it); last written ${new Date(u.mtimeMs).toISOString()}`
+          : `upload ${u.id} started ${u.startedAt ?? ''}, older than the upload age`,
+    });
+  }
+  return out;
+}
+
+const DEBRIS_SEVERITY: Readonly<Record<string, Finding['severity']>> = {
+  unreadable: 'error',
+  symlink: 'warning',
+  'pending-deletion': 'warning',
+};
+
+export function debrisFindings(rows: DebrisRow[]): Finding[] {
+  return rows.map((d) => ({
+    kind: d.kind === 'unreadable' ? 'unreadable-path' : 'debris',
+    severity: DEBRIS_SEVERITY[d.kind] ?? 'info',
+    repository: d.repository,
+    path: d.path,
+    message: `${d.kind}: ${d.detail ?? ''}`.trim(),
+  }));
+}
+
+/** All findings of the index-level rules, sorted. */
+export function audit(input: AuditInput, opts: AuditOptions): { repositories: RepositoryReport[]; findings: Finding[] } {
+  const repos = input.repositories.map(withState);
+  const findings = [
+    ...emptyRepositories(repos),
+    ...invalidRepositoryNames(repos),
+    ...danglingTags(input.tags),
+    ...linkProblems(input.badLinks),
+    ...missingManifestBlobs(input.revisionsWithoutBlob),
+    ...danglingLayerLinkFindings(input.danglingLayerLinks),
+    ...staleUploads(input.uploads, opts),
+    ...debrisFindings(input.debris),
+  ].sort(compareFindings);
+  return { repositories: repos, findings };
+}

@@ -1,0 +1,35 @@
+import { Command, Option } from 'commander';
+import { runReport } from '../../app/report.js';
+import type { Severity } from '../../audit/findings.js';
+import { ExitCode } from '../exit-codes.js';
+import { asFormat, dbOption, formatOption, parseDuration, quietOption, uploadAgeOption } from '../options.js';
+import { endProgress, progressReporter } from '../progress.js';
+import type { CommandContext } from '../context.js';
+
+export function reportCommand(ctx: CommandContext): Command {
+  return new Command('report')
+    .description('report repositories and findings (scans <root> first; without it reads --db)')
+    .argument('[root]', 'storage root to scan first')
+    .addOption(dbOption())
+    .addOption(formatOption())
+    .addOption(quietOption())
+    .addOption(uploadAgeOption())
+    .addOption(new Option('--kind <kind...>', 'only findings of these kinds'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse exists').choices(['error', 'warning', 'info']))
+    .action((root: string | undefined, o: { db: string; format: string; quiet?: boolean; uploadAge: string; kind?: string[]; failOn?: Severity }) => {
+      const quiet = Boolean(o.quiet);
+      const out = runReport({
+        dbFile: o.db,
+        ...(root !== undefined ? { root } : {}),
+        format: asFormat(o.format),
+        now: ctx.now(),
+        uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
+        ...(o.kind ? { kinds: o.kind } : {}),
+        ...(o.failOn ? { failOn: o.failOn } : {}),
+        onProgress: progressReporter(quiet),
+      });
+      endProgress(quiet);
+      ctx.stdout(out.output);
+      if (out.failed) ctx.setExitCode(ExitCode.Findings);
+    });
+}

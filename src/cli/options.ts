@@ -1,0 +1,25 @@
+import { Option } from 'commander';
+import ms from 'ms';
+import { UsageError } from '../errors.js';
+import { FORMATS, type Format } from '../report/format.js';
+
+export const DEFAULT_DB = 'regaudit.db';
+
+export const dbOption = (): Option => new Option('--db <file>', 'index database').default(DEFAULT_DB);
+export const formatOption = (): Option => new Option('--format <format>', 'output format').choices(FORMATS as string[]).default('table');
+export const quietOption = (): Option => new Option('-q, --quiet', 'no progress on stderr');
+export const uploadAgeOption = (): Option =>
+  new Option('--upload-age <duration>', 'uploads older than this are stale (the registry purges at 168h)').default('168h');
+
+/** "90s", "1h", "30d" → milliseconds; a clear usage error otherwise. */
+export function parseDuration(value: string, flag: string): number {
+  const v = /^\d+$/.test(value) ? Number.NaN : ms(value as ms.StringValue);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new UsageError(`${flag} ${JSON.stringify(value)}: not a duration (use e.g. 0s, 90m, 1h, 7d)`);
+  }
+  return v;
+}
+
+export function asFormat(v: string): Format {
+  return v as Format;
+}

@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import { TOOL_VERSION } from '../version.js';
+import type { CommandContext } from './context.js';
+import { pruneCommand } from './commands/prune.js';
+import { reportCommand } from './commands/report.js';
+import { scanCommand } from './commands/scan.js';
+
+/** Every subcommand, in help order. */
+const COMMANDS = [scanCommand, reportCommand, pruneCommand];
+
+export function createProgram(ctx: CommandContext): Command {
+  const program = new Command('regaudit')
+    .description('Offline auditor for Docker Distribution (registry:2 / registry:3) filesystem storage')
+    .version(TOOL_VERSION)
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+  for (const make of COMMANDS) program.addCommand(make(ctx).exitOverride().configureOutput({ outputError: () => {} }));
+  return program;
+}

@@ -1,0 +1,28 @@
+import type { Database } from 'better-sqlite3';
+import { IndexError } from '../../errors.js';
+import { up as v1 } from './0001-initial.js';
+
+/** Migration N brings user_version N-1 to N; append only, never edit a shipped one. */
+const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [v1];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function userVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Brings the database to SCHEMA_VERSION; refuses a database written by a newer regaudit. */
+export function migrate(db: Database, file: string): void {
+  const current = userVersion(db);
+  if (current > SCHEMA_VERSION) {
+    throw new IndexError(
+      `${file}: index schema version ${current} is newer than this regaudit supports (${SCHEMA_VERSION}); upgrade regaudit or use another --db`,
+    );
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      MIGRATIONS[v]!(db);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

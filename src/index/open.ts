@@ -1,0 +1,65 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { IndexError } from '../errors.js';
+import { migrate, userVersion, SCHEMA_VERSION } from './migrations/index.js';
+
+export type DB = Database.Database;
+
+/** A one-line reason for a SQLite failure, naming the file. */
+export function indexFailure(file: string, err: unknown): IndexError {
+  const code = typeof err === 'object' && err && 'code' in err ? String((err as { code: unknown }).code) : '';
+  const msg = err instanceof Error ? err.message : String(err);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return new IndexError(`${file}: not a regaudit index (file is not a database or is corrupt)`);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new IndexError(`${file}: index is locked by another process`);
+  if (code.startsWith('SQLITE_FULL')) return new IndexError(`${file}: disk full while writing the index`);
+  if (code.startsWith('SQLITE_CANTOPEN')) return new IndexError(`${file}: cannot open index (${msg})`);
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_IOERR'))
+    return new IndexError(`${file}: cannot write index (${msg})`);
+  if (err instanceof IndexError) return err;
+  return new IndexError(`${file}: ${msg}`);
+}
+
+function configure(db: DB): void {
+  db.pragma('busy_timeout = 3000');
+  db.pragma('foreign_keys = ON');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('cache_size = -32768');
+}
+
+/** Opens (creating if needed) and migrates the index for writing. */
+export function openIndexForWrite(file: string): DB {
+  let db: DB | undefined;
+  try {
+    db = new Database(file);
+    configure(db);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db, file);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw indexFailure(file, err);
+  }
+}
+
+/** Opens an existing index for reading; it must exist and be at a version this code reads. */
+export function openIndexForRead(file: string): DB {
+  if (!existsSync(file)) throw new IndexError(`${file}: no index here; run "regaudit scan <root> --db ${file}" first`);
+  let db: DB | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    configure(db);
+    const v = userVersion(db);
+    if (v > SCHEMA_VERSION) {
+      throw new IndexError(`${file}: index schema version ${v} is newer than this regaudit supports (${SCHEMA_VERSION}); upgrade regaudit or rescan`);
+    }
+    if (v < SCHEMA_VERSION) {
+      db.close();
+      db = openIndexForWrite(file);
+    }
+    return db;
+  } catch (err) {
+    db?.close();
+    throw indexFailure(file, err);
+  }
+}

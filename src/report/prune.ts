@@ -1,0 +1,76 @@
+import type { ApplyResult } from '../prune/apply.js';
+import type { PrunePlan } from '../prune/plan.js';
+import { csv, json, printable, table, yesNo, type Format } from './format.js';
+
+export const STOP_THE_WORLD_ADVICE = [
+  'Prune while the registry is stopped or in read-only mode (maintenance.readonly.enabled: true):',
+  'a push in progress looks exactly like an empty repository. Afterwards run',
+  '"registry garbage-collect" to free the blobs, then restart the registry so its',
+  'in-memory blob descriptor cache forgets what was removed.',
+].join('\n');
+
+export interface PruneView {
+  root: string;
+  applied: boolean;
+  plan: PrunePlan;
+  result?: ApplyResult;
+}
+
+/** The JSON contract of `prune --format json` (documented in the README). */
+export function pruneJson(v: PruneView): unknown {
+  const repos = v.result?.repositories ?? v.plan.repositories.map((r) => ({ ...r, deleted: false }));
+  return {
+    root: v.root,
+    applied: v.applied,
+    repositories: repos.map((r) => ({
+      name: r.name,
+      action: r.action,
+      ...(r.reason ? { reason: r.reason } : {}),
+      ...(r.detail ? { detail: r.detail } : {}),
+      deleted: r.deleted,
+      layerLinks: r.layerLinks,
+      uploads: r.uploads,
+      listedByV2: r.listedByV2,
+      listedByV3: r.listedByV3,
+    })),
+    cleanup: (v.result?.cleanup ?? v.plan.cleanup.map((c) => ({ ...c, done: false }))).map((c) => ({ path: c.path, action: c.action, reason: c.reason, done: c.done })),
+    advice: STOP_THE_WORLD_ADVICE.replace(/\n/g, ' '),
+  };
+}
+
+export function renderPrune(v: PruneView, format: Format): string {
+  if (format === 'json') return json(pruneJson(v));
+  const data = pruneJson(v) as { repositories: Array<Record<string, unknown>>; cleanup: Array<Record<string, unknown>> };
+  if (format === 'csv') {
+    return csv(
+      ['name', 'action', 'reason', 'deleted', 'layerLinks', 'uploads', 'listedByV2', 'listedByV3', 'detail'],
+      data.repositories.map((r) => [r.name, r.action, r.reason, r.deleted, r.layerLinks, r.uploads, r.listedByV2, r.listedByV3, r.detail] as string[]),
+    );
+  }
+  const toDelete = data.repositories.filter((r) => r.action === 'delete').length;
+  const head = v.applied
+    ? `Pruned ${printable(v.root)}: ${data.repositories.filter((r) => r.deleted).length} repositories deleted.`
+    : `Dry run on ${printable(v.root)}: ${toDelete} repositories would be deleted (nothing changed; add --apply to delete).`;
+  const lines = [head];
+  if (data.repositories.length) {
+    lines.push(
+      table(
+        ['repository', 'action', 'reason', 'layer links', 'uploads', 'listed 2.x', 'listed 3.x'],
+        data.repositories.map((r) => [
+          printable(String(r.name)),
+          v.applied && r.action === 'delete' ? 'deleted' : String(r.action),
+          printable(String(r.reason ?? '')),
+          Number(r.layerLinks),
+          Number(r.uploads),
+          yesNo(Boolean(r.listedByV2)),
+          yesNo(Boolean(r.listedByV3)),
+        ]),
+      ),
+    );
+  } else lines.push('No empty repositories.');
+  if (data.cleanup.length) {
+    lines.push(table(['leftover', 'action', 'reason'], data.cleanup.map((c) => [printable(String(c.path)), v.applied ? (c.done ? 'removed' : 'kept') : String(c.action), String(c.reason)])));
+  }
+  lines.push('', STOP_THE_WORLD_ADVICE);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,274 @@
+/**
+ * Reads one repository's `_layers`, `_manifests` and `_uploads` (never its nested repositories).
+ * Used by the scanner and, just before deleting, by prune to see whether anything changed.
+ */
+import { lstatSync } from 'node:fs';
+import { digestOf, parseDigest, type Digest } from '../layout/digest.js';
+import { REPOSITORIES, REPOSITORY_PARTS, type RepositoryPart } from '../layout/paths.js';
+import { describeFsError } from '../errors.js';
+import { entryType, listDir, readSmallFile } from './fsread.js';
+import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from './records.js';
+
+/** A sha512 link is 135 bytes; anything past this is not a link. */
+const LINK_MAX_BYTES = 256;
+const STARTEDAT_MAX_BYTES = 128;
+
+class RepoReader {
+  readonly snap: RepositorySnapshot;
+  private readonly relBase: string;
+
+  constructor(
+    private readonly absRepo: string,
+    name: string,
+  ) {
+    this.relBase = `${REPOSITORIES}/${name}`;
+    this.snap = {
+      name,
+      hasLayers: false,
+      hasManifests: false,
+      hasUploads: false,
+      newestMtimeMs: 0,
+      entries: 0,
+      problem: null,
+      tags: [],
+      links: [],
+      uploads: [],
+      debris: [],
+    };
+  }
+
+  private seen(mtimeMs: number): void {
+    this.snap.entries++;
+    if (mtimeMs > this.snap.newestMtimeMs) this.snap.newestMtimeMs = mtimeMs;
+  }
+
+  private debris(rel: string, kind: DebrisRecord['kind'], detail: string | null = null): void {
+    this.snap.debris.push({ path: `${this.relBase}/${rel}`, kind, detail });
+  }
+
+  private fail(rel: string, err: unknown): void {
+    const why = `${rel}: ${describeFsError(err)}`;
+    this.snap.problem ??= why;
+    this.debris(rel, 'unreadable', describeFsError(err));
+  }
+
+  /** Lists a directory, counting it; null (and the repository marked unreadable) on error. */
+  private dir(rel: string): ReturnType<typeof listDir> | null {
+    const abs = `${this.absRepo}/${rel}`;
+    try {
+      const st = lstatSync(abs);
+      this.seen(Math.trunc(st.mtimeMs));
+      return listDir(abs);
+    } catch (err) {
+      this.fail(rel, err);
+      return null;
+    }
+  }
+
+  /** Classifies an entry that is not what the grammar expects at this place. */
+  private unexpected(rel: string, type: string, name: string): void {
+    if (type === 'symlink') {
+      // The registry would follow it; we do not, so what it holds is unknown.
+      this.snap.problem ??= `${rel} is a symbolic link`;
+      this.debris(rel, 'symlink', 'symbolic link inside a repository (not followed)');
+    }
+    else if (name.endsWith('.tmp')) this.debris(rel, 'tmp-file', 'temporary file left by an interrupted write');
+    else this.debris(rel, 'unrecognized', `unexpected ${type}`);
+  }
+
+  private link(rel: string, kind: LinkKind, tag: string | null, pathDigest: Digest | null): void {
+    const rec: LinkRecord = { kind, tag, pathDigest, digest: null, problem: null, raw: null, size: 0, mtimeMs: 0 };
+    try {
+      const f = readSmallFile(`${this.absRepo}/${rel}`, LINK_MAX_BYTES);
+      rec.size = f.size;
+      rec.mtimeMs = f.mtimeMs;
+      this.seen(f.mtimeMs);
+      if (f.truncated) rec.problem = 'too-large';
+      else if (f.size === 0) rec.problem = 'empty';
+      else {
+        rec.digest = parseDigest(f.text);
+        if (!rec.digest) rec.problem = 'invalid';
+      }
+      if (rec.problem) rec.raw = JSON.stringify(f.text.slice(0, 80));
+    } catch (err) {
+      rec.problem = (err as { code?: string }).code === 'ENOTFILE' ? 'not-a-file' : 'unreadable';
+      rec.raw = describeFsError(err);
+      if (rec.problem === 'unreadable') this.snap.problem ??= `${rel}: ${describeFsError(err)}`;
+      this.snap.entries++;
+    }
+    this.snap.links.push(rec);
+  }
+
+  /** `<alg>/<hex>/link` trees: _layers, _manifests/revisions, tags/<t>/index. */
+  private digestTree(rel: string, kind: LinkKind, tag: string | null): void {
+    const algs = this.dir(rel);
+    if (!algs) return;
+    for (const a of algs) {
+      const aRel = `${rel}/${a.name}`;
+      const aType = entryType(a, `${this.absRepo}/${aRel}`);
+      if (aType !== 'dir') {
+        this.unexpected(aRel, aType, a.name);
+        continue;
+      }
+      const hexes = this.dir(aRel);
+      if (!hexes) continue;
+      for (const h of hexes) {
+        const hRel = `${aRel}/${h.name}`;
+        const hType = entryType(h, `${this.absRepo}/${hRel}`);
+        const digest = digestOf(a.name, h.name);
+        if (hType !== 'dir' || !digest) {
+          this.unexpected(hRel, hType, h.name);
+          continue;
+        }
+        const files = this.dir(hRel);
+        if (!files) continue;
+        for (const f of files) {
+          const fRel = `${hRel}/${f.name}`;
+          const fType = entryType(f, `${this.absRepo}/${fRel}`);
+          if (f.name === 'link' && fType === 'file') this.link(fRel, kind, tag, digest);
+          else if (f.name === 'signatures' && kind === 'revision' && fType === 'dir') this.debris(fRel, 'legacy-signatures', 'schema1 signature links from registry ≤ 2.4');
+          else this.unexpected(fRel, fType, f.name);
+        }
+      }
+    }
+  }
+
+  private manifests(): void {
+    const entries = this.dir('_manifests');
+    if (!entries) return;
+    for (const e of entries) {
+      const rel = `_manifests/${e.name}`;
+      const type = entryType(e, `${this.absRepo}/${rel}`);
+      if (e.name === 'revisions' && type === 'dir') this.digestTree(rel, 'revision', null);
+      else if (e.name === 'tags' && type === 'dir') this.tags(rel);
+      else this.unexpected(rel, type, e.name);
+    }
+  }
+
+  private tags(rel: string): void {
+    const tags = this.dir(rel);
+    if (!tags) return;
+    for (const t of tags) {
+      const tRel = `${rel}/${t.name}`;
+      const type = entryType(t, `${this.absRepo}/${tRel}`);
+      if (type !== 'dir') {
+        this.unexpected(tRel, type, t.name);
+        continue;
+      }
+      this.snap.tags.push(t.name);
+      const inner = this.dir(tRel);
+      if (!inner) continue;
+      for (const e of inner) {
+        const eRel = `${tRel}/${e.name}`;
+        const eType = entryType(e, `${this.absRepo}/${eRel}`);
+        if (e.name === 'index' && eType === 'dir') this.digestTree(eRel, 'tag-index', t.name);
+        else if (e.name === 'current' && eType === 'dir') {
+          const cur = this.dir(eRel);
+          for (const c of cur ?? []) {
+            const cRel = `${eRel}/${c.name}`;
+            const cType = entryType(c, `${this.absRepo}/${cRel}`);
+            if (c.name === 'link' && cType === 'file') this.link(cRel, 'tag-current', t.name, null);
+            else this.unexpected(cRel, cType, c.name);
+          }
+        } else this.unexpected(eRel, eType, e.name);
+      }
+    }
+  }
+
+  private uploads(): void {
+    const ids = this.dir('_uploads');
+    if (!ids) return;
+    for (const u of ids) {
+      const rel = `_uploads/${u.name}`;
+      const type = entryType(u, `${this.absRepo}/${rel}`);
+      if (type !== 'dir') {
+        this.unexpected(rel, type, u.name);
+        continue;
+      }
+      const before = this.snap.newestMtimeMs;
+      this.snap.newestMtimeMs = 0;
+      const rec: UploadRecord = { id: u.name, startedAt: null, startedMs: null, size: 0, mtimeMs: 0 };
+      this.uploadTree(rel, rec);
+      rec.mtimeMs = this.snap.newestMtimeMs;
+      this.snap.newestMtimeMs = Math.max(before, rec.mtimeMs);
+      this.snap.uploads.push(rec);
+    }
+  }
+
+  /** Counts everything in an upload directory; reads startedat, sizes data. */
+  private uploadTree(rel: string, rec: UploadRecord): void {
+    const entries = this.dir(rel);
+    if (!entries) return;
+    for (const e of entries) {
+      const eRel = `${rel}/${e.name}`;
+      const abs = `${this.absRepo}/${eRel}`;
+      const type = entryType(e, abs);
+      if (type === 'dir') this.uploadTree(eRel, rec);
+      else if (type === 'file') {
+        try {
+          if (e.name === 'startedat' && rel.split('/').length === 2) {
+            const f = readSmallFile(abs, STARTEDAT_MAX_BYTES);
+            this.seen(f.mtimeMs);
+            rec.startedAt = f.text;
+            const ms = Date.parse(f.text);
+            rec.startedMs = Number.isFinite(ms) && /^\d{4}-\d\d-\d\dT/.test(f.text) ? ms : null;
+          } else {
+            const st = lstatSync(abs);
+            this.seen(Math.trunc(st.mtimeMs));
+            if (e.name === 'data' && rel.split('/').length === 2) rec.size = st.size;
+          }
+        } catch (err) {
+          this.fail(eRel, err);
+        }
+      } else this.unexpected(eRel, type, e.name);
+    }
+  }
+
+  read(partTypes: ReadonlyMap<RepositoryPart, string>): RepositorySnapshot {
+    for (const [part, type] of partTypes) {
+      if (type !== 'dir') {
+        // A symlinked or non-directory part: contents unknown, so the repository is never deletable.
+        this.snap.problem ??= `${part} is a ${type === 'symlink' ? 'symbolic link' : type}, not a directory`;
+        this.debris(part, type === 'symlink' ? 'symlink' : 'unrecognized', `${part} is not a directory`);
+        if (part === '_layers') this.snap.hasLayers = true;
+        if (part === '_manifests') this.snap.hasManifests = true;
+        if (part === '_uploads') this.snap.hasUploads = true;
+        continue;
+      }
+      if (part === '_layers') {
+        this.snap.hasLayers = true;
+        this.digestTree('_layers', 'layer', null);
+      } else if (part === '_manifests') {
+        this.snap.hasManifests = true;
+        this.manifests();
+      } else {
+        this.snap.hasUploads = true;
+        this.uploads();
+      }
+    }
+    return this.snap;
+  }
+}
+
+/** Reads a repository given the types of its part entries (from its parent's listing). */
+export function readRepository(absRepo: string, name: string, partTypes: ReadonlyMap<RepositoryPart, string>): RepositorySnapshot {
+  return new RepoReader(absRepo, name).read(partTypes);
+}
+
+/** Reads a repository from scratch (prune's re-check): finds its parts itself. */
+export function rereadRepository(absRepo: string, name: string): RepositorySnapshot {
+  const parts = new Map<RepositoryPart, string>();
+  for (const part of REPOSITORY_PARTS) {
+    try {
+      const st = lstatSync(`${absRepo}/${part}`);
+      parts.set(part, st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other');
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') {
+        const snap = new RepoReader(absRepo, name).read(new Map());
+        snap.problem = `${part}: ${describeFsError(err)}`;
+        return snap;
+      }
+    }
+  }
+  return readRepository(absRepo, name, parts);
+}

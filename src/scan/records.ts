@@ -1,0 +1,58 @@
+import type { Digest } from '../layout/digest.js';
+
+export type LinkKind = 'layer' | 'revision' | 'tag-current' | 'tag-index';
+export type LinkProblem = 'empty' | 'invalid' | 'too-large' | 'unreadable' | 'not-a-file';
+
+export interface LinkRecord {
+  kind: LinkKind;
+  tag: string | null;
+  pathDigest: Digest | null;
+  digest: Digest | null;
+  problem: LinkProblem | null;
+  raw: string | null;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface UploadRecord {
+  id: string;
+  startedAt: string | null;
+  startedMs: number | null;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface DebrisRecord {
+  /** Relative to docker/registry/v2. */
+  path: string;
+  kind: DebrisKind;
+  detail: string | null;
+}
+
+export type DebrisKind =
+  | 'tmp-file'
+  | 'unknown-directory'
+  | 'stray-file'
+  | 'symlink'
+  | 'unreadable'
+  | 'unrecognized'
+  | 'empty-directory'
+  | 'legacy-signatures'
+  | 'pending-deletion';
+
+/** Everything read from one repository's _layers, _manifests and _uploads. */
+export interface RepositorySnapshot {
+  name: string;
+  hasLayers: boolean;
+  hasManifests: boolean;
+  hasUploads: boolean;
+  newestMtimeMs: number;
+  /** Files and directories inside the parts (the parts themselves included). */
+  entries: number;
+  /** Set when a part could not be read or is not a plain directory: the state is then unknown. */
+  problem: string | null;
+  tags: string[];
+  links: LinkRecord[];
+  uploads: UploadRecord[];
+  debris: DebrisRecord[];
+}
