@@ -1,0 +1,141 @@
+/**
+ * Builds storage trees by hand, at test time (git keeps no empty directories), for the shapes
+ * the real registry cannot produce: crash debris, garbage links, 3.x-only layouts.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, lstatSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export function sha256(data: string | Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+const hexOf = (d: string): string => d.slice(d.indexOf(':') + 1);
+const algOf = (d: string): string => d.slice(0, d.indexOf(':'));
+
+export class StorageTree {
+  /** The registry rootdirectory. */
+  readonly root: string;
+  /** root/docker/registry/v2 */
+  readonly v2: string;
+
+  constructor(root?: string) {
+    this.root = root ?? mkdtempSync(path.join(tmpdir(), 'regaudit-tree-'));
+    this.v2 = path.join(this.root, 'docker', 'registry', 'v2');
+    mkdirSync(path.join(this.v2, 'repositories'), { recursive: true });
+    mkdirSync(path.join(this.v2, 'blobs'), { recursive: true });
+  }
+
+  /** Writes a file (creating parents) at a path relative to v2. */
+  file(rel: string, content: string | Buffer): this {
+    const abs = path.join(this.v2, rel);
+    mkdirSync(path.dirname(abs), { recursive: true });
+    writeFileSync(abs, content);
+    return this;
+  }
+
+  dir(rel: string): this {
+    mkdirSync(path.join(this.v2, rel), { recursive: true });
+    return this;
+  }
+
+  remove(rel: string): this {
+    rmSync(path.join(this.v2, rel), { recursive: true, force: true });
+    return this;
+  }
+
+  /** Stores a blob; returns its digest. */
+  blob(content: string | Buffer): string {
+    const d = sha256(content);
+    const hex = hexOf(d);
+    this.file(`blobs/sha256/${hex.slice(0, 2)}/${hex}/data`, content);
+    return d;
+  }
+
+  layerLink(repo: string, digest: string, content: string = digest): this {
+    return this.file(`repositories/${repo}/_layers/${algOf(digest)}/${hexOf(digest)}/link`, content);
+  }
+
+  revisionLink(repo: string, digest: string, content: string = digest): this {
+    return this.file(`repositories/${repo}/_manifests/revisions/${algOf(digest)}/${hexOf(digest)}/link`, content);
+  }
+
+  tagLink(repo: string, tag: string, digest: string, content: string = digest): this {
+    this.file(`repositories/${repo}/_manifests/tags/${tag}/index/${algOf(digest)}/${hexOf(digest)}/link`, digest);
+    return this.file(`repositories/${repo}/_manifests/tags/${tag}/current/link`, content);
+  }
+
+  upload(repo: string, id: string, startedAt: string | null, data = ''): this {
+    if (startedAt !== null) this.file(`repositories/${repo}/_uploads/${id}/startedat`, startedAt);
+    return this.file(`repositories/${repo}/_uploads/${id}/data`, data);
+  }
+
+  /** A schema2 image: config + layers as blobs linked in the repository, manifest, revision, tag. */
+  image(repo: string, tag: string | null, layers: string[], opts: { mediaType?: string } = {}): { manifest: string; config: string; layers: string[] } {
+    const config = this.blob(JSON.stringify({ architecture: 'amd64', os: 'linux', layers }));
+    const layerDigests = layers.map((l) => this.blob(l));
+    const manifestJson = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: opts.mediaType ?? 'application/vnd.docker.distribution.manifest.v2+json',
+      config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 10, digest: config },
+      layers: layerDigests.map((d, i) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layers[i]!.length, digest: d })),
+    });
+    const manifest = this.blob(manifestJson);
+    for (const d of [config, ...layerDigests]) this.layerLink(repo, d);
+    this.revisionLink(repo, manifest);
+    if (tag !== null) this.tagLink(repo, tag, manifest);
+    return { manifest, config, layers: layerDigests };
+  }
+
+  /** What an API delete of a manifest leaves: the revision link file removed (its dir stays), tags pointing at it removed. */
+  apiDelete(repo: string, manifest: string, tags: string[]): this {
+    rmSync(path.join(this.v2, `repositories/${repo}/_manifests/revisions/${algOf(manifest)}/${hexOf(manifest)}/link`), { force: true });
+    for (const t of tags) rmSync(path.join(this.v2, `repositories/${repo}/_manifests/tags/${t}`), { recursive: true, force: true });
+    return this;
+  }
+
+  /** Sets every mtime under v2 to `ms` ago, so --min-age does not hold repositories back. */
+  age(ms: number): this {
+    const t = (Date.now() - ms) / 1000;
+    const walk = (abs: string): void => {
+      for (const e of readdirSync(abs, { withFileTypes: true })) {
+        const p = path.join(abs, e.name);
+        if (e.isDirectory()) walk(p);
+        if (!e.isSymbolicLink()) utimesSync(p, t, t);
+      }
+      utimesSync(abs, t, t);
+    };
+    walk(this.v2);
+    return this;
+  }
+
+  /** Every path under v2 with type, size and mtime: equal listings mean nothing changed. */
+  listing(): string[] {
+    const out: string[] = [];
+    const walk = (abs: string, rel: string): void => {
+      for (const e of readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const p = path.join(abs, e.name);
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        const st = lstatSync(p);
+        out.push(`${r} ${e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : 'f'} ${st.size} ${st.mtimeMs}`);
+        if (e.isDirectory()) walk(p, r);
+      }
+    };
+    walk(this.v2, '');
+    return out;
+  }
+
+  exists(rel: string): boolean {
+    try {
+      lstatSync(path.join(this.v2, rel));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  cleanup(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
