@@ -1,0 +1,451 @@
+#!/usr/bin/env node
+/**
+ * The performance benchmark: one run, one tree, every measurement, medians.
+ *
+ *   npx tsx scripts/bench.ts --size small|medium|large [--seed 1] [--reps 3] [--cold] [--out FILE]
+ *                            [--only id,id] [--skip id,id] [--no-build] [--no-warm]
+ *
+ * - generates the tree once (cached under bench-out/<size>-<seed>/tree, reused while its summary.json exists);
+ * - compiles scripts/floor.c with `cc -O2 -pthread`;
+ * - builds the CLI (`tsc -p tsconfig.json`, unless --no-build) and runs `node dist/src/cli/main.js`;
+ * - runs every measurement under `/usr/bin/time -v` (wall clock measured here, peak RSS from time):
+ *   warm (one untimed warm-up pass, then --reps passes) and, with --cold, cold
+ *   (`sync; echo 3 > /proc/sys/vm/drop_caches` before every run; needs root);
+ *   passes are interleaved (rep 1 of everything, then rep 2, ...) so that drift hits all alike;
+ * - prints markdown tables (medians, ratios to the floor, peak RSS, targets pass/fail) and writes them
+ *   to bench-out/<size>-<seed>/results.{md,json} and to --out when given.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateTree, type Summary, type TreeSize } from './gen-tree.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
+const TIME = '/usr/bin/time';
+
+// ---------------------------------------------------------------------------------------------
+// arguments
+
+interface Args {
+  size: TreeSize | number;
+  seed: number;
+  reps: number;
+  cold: boolean;
+  warm: boolean;
+  out?: string;
+  only?: string[];
+  skip: string[];
+  build: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { size: 'small', seed: 1, reps: 3, cold: false, warm: true, skip: [], build: true };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    if (k === '--size') {
+      const s = v();
+      a.size = s === 'small' || s === 'medium' || s === 'large' ? s : Number(s);
+      if (typeof a.size === 'number' && !(a.size > 0)) throw new Error(`bad --size ${s}`);
+    } else if (k === '--seed') a.seed = Number(v());
+    else if (k === '--reps') a.reps = Math.max(1, Number(v()));
+    else if (k === '--cold') a.cold = true;
+    else if (k === '--no-warm') a.warm = false;
+    else if (k === '--out') a.out = v();
+    else if (k === '--only') a.only = v().split(',');
+    else if (k === '--skip') a.skip = v().split(',');
+    else if (k === '--no-build') a.build = false;
+    else if (k === '-h' || k === '--help') {
+      console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${k}`);
+  }
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): { code: number; out: string; err: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd ?? REPO, maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status ?? -1, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+}
+
+function log(s: string): void {
+  process.stderr.write(`${s}\n`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
+}
+
+function machine(): Record<string, string> {
+  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? os.cpus()[0]?.model ?? '?';
+  const mhz = readFileSync('/proc/cpuinfo', 'utf8').match(/^cpu MHz\s*:\s*(.*)$/m)?.[1];
+  const df = sh('df', ['-hT', REPO]).out.trim().split('\n')[1]?.split(/\s+/) ?? [];
+  const dev = df[0] ?? '?';
+  const lsblk = sh('lsblk', ['-dno', 'NAME,ROTA,SIZE,MODEL', dev.replace(/\d+$/, '')]).out.trim();
+  return {
+    cpus: `${os.cpus().length} (nproc ${sh('nproc', []).out.trim()})`,
+    cpu: `${cpu}${mhz ? ` @ ${Math.round(Number(mhz))} MHz` : ''}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB${/Swap:\s+0B/.test(sh('free', ['-h']).out) ? ', no swap' : ''}`,
+    disk: `${dev} ${df[1] ?? ''} ${df[2] ?? ''} (${lsblk || 'lsblk n/a'}${lsblk.split(/\s+/)[1] === '1' ? ', reported rotational (virtual disk)' : ''})`,
+    kernel: `${os.type()} ${os.release()}`,
+    os: readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?(.*?)"?$/m)?.[1] ?? '?',
+    node: process.version,
+    'docker-registry': sh('docker-registry', ['--version']).out.trim() || 'absent',
+    cc: sh('cc', ['--version']).out.split('\n')[0] ?? '?',
+    commit: `${sh('git', ['rev-parse', '--short', 'HEAD']).out.trim()}${sh('git', ['status', '--porcelain', '--', 'src']).out.trim() ? ' (src/ has uncommitted changes)' : ''}`,
+  };
+}
+
+function canDropCaches(): boolean {
+  try {
+    spawnSync('sync');
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function dropCaches(): void {
+  spawnSync('sync');
+  writeFileSync('/proc/sys/vm/drop_caches', '3');
+}
+
+// ---------------------------------------------------------------------------------------------
+// measurements
+
+interface Measurement {
+  id: string;
+  label: string;
+  argv: string[];
+  /** keep stdout (small outputs only) for `check`; otherwise it goes to /dev/null */
+  capture?: boolean;
+  before?: () => void;
+  /** returns an error message when the run did not do the expected work */
+  check?: (stdout: string) => string | undefined;
+  kind: 'floor' | 'reference' | 'regaudit' | 'query';
+}
+
+interface Run {
+  wall: number;
+  rssMB: number | null;
+  code: number;
+}
+
+interface Result {
+  id: string;
+  label: string;
+  kind: Measurement['kind'];
+  mode: 'warm' | 'cold';
+  runs: Run[];
+  median: number;
+  min: number;
+  max: number;
+  rssMB: number | null;
+  error?: string;
+}
+
+function countCheck(expected: number): (out: string) => string | undefined {
+  return (out) => {
+    const m = /files=(\d+)/.exec(out);
+    if (!m) return `no files= in output: ${out.slice(0, 200)}`;
+    return Number(m[1]) === expected ? undefined : `listed ${m[1]} files, expected ${expected}`;
+  };
+}
+
+/** The subcommands of the CLI and, for each, its --help text. */
+function cliCommands(): Map<string, string> {
+  const cmds = new Map<string, string>();
+  const help = sh(process.execPath, [CLI, '--help']);
+  if (help.code !== 0) return cmds;
+  const section = help.out.split(/^Commands:\s*$/m)[1] ?? '';
+  for (const line of section.split('\n')) {
+    const name = /^\s{2}([a-z][\w-]*)/.exec(line)?.[1];
+    if (!name || name === 'help') continue;
+    cmds.set(name, sh(process.execPath, [CLI, name, '--help']).out);
+  }
+  return cmds;
+}
+
+function measurements(root: string, work: string, floorBin: string, s: Summary, cli: Map<string, string>): Measurement[] {
+  const db = path.join(work, 'bench.db');
+  const rmDb = (): void => {
+    for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) rmSync(f, { force: true });
+  };
+  const fgScript = existsSync(path.join(REPO, 'dist', 'scripts', 'bench-fastglob.js'))
+    ? [process.execPath, path.join(REPO, 'dist', 'scripts', 'bench-fastglob.js')]
+    : [process.execPath, '--import', 'tsx', path.join(REPO, 'scripts', 'bench-fastglob.ts')];
+  const gcConfig = path.join(work, 'gc.yml');
+  writeFileSync(gcConfig, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${root}\n`);
+
+  const ms: Measurement[] = [];
+  for (const t of [1, 2, 8]) {
+    ms.push({ id: `floor-${t}`, label: `floor (C, ${t} thread${t > 1 ? 's' : ''})`, argv: [floorBin, root, String(t)], capture: true, check: countCheck(s.files), kind: 'floor' });
+  }
+  ms.push({ id: 'find', label: '`find ROOT -type f`', argv: ['find', root, '-type', 'f'], kind: 'reference' });
+  if (existsSync('/usr/bin/docker-registry')) {
+    ms.push({ id: 'gc', label: '`docker-registry garbage-collect --dry-run`', argv: ['/usr/bin/docker-registry', 'garbage-collect', '--dry-run', gcConfig], kind: 'reference' });
+  } else log('!! /usr/bin/docker-registry not found: the garbage-collect measurement is skipped');
+  ms.push({ id: 'fg-sync', label: 'fast-glob sync (list only)', argv: [...fgScript, root, 'sync'], capture: true, check: countCheck(s.files), kind: 'reference' });
+  ms.push({ id: 'fg-async', label: 'fast-glob async (list only)', argv: [...fgScript, root, 'async'], capture: true, check: countCheck(s.files), kind: 'reference' });
+  ms.push({ id: 'node-walk', label: 'Node sync readdir walk (floor work)', argv: [...fgScript, root, 'node-walk'], capture: true, check: countCheck(s.files), kind: 'reference' });
+
+  if (cli.size === 0) {
+    log(`!! regaudit CLI not available (${path.relative(REPO, CLI)} missing or --help failed): regaudit measurements skipped`);
+    return ms;
+  }
+  const quiet = (h: string | undefined): string[] => (h && /--quiet/.test(h) ? ['--quiet'] : []);
+  const scanHelp = cli.get('scan');
+  if (scanHelp !== undefined) {
+    ms.push({ id: 'scan', label: '`regaudit scan` (full, new db)', argv: [process.execPath, CLI, 'scan', root, '--db', db, ...quiet(scanHelp)], before: rmDb, kind: 'regaudit' });
+    ms.push({ id: 'rescan', label: '`regaudit scan` (again, unchanged tree)', argv: [process.execPath, CLI, 'scan', root, '--db', db, ...quiet(scanHelp)], kind: 'regaudit' });
+  } else log('!! the CLI has no scan command: scan measurements skipped');
+  for (const [name, help] of cli) {
+    if (name === 'scan' || !/--db/.test(help)) continue;
+    const fmt = /--format/.test(help) ? ['--format', 'json'] : [];
+    const usage = help.split('\n')[0] ?? '';
+    const needsRoot = /<root>/.test(usage);
+    const argv = [process.execPath, CLI, name, ...(needsRoot ? [root] : []), '--db', db, ...fmt, ...quiet(help)];
+    if (/--apply/.test(help) || /--dry-run/.test(help)) {
+      if (/--dry-run/.test(help)) argv.push('--dry-run');
+      // never pass --apply: the benchmark must not change the tree
+    }
+    ms.push({
+      id: name,
+      label: `\`regaudit ${name}${needsRoot ? ' ROOT' : ''}${fmt.length ? ' --format json' : ''}\`${needsRoot ? ' (scans first)' : ''}`,
+      argv,
+      kind: 'query',
+    });
+  }
+  return ms;
+}
+
+function runOnce(m: Measurement, work: string, cold: boolean): { run: Run; stdout: string; stderr: string } {
+  if (cold) dropCaches();
+  m.before?.();
+  const timeFile = path.join(work, 'time.txt');
+  const outFile = path.join(work, 'stdout.txt');
+  const errFile = path.join(work, 'stderr.txt');
+  rmSync(timeFile, { force: true });
+  const outFd = openSync(m.capture ? outFile : '/dev/null', 'w');
+  const errFd = openSync(errFile, 'w');
+  const hasTime = existsSync(TIME);
+  const t0 = process.hrtime.bigint();
+  const r = hasTime
+    ? spawnSync(TIME, ['-v', '-o', timeFile, ...m.argv], { stdio: ['ignore', outFd, errFd], cwd: REPO })
+    : spawnSync(m.argv[0] ?? '', m.argv.slice(1), { stdio: ['ignore', outFd, errFd], cwd: REPO });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  closeSync(outFd);
+  closeSync(errFd);
+  let rssMB: number | null = null;
+  let code = r.status ?? -1;
+  if (hasTime && existsSync(timeFile)) {
+    const t = readFileSync(timeFile, 'utf8');
+    const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(t)?.[1];
+    if (kb) rssMB = Number(kb) / 1024;
+    const ex = /Exit status: (\d+)/.exec(t)?.[1];
+    if (ex) code = Number(ex);
+  }
+  return {
+    run: { wall, rssMB, code },
+    stdout: m.capture ? readFileSync(outFile, 'utf8') : '',
+    stderr: readFileSync(errFile, 'utf8'),
+  };
+}
+
+function runAll(ms: Measurement[], work: string, mode: 'warm' | 'cold', reps: number): Result[] {
+  const results = new Map<string, Result>();
+  for (const m of ms) results.set(m.id, { id: m.id, label: m.label, kind: m.kind, mode, runs: [], median: NaN, min: NaN, max: NaN, rssMB: null });
+  const once = (m: Measurement, tag: string, keep: boolean): void => {
+    const res = results.get(m.id);
+    if (!res || res.error) return;
+    const { run, stdout, stderr } = runOnce(m, work, mode === 'cold');
+    let err = run.code !== 0 ? `exit ${run.code}: ${stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}` : undefined;
+    err ??= m.check?.(stdout);
+    log(`[${mode} ${tag}] ${m.id.padEnd(10)} ${run.wall.toFixed(2).padStart(8)} s  ${run.rssMB === null ? '' : `${run.rssMB.toFixed(0)} MB`}${err ? `  !! ${err}` : ''}`);
+    if (err) res.error = err;
+    else if (keep) res.runs.push(run);
+  };
+  if (mode === 'warm') for (const m of ms) once(m, 'warm-up', false);
+  for (let r = 1; r <= reps; r++) for (const m of ms) once(m, `${r}/${reps}`, true);
+  for (const res of results.values()) {
+    if (res.runs.length === 0) continue;
+    const w = res.runs.map((x) => x.wall);
+    res.median = median(w);
+    res.min = Math.min(...w);
+    res.max = Math.max(...w);
+    const rss = res.runs.map((x) => x.rssMB).filter((x): x is number => x !== null);
+    res.rssMB = rss.length ? Math.max(...rss) : null;
+  }
+  return [...results.values()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// reporting
+
+const f2 = (x: number): string => (Number.isFinite(x) ? (x < 10 ? x.toFixed(2) : x.toFixed(1)) : '–');
+
+function table(results: Result[], floorId: string): string {
+  const floor = results.find((r) => r.id === floorId)?.median ?? NaN;
+  const mode = results[0]?.mode ?? 'warm';
+  const lines = [
+    `| measurement (${mode}) | median wall s | min | max | × ${floorId} | peak RSS MB |`,
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    if (r.error) {
+      lines.push(`| ${r.label} | failed: ${r.error.replace(/\|/g, '\\|')} | | | | |`);
+      continue;
+    }
+    if (!r.runs.length) continue;
+    lines.push(`| ${r.label} | ${f2(r.median)} | ${f2(r.min)} | ${f2(r.max)} | ${f2(r.median / floor)} | ${r.rssMB === null ? '–' : r.rssMB.toFixed(0)} |`);
+  }
+  return lines.join('\n');
+}
+
+interface Target {
+  name: string;
+  value: string;
+  pass: boolean | null;
+}
+
+function targets(warm: Result[], cold: Result[], size: Args['size'], mediumRss: number | null): Target[] {
+  const get = (rs: Result[], id: string): Result | undefined => rs.find((r) => r.id === id && !r.error && r.runs.length > 0);
+  const t: Target[] = [];
+  const scan = get(warm, 'scan');
+  const floor2 = get(warm, 'floor-2');
+  const gc = get(warm, 'gc');
+  const na = (name: string, why: string): Target => ({ name, value: why, pass: null });
+  t.push(scan && floor2 ? { name: 'warm scan ≤ 2.5× 2-thread floor', value: `${f2(scan.median / floor2.median)}×`, pass: scan.median <= 2.5 * floor2.median } : na('warm scan ≤ 2.5× 2-thread floor', 'not measured'));
+  t.push(scan && gc ? { name: 'warm scan ≥ 3× faster than GC dry-run', value: `GC ÷ scan = ${f2(gc.median / scan.median)}`, pass: gc.median >= 3 * scan.median } : na('warm scan ≥ 3× faster than GC dry-run', 'not measured'));
+  const cscan = get(cold, 'scan');
+  const cfloor8 = get(cold, 'floor-8');
+  t.push(cscan && cfloor8 ? { name: 'cold scan ≤ 2× 8-thread floor', value: `${f2(cscan.median / cfloor8.median)}×`, pass: cscan.median <= 2 * cfloor8.median } : na('cold scan ≤ 2× 8-thread floor', 'not measured (run with --cold)'));
+  const rssOf = [...warm, ...cold].filter((r) => (r.kind === 'regaudit' || r.kind === 'query') && r.rssMB !== null && !r.error);
+  const peak = rssOf.length ? Math.max(...rssOf.map((r) => r.rssMB ?? 0)) : null;
+  t.push(peak !== null ? { name: 'peak RSS ≤ 256 MB', value: `${peak.toFixed(0)} MB`, pass: peak <= 256 } : na('peak RSS ≤ 256 MB', 'not measured'));
+  if (size === 'large') {
+    t.push(peak !== null && mediumRss !== null ? { name: 'RSS flat: large ≤ 1.2× medium', value: `${peak.toFixed(0)} / ${mediumRss.toFixed(0)} MB = ${f2(peak / mediumRss)}×`, pass: peak <= 1.2 * mediumRss } : na('RSS flat: large ≤ 1.2× medium', 'needs a medium run (bench-out/medium-<seed>/results.json)'));
+  }
+  const rescan = get(warm, 'rescan');
+  t.push(scan && rescan ? { name: 'rescan of unchanged tree ≤ 0.25× full scan', value: `${f2(rescan.median / scan.median)}×`, pass: rescan.median <= 0.25 * scan.median } : na('rescan ≤ 0.25× full scan', 'not measured'));
+  for (const q of warm.filter((r) => r.kind === 'query')) {
+    if (q.error || !q.runs.length) t.push(na(`\`${q.id}\` < 1 s`, 'failed'));
+    else t.push({ name: `\`${q.id}\` < 1 s`, value: `${f2(q.median)} s`, pass: q.median < 1 });
+  }
+  if (size !== 'large') for (const x of t) if (x.pass !== null) x.name += ` (targets are for large; this is ${size})`;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const sizeName = String(args.size);
+  const work = path.join(REPO, 'bench-out', `${sizeName}-${args.seed}`);
+  const tree = path.join(work, 'tree');
+  mkdirSync(work, { recursive: true });
+
+  // the tree
+  let summary: Summary;
+  let genSeconds: number | null = null;
+  const genInfo = path.join(work, 'gen.json');
+  if (existsSync(path.join(tree, 'summary.json'))) {
+    summary = JSON.parse(readFileSync(path.join(tree, 'summary.json'), 'utf8')) as Summary;
+    if (existsSync(genInfo)) genSeconds = (JSON.parse(readFileSync(genInfo, 'utf8')) as { seconds: number }).seconds;
+    log(`reusing ${path.relative(REPO, tree)} (${summary.files} files)`);
+  } else {
+    rmSync(tree, { recursive: true, force: true });
+    log(`generating ${sizeName} tree (seed ${args.seed}) into ${path.relative(REPO, tree)} ...`);
+    const t0 = performance.now();
+    summary = generateTree(tree, { size: args.size, seed: args.seed });
+    genSeconds = (performance.now() - t0) / 1000;
+    writeFileSync(genInfo, JSON.stringify({ seconds: genSeconds }) + '\n');
+    log(`generated ${summary.files} files, ${summary.dirs} dirs in ${genSeconds.toFixed(1)} s`);
+  }
+
+  // the floor
+  const floorBin = path.join(REPO, 'bench-out', 'floor');
+  const cc = sh('cc', ['-O2', '-pthread', '-o', floorBin, path.join(REPO, 'scripts', 'floor.c')]);
+  if (cc.code !== 0) throw new Error(`cc failed: ${cc.err}`);
+
+  // the CLI
+  if (args.build) {
+    log('building (tsc -p tsconfig.json) ...');
+    const b = sh(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+    if (b.code !== 0) log(`!! tsc reported errors (measuring what was emitted):\n${b.out.split('\n').slice(0, 10).join('\n')}`);
+  }
+  const cli = existsSync(CLI) ? cliCommands() : new Map<string, string>();
+
+  let ms = measurements(tree, work, floorBin, summary, cli);
+  if (args.only) ms = ms.filter((m) => args.only?.includes(m.id));
+  ms = ms.filter((m) => !args.skip.includes(m.id));
+  if (!existsSync(TIME)) log(`!! ${TIME} missing (apt-get install -y time): peak RSS is not measured`);
+
+  const info = machine();
+  const warm = args.warm ? runAll(ms, work, 'warm', args.reps) : [];
+  let cold: Result[] = [];
+  let coldNote = '';
+  if (args.cold) {
+    if (canDropCaches()) cold = runAll(ms, work, 'cold', args.reps);
+    else {
+      coldNote = 'COLD-CACHE MEASUREMENTS SKIPPED: cannot write /proc/sys/vm/drop_caches (needs root, not in a restricted container)';
+      log(`!!!!!! ${coldNote}`);
+    }
+  }
+
+  let mediumRss: number | null = null;
+  const mediumResults = path.join(REPO, 'bench-out', `medium-${args.seed}`, 'results.json');
+  if (args.size === 'large' && existsSync(mediumResults)) {
+    const prev = JSON.parse(readFileSync(mediumResults, 'utf8')) as { warm: Result[]; cold: Result[] };
+    const rs = [...prev.warm, ...prev.cold].filter((r) => (r.kind === 'regaudit' || r.kind === 'query') && r.rssMB !== null && !r.error);
+    if (rs.length) mediumRss = Math.max(...rs.map((r) => r.rssMB ?? 0));
+  }
+  const tg = targets(warm, cold, args.size, mediumRss);
+
+  const md: string[] = [];
+  md.push(`### ${sizeName} tree, seed ${args.seed}, ${args.reps} rep${args.reps > 1 ? 's' : ''} (${new Date().toISOString().slice(0, 10)}, commit ${info.commit})`);
+  md.push('');
+  md.push(
+    `Tree: ${summary.files.toLocaleString('en')} files, ${summary.dirs.toLocaleString('en')} directories, ` +
+      `${summary.repositories} repositories (${summary.repositoriesActive} active, ${summary.repositoriesUntagged} untagged, ${summary.repositoriesEmpty} empty), ` +
+      `${summary.tags} tags, ${summary.revisions} revisions, ${summary.layerLinks} layer links, ${summary.blobs} blobs ` +
+      `(${(summary.totalBlobBytes / 2 ** 20).toFixed(0)} MiB), ${summary.uploads} uploads` +
+      `${genSeconds !== null ? `; generated in ${genSeconds.toFixed(0)} s` : ''}; ${(statSync(tree).isDirectory() ? du(tree) : '?')} on disk.`,
+  );
+  md.push('');
+  if (warm.length) md.push(`Warm cache (one untimed warm-up run each, then ${args.reps} timed):`, '', table(warm, 'floor-2'), '');
+  if (cold.length) md.push('Cold cache (`sync; echo 3 > /proc/sys/vm/drop_caches` before every run):', '', table(cold, 'floor-8'), '');
+  if (coldNote) md.push(`**${coldNote}**`, '');
+  md.push('Targets:', '', '| target | value | result |', '|---|---:|---|');
+  for (const x of tg) md.push(`| ${x.name} | ${x.value} | ${x.pass === null ? 'n/a' : x.pass ? 'pass' : '**FAIL**'} |`);
+  md.push('');
+  const text = md.join('\n');
+  const machineMd = ['| | |', '|---|---|', ...Object.entries(info).map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+  console.log(`${machineMd}\n\n${text}`);
+  writeFileSync(path.join(work, 'results.md'), `${machineMd}\n\n${text}`);
+  writeFileSync(path.join(work, 'results.json'), JSON.stringify({ args, machine: info, summary, genSeconds, warm, cold, targets: tg }, null, 2) + '\n');
+  if (args.out) writeFileSync(args.out, `${machineMd}\n\n${text}`);
+}
+
+function du(p: string): string {
+  const r = sh('du', ['-sh', p]);
+  return r.code === 0 ? (r.out.split(/\s+/)[0] ?? '?') : '?';
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
