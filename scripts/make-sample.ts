@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'regaudit-sample-'));
   const root = path.join(work, 'root');
   const notes: string[] = [];
+  const builtAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   try {
     // ---- phase 1: pushes and API deletes ---------------------------------------------------------------
     let reg = await startRegistry(root);
@@ -114,8 +115,8 @@ async function main(): Promise<void> {
       await pushBlobOnly(reg, 'incoming', 'incoming layer, manifest not pushed yet');
       await startUpload(reg, 'uploads/pending', 'first bytes of an unfinished upload');
       notes.push(
-        `| \`incoming\` | after the GC: one blob uploaded and committed (\`_layers\` link + blob data), no manifest yet | looks **empty** but is a push in progress; fresh mtimes | skip (\`recent-activity\`) with the default \`--min-age 1h\` |`,
-        `| \`uploads/pending\` | after the GC: \`POST\` + \`PATCH\` of an upload that is never finished | only \`_uploads/<uuid>/{data,startedat,hashstates}\`; no \`_layers\`/\`_manifests\`, so neither v2 nor v3 \`_catalog\` lists it | never delete (upload in flight) |`,
+        `| \`incoming\` | after the GC: one blob uploaded and committed (\`_layers\` link + blob data), no manifest yet | looks **empty** but is a push in progress; fresh mtimes | skip (\`recent-activity\`) only while younger than \`--min-age\` (default 1h); then delete |`,
+        `| \`uploads/pending\` | after the GC: \`POST\` + \`PATCH\` of an upload that is never finished | only \`_uploads/<uuid>/{data,startedat,hashstates}\`; no \`_layers\`/\`_manifests\`, so neither v2 nor v3 \`_catalog\` lists it | skip (\`upload-in-progress\`) while the upload is younger than \`--upload-age\` (default 168h) |`,
       );
       cat = await catalog(reg);
       for (const r of cat) tags[r] = await tagsList(reg, r);
@@ -172,12 +173,19 @@ async function main(): Promise<void> {
       ...cat.map((r) => `${r}: ${tags[r] === undefined ? '404 NAME_UNKNOWN (no _manifests/tags)' : JSON.stringify(tags[r])}`),
       '```',
       '',
-      '## Timestamps and `--min-age`',
+      '## Timestamps: `--min-age` and `--upload-age`',
       '',
-      'File mtimes are the real times of the run that built the archive, and `tar` restores them on extraction by',
-      'default. `regaudit prune` only deletes repositories untouched for `--min-age` (default `1h`), so on an archive',
-      'extracted less than an hour after it was built everything looks recent; pass `--min-age 0s` to see the plan',
-      'regardless. `incoming` is meant to be the "push in progress" case (skipped for `recent-activity` when fresh).',
+      `File mtimes are the real times of the run that built the archive (${builtAt}), and \`tar\` restores them on`,
+      'extraction by default, so what a dry-run `prune` plans depends on how old the archive is:',
+      '',
+      '- within 1 hour of the build (`--min-age`, default `1h`): every empty repository is skipped as `recent-activity`;',
+      '- after that: `myimage`, `org/team` and `incoming` are planned for deletion (a "push in progress" that has not',
+      '  moved for over an hour is indistinguishable from garbage), `uploads/pending` is skipped as `upload-in-progress`;',
+      '- 7 days after the build (`--upload-age`, default `168h`, the registry\'s own upload purge age) the upload counts as',
+      '  abandoned and `uploads/pending` is planned for deletion too.',
+      '',
+      'Pass `--min-age 0s` to see the plan regardless of age. The tests that use the sample only assert what does not',
+      'depend on the clock; the time-sensitive cases are covered by tests on storage the registry writes at test time.',
       '',
       '## Tree (`docker/registry/v2/repositories`, blobs omitted)',
       '',

@@ -83,7 +83,9 @@ describe('bundled sample storage', { timeout: 60_000 }, () => {
     async () => {
       const plan = prune(root, db, ['--min-age', '0s']);
       for (const e of ['myimage', 'org/team']) assert.equal(planOf(plan, e)?.action, 'delete', e);
-      for (const n of [...Object.keys(LIVE), 'uploads/pending']) assert.notEqual(planOf(plan, n)?.action, 'delete', n);
+      // (`incoming` / `uploads/pending` depend on the archive's age vs --min-age / --upload-age: see the .md;
+      // test/e2e/in-flight.test.ts covers them on fresh storage)
+      for (const n of Object.keys(LIVE)) assert.notEqual(planOf(plan, n)?.action, 'delete', n);
 
       let reg = await startRegistry(root);
       const catBefore = await catalog(reg);
