@@ -1,13 +1,15 @@
 import { loadAuditInput } from '../audit/load.js';
 import { audit } from '../audit/rules.js';
 import { debris } from '../index/queries.js';
-import { applyPlan, type ApplyResult } from '../prune/apply.js';
-import { crashInjectingFs, realFs } from '../prune/fsops.js';
+import { guardIndex } from '../index/open.js';
+import type { ApplyResult } from '../prune/apply.js';
 import { acquirePruneLock } from '../prune/lock.js';
 import { planPrune, type PrunePlan } from '../prune/plan.js';
+import { resolveQuarantineDir } from '../prune/quarantine.js';
 import type { Format } from '../report/format.js';
 import { renderPrune } from '../report/prune.js';
 import { resolveStorageRoot } from '../scan/root.js';
+import { executePlan, type Execution } from './execute-prune.js';
 import { openSession, type SessionOptions } from './session.js';
 
 export interface PruneOptions extends SessionOptions {
@@ -17,38 +19,51 @@ export interface PruneOptions extends SessionOptions {
   now: number;
   minAgeMs: number;
   uploadAgeMs: number;
+  /** Move parts into a batch under this directory instead of deleting them. */
+  quarantine?: string;
 }
 
 export interface PruneOutcome {
   output: string;
   plan: PrunePlan;
   result?: ApplyResult;
+  execution?: Execution;
 }
 
 /**
  * Scans, plans, and (with apply) deletes. The lock is taken before the scan so the plan and
  * its execution see the same storage as far as other prunes are concerned.
  */
-export function runPrune(opts: PruneOptions): PruneOutcome {
+export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
   let release: (() => void) | undefined;
+  const v2 = resolveStorageRoot(opts.root).v2;
+  // Checked before the scan, dry run included: a bad DIR fails before anything happens.
+  const quarantineDir = opts.quarantine !== undefined ? resolveQuarantineDir(opts.quarantine, v2) : undefined;
   if (opts.apply) {
     // Taken before the scan, so the lock covers the plan as well as its execution.
-    release = acquirePruneLock(resolveStorageRoot(opts.root).v2);
+    release = acquirePruneLock(v2);
   }
   try {
-    const s = openSession(opts);
+    const s = await openSession(opts);
     try {
-      const input = loadAuditInput(s.db, s.scan.id);
+      const { input, debrisRows } = guardIndex(opts.dbFile, () => ({ input: loadAuditInput(s.db, s.scan.id), debrisRows: debris(s.db, s.scan.id) }));
       const { repositories } = audit(input, { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
-      const plan = planPrune(repositories, debris(s.db, s.scan.id), { now: opts.now, minAgeMs: opts.minAgeMs, uploadAgeMs: opts.uploadAgeMs });
-      let result: ApplyResult | undefined;
-      if (opts.apply) {
-        const crashAt = Number(process.env.REGAUDIT_CRASH_AT ?? '');
-        const fs = Number.isInteger(crashAt) && crashAt > 0 ? crashInjectingFs(realFs, crashAt) : realFs;
-        result = applyPlan(plan, { v2: s.scan.root, fs });
-      }
-      const output = renderPrune({ root: s.scan.root, applied: opts.apply, plan, ...(result ? { result } : {}) }, opts.format);
-      return { output, plan, ...(result ? { result } : {}) };
+      const plan = planPrune(repositories, debrisRows, { now: opts.now, minAgeMs: opts.minAgeMs, uploadAgeMs: opts.uploadAgeMs });
+      const execution = executePlan({
+        db: s.db,
+        dbFile: opts.dbFile,
+        v2: s.scan.root,
+        plan,
+        apply: opts.apply,
+        ...(quarantineDir !== undefined ? { quarantineDir } : {}),
+        now: () => Date.now(),
+      });
+      const result = execution.result;
+      const output = renderPrune(
+        { root: s.scan.root, applied: opts.apply, plan, ...(result ? { result } : {}), journalRun: execution.runId, ...(quarantineDir !== undefined ? { quarantine: { dir: quarantineDir, batch: execution.batch } } : {}) },
+        opts.format,
+      );
+      return { output, plan, ...(result ? { result } : {}), execution };
     } finally {
       s.db.close();
     }

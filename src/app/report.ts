@@ -20,8 +20,8 @@ export interface ReportOutcome {
   findings: Finding[];
 }
 
-export function runReport(opts: ReportOptions): ReportOutcome {
-  const s = openSession(opts);
+export async function runReport(opts: ReportOptions): Promise<ReportOutcome> {
+  const s = await openSession(opts);
   try {
     const { repositories, findings: all } = audit(loadAuditInput(s.db, s.scan.id), { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
     const findings = opts.kinds?.length ? all.filter((f) => opts.kinds!.includes(f.kind)) : all;

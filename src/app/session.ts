@@ -15,16 +15,18 @@ export interface SessionOptions {
   dbFile: string;
   root?: string;
   onProgress?: (p: WalkProgress) => void;
+  /** Scan worker threads (0: walk in this thread). */
+  jobs?: number;
 }
 
 /** With a root: scan it into the index first. Without: read the newest scan in the index. */
-export function openSession(opts: SessionOptions): Session {
+export async function openSession(opts: SessionOptions): Promise<Session> {
   if (opts.root !== undefined) {
     // Resolve first so a bad root fails before the db file is created.
     const root = resolveStorageRoot(opts.root);
     const db = openIndexForWrite(opts.dbFile);
     try {
-      const scanned = scanStorage(db, opts.root, { dbFile: opts.dbFile, onProgress: opts.onProgress });
+      const scanned = await scanStorage(db, opts.root, { dbFile: opts.dbFile, onProgress: opts.onProgress, ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}) });
       return { db, scan: latestScan(db, opts.dbFile, root.v2), scanned };
     } catch (err) {
       db.close();

@@ -23,3 +23,12 @@ export function parseDuration(value: string, flag: string): number {
 export function asFormat(v: string): Format {
   return v as Format;
 }
+
+export const jobsOption = (): Option => new Option('-j, --jobs <n>', 'scan worker threads (0: walk in the main thread; default: 2 per core, 2 to 8)');
+
+/** undefined → the default; otherwise a whole number 0..64. */
+export function parseJobs(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) > 64) throw new UsageError(`--jobs ${JSON.stringify(v)}: not a whole number from 0 to 64`);
+  return Number(v);
+}

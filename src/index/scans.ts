@@ -22,9 +22,15 @@ export function insertScan(db: DB, root: string, givenPath: string, startedMs: n
   );
 }
 
-/** Marks a scan complete and drops every other scan of the same root (the rescan replaces them). */
-export function completeScan(db: DB, id: number, root: string, stats: { files: number; dirs: number; finishedMs: number }): void {
-  db.prepare(`DELETE FROM scans WHERE root = ? AND id <> ?`).run(root, id);
+/**
+ * Drops the earlier scans of `root` (a rescan replaces them). Runs inside the new scan's
+ * transaction, before the indexes are suspended: the cascades need them.
+ */
+export function dropScansOf(db: DB, root: string): void {
+  db.prepare(`DELETE FROM scans WHERE root = ?`).run(root);
+}
+
+export function completeScan(db: DB, id: number, stats: { files: number; dirs: number; finishedMs: number }): void {
   db.prepare(`UPDATE scans SET status = 'complete', finished_ms = ?, files = ?, dirs = ? WHERE id = ?`).run(stats.finishedMs, stats.files, stats.dirs, id);
 }
 
@@ -40,4 +46,24 @@ export function latestScan(db: DB, file: string, root?: string): ScanRow {
   ) as ScanRow | undefined;
   if (!row) throw new IndexError(`${file}: the index holds no complete scan${root ? ` of ${root}` : ''}; run "regaudit scan" first`);
   return row;
+}
+
+/** Tables a scan bulk-loads; their secondary indexes are rebuilt once at the end instead of row by row. */
+const BULK_TABLES = ['links', 'tags', 'blobs', 'uploads', 'manifests', 'manifest_refs', 'debris'];
+
+/**
+ * Drops the secondary indexes of the bulk tables and returns the statements that recreate them.
+ * Building an index by sorting once is several times cheaper than maintaining it per insert for
+ * random digest keys. Must run inside the scan's transaction, so a failed scan restores them.
+ */
+export function suspendIndexes(db: DB): string[] {
+  const rows = db
+    .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${BULK_TABLES.map(() => '?').join(', ')}) ORDER BY name`)
+    .all(...BULK_TABLES) as Array<{ name: string; sql: string }>;
+  for (const r of rows) db.exec(`DROP INDEX "${r.name}"`);
+  return rows.map((r) => r.sql);
+}
+
+export function restoreIndexes(db: DB, sqls: readonly string[]): void {
+  for (const s of sqls) db.exec(s);
 }

@@ -1,15 +1,19 @@
+import { availableParallelism } from 'node:os';
 import type { DB } from '../index/open.js';
 import { indexFailure } from '../index/open.js';
-import { completeScan, insertScan } from '../index/scans.js';
+import { completeScan, dropScansOf, insertScan, restoreIndexes, suspendIndexes } from '../index/scans.js';
 import { IndexWriter } from '../index/writes.js';
 import { RegauditError } from '../errors.js';
 import { resolveStorageRoot, type StorageRoot } from './root.js';
-import { StorageWalker, type WalkProgress } from './walk.js';
+import { runParallelWalk } from './parallel.js';
+import { CollectingSink, runWalk, type WalkProgress } from './walk.js';
 
 export interface ScanOptions {
   dbFile: string;
   now?: () => number;
   onProgress?: (p: WalkProgress) => void;
+  /** Worker threads for the walk; 0 walks in this thread. */
+  jobs?: number;
 }
 
 export interface ScanResult {
@@ -21,24 +25,39 @@ export interface ScanResult {
   elapsedMs: number;
 }
 
+/** Default worker count: enough reads in flight for a cold disk without starving the index writer. */
+export function defaultJobs(): number {
+  return Math.max(2, Math.min(4, availableParallelism() * 2));
+}
+
 /**
  * Walks the storage under `given` into a new scan of the index, in one transaction: until it
  * commits, the previous scan of that root stays the current one (an interrupted or failed scan
  * leaves nothing behind that looks complete).
  */
-export function scanStorage(db: DB, given: string, opts: ScanOptions): ScanResult {
+export async function scanStorage(db: DB, given: string, opts: ScanOptions): Promise<ScanResult> {
   const now = opts.now ?? Date.now;
   const root = resolveStorageRoot(given);
   const started = now();
+  const jobs = opts.jobs ?? defaultJobs();
   try {
-    return db.transaction(() => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      dropScansOf(db, root.v2);
+      const indexes = suspendIndexes(db);
       const scanId = insertScan(db, root.v2, given, started);
-      const walker = new StorageWalker(root.v2, new IndexWriter(db, scanId), { onProgress: opts.onProgress });
-      walker.run();
-      const { files, dirs, repositories } = walker.progress;
-      completeScan(db, scanId, root.v2, { files, dirs, finishedMs: now() });
+      const sink = new CollectingSink(new IndexWriter(db, scanId), opts.onProgress);
+      if (jobs > 0) await runParallelWalk(root.v2, sink, jobs);
+      else runWalk(root.v2, sink);
+      restoreIndexes(db, indexes);
+      const { files, dirs, repositories } = sink.progress;
+      completeScan(db, scanId, { files, dirs, finishedMs: now() });
+      db.exec('COMMIT');
       return { scanId, root, files, dirs, repositories, elapsedMs: now() - started };
-    })();
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
   } catch (err) {
     if (err instanceof RegauditError) throw err;
     if (typeof err === 'object' && err && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE')) {

@@ -2,6 +2,10 @@
  * The layout-aware walk of docker/registry/v2: it reads the fixed directories directly with
  * dirent types instead of globbing (measured several times faster than a generic walk on this
  * layout), never follows a symbolic link, and streams what it finds into a sink.
+ *
+ * The walk is cut into independent tasks (a directory under repositories/, a blob fan-out
+ * directory, a batch of manifests) so that worker threads can run them in parallel
+ * (scan/parallel.ts); runWalk() runs them in this thread.
  */
 import { lstatSync } from 'node:fs';
 import { digestOf, type Digest } from '../layout/digest.js';
@@ -42,175 +46,209 @@ export interface WalkProgress {
   phase: 'repositories' | 'blobs' | 'manifests';
 }
 
-export interface WalkOptions {
-  onProgress?: (p: WalkProgress) => void;
-}
-
 /** Name of the in-repository staging directory prune renames parts into before removing them. */
 export const TRASH_DIR = '_regaudit_trash';
 
-export class StorageWalker {
+export type WalkTask =
+  | { kind: 'namespace'; name: string }
+  | { kind: 'blobFan'; alg: string; fan: string }
+  | { kind: 'manifests'; digests: Digest[] };
+
+function list(abs: string, rel: string, sink: ScanSink): ReturnType<typeof listDir> | null {
+  try {
+    return listDir(abs);
+  } catch (err) {
+    // A missing repositories/ or blobs/ is an empty store (registry GC treats it so), not debris.
+    if (errnoCode(err) === 'ENOENT' && (rel === REPOSITORIES || rel === BLOBS)) return null;
+    sink.debris({ path: rel, kind: 'unreadable', detail: describeFsError(err) });
+    return null;
+  }
+}
+
+function stray(sink: ScanSink, rel: string, name: string, type?: string): void {
+  if (type === 'symlink') sink.debris({ path: rel, kind: 'symlink', detail: 'symbolic link under blobs/ (not followed)' });
+  else if (name.endsWith('.tmp')) sink.debris({ path: rel, kind: 'tmp-file', detail: 'temporary file left by an interrupted write' });
+  else sink.debris({ path: rel, kind: 'unrecognized', detail: 'not part of the blob layout' });
+}
+
+/** The first tasks: repositories/ itself, and one per blob fan-out directory. */
+export function initialTasks(v2: string, sink: ScanSink): WalkTask[] {
+  const tasks: WalkTask[] = [{ kind: 'namespace', name: '' }];
+  const algs = list(`${v2}/${BLOBS}`, BLOBS, sink);
+  for (const a of algs ?? []) {
+    const aRel = `${BLOBS}/${a.name}`;
+    if (entryType(a, `${v2}/${aRel}`) !== 'dir') {
+      stray(sink, aRel, a.name);
+      continue;
+    }
+    for (const f of list(`${v2}/${aRel}`, aRel, sink) ?? []) {
+      const fRel = `${aRel}/${f.name}`;
+      if (entryType(f, `${v2}/${fRel}`) !== 'dir') stray(sink, fRel, f.name);
+      else tasks.push({ kind: 'blobFan', alg: a.name, fan: f.name });
+    }
+  }
+  return tasks;
+}
+
+/** Runs one task into `sink`; returns the tasks it uncovered (child directories). */
+export function runTask(v2: string, task: WalkTask, sink: ScanSink): WalkTask[] {
+  switch (task.kind) {
+    case 'namespace':
+      return namespace(v2, task.name, sink);
+    case 'blobFan':
+      blobFan(v2, task.alg, task.fan, sink);
+      return [];
+    case 'manifests':
+      for (const d of task.digests) sink.manifest(readManifest(v2, d));
+      return [];
+    default: {
+      const never: never = task;
+      throw new Error(`unknown task ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** A directory under repositories/: a repository, a namespace, or both. */
+function namespace(v2: string, name: string, sink: ScanSink): WalkTask[] {
+  const rel = name === '' ? REPOSITORIES : `${REPOSITORIES}/${name}`;
+  const abs = `${v2}/${rel}`;
+  const entries = list(abs, rel, sink);
+  if (!entries) return [];
+  const parts = new Map<RepositoryPart, string>();
+  for (const e of entries) {
+    if ((REPOSITORY_PARTS as readonly string[]).includes(e.name)) parts.set(e.name as RepositoryPart, entryType(e, `${abs}/${e.name}`));
+  }
+  if (name !== '' && parts.size > 0) sink.repository(readRepository(abs, name, parts));
+  if (entries.length === 0 && name !== '') sink.debris({ path: rel, kind: 'empty-directory', detail: 'empty directory under repositories/' });
+  const children: WalkTask[] = [];
+  for (const e of entries) {
+    const childRel = `${rel}/${e.name}`;
+    if (e.name.startsWith('_')) {
+      if (parts.has(e.name as RepositoryPart)) continue;
+      if (e.name === TRASH_DIR) sink.debris({ path: childRel, kind: 'pending-deletion', detail: 'left by an interrupted prune; prune finishes it' });
+      else sink.debris({ path: childRel, kind: 'unknown-directory', detail: 'unknown _-prefixed entry (the registry skips it)' });
+      continue;
+    }
+    const type = entryType(e, `${abs}/${e.name}`);
+    if (type === 'dir') children.push({ kind: 'namespace', name: name === '' ? e.name : `${name}/${e.name}` });
+    else if (type === 'symlink') sink.debris({ path: childRel, kind: 'symlink', detail: 'symbolic link under repositories/ (not followed)' });
+    else if (e.name.endsWith('.tmp')) sink.debris({ path: childRel, kind: 'tmp-file', detail: 'temporary file left by an interrupted write' });
+    else sink.debris({ path: childRel, kind: 'stray-file', detail: `${type} under repositories/` });
+  }
+  return children;
+}
+
+/** blobs/<alg>/<xx>/<hex>/data for one fan-out directory. */
+function blobFan(v2: string, alg: string, fan: string, sink: ScanSink): void {
+  const fRel = `${BLOBS}/${alg}/${fan}`;
+  const hexes = list(`${v2}/${fRel}`, fRel, sink);
+  for (const h of hexes ?? []) {
+    const hRel = `${fRel}/${h.name}`;
+    const hAbs = `${v2}/${hRel}`;
+    const digest = digestOf(alg, h.name);
+    if (!digest || h.name.slice(0, 2) !== fan || entryType(h, hAbs) !== 'dir') {
+      stray(sink, hRel, h.name);
+      continue;
+    }
+    for (const file of list(hAbs, hRel, sink) ?? []) {
+      const dRel = `${hRel}/${file.name}`;
+      const type = entryType(file, `${v2}/${dRel}`);
+      if (file.name !== 'data' || type !== 'file') {
+        stray(sink, dRel, file.name, type);
+        continue;
+      }
+      try {
+        const st = lstatSync(`${v2}/${dRel}`);
+        sink.blob({ digest, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+      } catch (err) {
+        sink.debris({ path: dRel, kind: 'unreadable', detail: describeFsError(err) });
+      }
+    }
+  }
+}
+
+/** Reads and parses one manifest blob; a missing, huge or malformed one is a record, not an error. */
+export function readManifest(v2: string, digest: Digest): ManifestRecord {
+  const rec: ManifestRecord = { digest, mediaType: null, schemaVersion: null, size: 0, problem: null, refs: [] };
+  try {
+    const f = readFileBounded(`${v2}/${pathFor({ kind: 'blobData', digest })}`, MANIFEST_MAX_BYTES);
+    rec.size = f.size;
+    if (!f.buf) rec.problem = 'too-large';
+    else {
+      const parsed = parseManifest(f.buf.toString('utf8'));
+      if (parsed.ok) {
+        rec.mediaType = parsed.mediaType;
+        rec.schemaVersion = parsed.schemaVersion;
+        rec.refs = parsed.refs;
+      } else rec.problem = parsed.problem;
+    }
+  } catch (err) {
+    rec.problem = errnoCode(err) === 'ENOENT' ? 'missing' : 'unreadable';
+  }
+  return rec;
+}
+
+/**
+ * Wraps the real sink: counts progress and remembers every revision digest, so the manifests
+ * phase reads each manifest once however many repositories link it.
+ */
+export class CollectingSink implements ScanSink {
   readonly progress: WalkProgress = { files: 0, dirs: 0, repositories: 0, phase: 'repositories' };
-  private readonly revisionDigests = new Set<Digest>();
+  readonly revisionDigests = new Set<Digest>();
   private lastReport = 0;
 
   constructor(
-    private readonly v2: string,
-    private readonly sink: ScanSink,
-    private readonly opts: WalkOptions = {},
+    private readonly inner: ScanSink,
+    private readonly onProgress?: (p: WalkProgress) => void,
   ) {}
 
   private tick(files: number, dirs: number): void {
     this.progress.files += files;
     this.progress.dirs += dirs;
-    if (this.opts.onProgress && this.progress.files - this.lastReport >= 5000) {
+    if (this.onProgress && this.progress.files - this.lastReport >= 5000) {
       this.lastReport = this.progress.files;
-      this.opts.onProgress(this.progress);
+      this.onProgress(this.progress);
     }
   }
 
-  run(): void {
-    this.progress.phase = 'repositories';
-    this.namespace(`${this.v2}/${REPOSITORIES}`, '');
-    this.progress.phase = 'blobs';
-    this.blobs();
-    this.progress.phase = 'manifests';
-    this.manifests();
-    this.opts.onProgress?.(this.progress);
+  repository(s: RepositorySnapshot): void {
+    this.progress.repositories++;
+    for (const l of s.links) if (l.kind === 'revision' && l.digest) this.revisionDigests.add(l.digest);
+    this.tick(s.links.length + s.uploads.length, Math.max(0, s.entries - s.links.length));
+    this.inner.repository(s);
   }
 
-  private list(abs: string, rel: string): ReturnType<typeof listDir> | null {
-    try {
-      return listDir(abs);
-    } catch (err) {
-      // A missing repositories/ or blobs/ is an empty store (registry GC treats it so), not debris.
-      if (errnoCode(err) === 'ENOENT' && (rel === REPOSITORIES || rel === BLOBS)) return null;
-      this.sink.debris({ path: rel, kind: 'unreadable', detail: describeFsError(err) });
-      return null;
-    }
+  blob(b: BlobRecord): void {
+    this.tick(1, 1);
+    this.inner.blob(b);
   }
 
-  /** A directory under repositories/: a repository, a namespace, or both. */
-  private namespace(abs: string, name: string): void {
-    const rel = name === '' ? REPOSITORIES : `${REPOSITORIES}/${name}`;
-    const entries = this.list(abs, rel);
-    if (!entries) return;
-    this.tick(0, 1);
-    const parts = new Map<RepositoryPart, string>();
-    for (const e of entries) {
-      if ((REPOSITORY_PARTS as readonly string[]).includes(e.name)) parts.set(e.name as RepositoryPart, entryType(e, `${abs}/${e.name}`));
-    }
-    if (name !== '' && parts.size > 0) {
-      const snap = readRepository(abs, name, parts);
-      this.progress.repositories++;
-      this.tick(snap.links.length + snap.uploads.length, Math.max(0, snap.entries - snap.links.length));
-      for (const l of snap.links) if (l.kind === 'revision' && l.digest) this.revisionDigests.add(l.digest);
-      this.sink.repository(snap);
-    }
-    if (entries.length === 0 && name !== '') {
-      this.sink.debris({ path: rel, kind: 'empty-directory', detail: 'empty directory under repositories/' });
-    }
-    for (const e of entries) {
-      const childAbs = `${abs}/${e.name}`;
-      const childRel = `${rel}/${e.name}`;
-      if (e.name.startsWith('_')) {
-        if (parts.has(e.name as RepositoryPart)) continue;
-        if (e.name === TRASH_DIR) this.sink.debris({ path: childRel, kind: 'pending-deletion', detail: 'left by an interrupted prune; prune finishes it' });
-        else this.sink.debris({ path: childRel, kind: 'unknown-directory', detail: 'unknown _-prefixed entry (the registry skips it)' });
-        continue;
-      }
-      const type = entryType(e, childAbs);
-      if (type === 'dir') this.namespace(childAbs, name === '' ? e.name : `${name}/${e.name}`);
-      else if (type === 'symlink') this.sink.debris({ path: childRel, kind: 'symlink', detail: 'symbolic link under repositories/ (not followed)' });
-      else if (e.name.endsWith('.tmp')) this.sink.debris({ path: childRel, kind: 'tmp-file', detail: 'temporary file left by an interrupted write' });
-      else this.sink.debris({ path: childRel, kind: 'stray-file', detail: `${type} under repositories/` });
-    }
+  manifest(m: ManifestRecord): void {
+    this.inner.manifest(m);
   }
 
-  /** blobs/<alg>/<xx>/<hex>/data */
-  private blobs(): void {
-    const base = `${this.v2}/${BLOBS}`;
-    const algs = this.list(base, BLOBS);
-    if (!algs) return;
-    for (const a of algs) {
-      const aRel = `${BLOBS}/${a.name}`;
-      if (entryType(a, `${base}/${a.name}`) !== 'dir') {
-        this.stray(aRel, a.name);
-        continue;
-      }
-      const fans = this.list(`${base}/${a.name}`, aRel);
-      if (!fans) continue;
-      this.tick(0, 1);
-      for (const f of fans) {
-        const fRel = `${aRel}/${f.name}`;
-        const fAbs = `${this.v2}/${fRel}`;
-        if (entryType(f, fAbs) !== 'dir') {
-          this.stray(fRel, f.name);
-          continue;
-        }
-        const hexes = this.list(fAbs, fRel);
-        if (!hexes) continue;
-        this.tick(0, 1);
-        for (const h of hexes) {
-          const hRel = `${fRel}/${h.name}`;
-          const hAbs = `${this.v2}/${hRel}`;
-          const digest = digestOf(a.name, h.name);
-          if (!digest || h.name.slice(0, 2) !== f.name || entryType(h, hAbs) !== 'dir') {
-            this.stray(hRel, h.name);
-            continue;
-          }
-          const files = this.list(hAbs, hRel);
-          if (!files) continue;
-          this.tick(0, 1);
-          for (const file of files) {
-            const dRel = `${hRel}/${file.name}`;
-            const type = entryType(file, `${this.v2}/${dRel}`);
-            if (file.name !== 'data' || type !== 'file') {
-              this.stray(dRel, file.name, type);
-              continue;
-            }
-            try {
-              const st = lstatSync(`${this.v2}/${dRel}`);
-              this.sink.blob({ digest, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
-              this.tick(1, 0);
-            } catch (err) {
-              this.sink.debris({ path: dRel, kind: 'unreadable', detail: describeFsError(err) });
-            }
-          }
-        }
-      }
-    }
+  debris(d: DebrisRecord): void {
+    this.inner.debris(d);
   }
 
-  private stray(rel: string, name: string, type?: string): void {
-    if (type === 'symlink') this.sink.debris({ path: rel, kind: 'symlink', detail: 'symbolic link under blobs/ (not followed)' });
-    else if (name.endsWith('.tmp')) this.sink.debris({ path: rel, kind: 'tmp-file', detail: 'temporary file left by an interrupted write' });
-    else this.sink.debris({ path: rel, kind: 'unrecognized', detail: 'not part of the blob layout' });
-  }
-
-  /** Reads every manifest named by a revision link once, in digest order (locality in blobs/). */
-  private manifests(): void {
+  /** The manifests phase, in digest order (locality in blobs/), in batches. */
+  manifestTasks(batch = 256): WalkTask[] {
     const digests = [...this.revisionDigests].sort();
     this.revisionDigests.clear();
-    for (const digest of digests) {
-      const abs = `${this.v2}/${pathFor({ kind: 'blobData', digest })}`;
-      const rec: ManifestRecord = { digest, mediaType: null, schemaVersion: null, size: 0, problem: null, refs: [] };
-      try {
-        const f = readFileBounded(abs, MANIFEST_MAX_BYTES);
-        rec.size = f.size;
-        if (!f.buf) rec.problem = 'too-large';
-        else {
-          const parsed = parseManifest(f.buf.toString('utf8'));
-          if (parsed.ok) {
-            rec.mediaType = parsed.mediaType;
-            rec.schemaVersion = parsed.schemaVersion;
-            rec.refs = parsed.refs;
-          } else rec.problem = parsed.problem;
-        }
-      } catch (err) {
-        rec.problem = errnoCode(err) === 'ENOENT' ? 'missing' : 'unreadable';
-      }
-      this.sink.manifest(rec);
-    }
+    const tasks: WalkTask[] = [];
+    for (let i = 0; i < digests.length; i += batch) tasks.push({ kind: 'manifests', digests: digests.slice(i, i + batch) });
+    return tasks;
   }
+}
+
+/** The whole walk in this thread. */
+export function runWalk(v2: string, sink: CollectingSink): void {
+  const queue = initialTasks(v2, sink).reverse();
+  sink.progress.phase = 'repositories';
+  for (let task = queue.pop(); task; task = queue.pop()) {
+    if (task.kind === 'blobFan') sink.progress.phase = 'blobs';
+    for (const child of runTask(v2, task, sink).reverse()) queue.push(child);
+  }
+  sink.progress.phase = 'manifests';
+  for (const t of sink.manifestTasks()) runTask(v2, t, sink);
 }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { runPrune } from '../../app/prune.js';
-import { asFormat, dbOption, formatOption, parseDuration, quietOption, uploadAgeOption } from '../options.js';
+import { asFormat, dbOption, formatOption, parseDuration, jobsOption, parseJobs, quietOption, uploadAgeOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -11,20 +11,24 @@ export function pruneCommand(ctx: CommandContext): Command {
     .addOption(dbOption())
     .addOption(formatOption())
     .addOption(quietOption())
+    .addOption(jobsOption())
     .addOption(new Option('--apply', 'delete; without it nothing on disk changes'))
+    .addOption(new Option('--quarantine <dir>', 'with --apply: move the parts into a batch under DIR (restorable) instead of deleting them'))
     .addOption(new Option('--min-age <duration>', 'leave repositories with anything newer than this').default('1h'))
     .addOption(uploadAgeOption())
-    .action((root: string, o: { db: string; format: string; quiet?: boolean; apply?: boolean; minAge: string; uploadAge: string }) => {
+    .action(async (root: string, o: { db: string; format: string; quiet?: boolean; jobs?: string; apply?: boolean; quarantine?: string; minAge: string; uploadAge: string }) => {
       const quiet = Boolean(o.quiet);
-      const out = runPrune({
+      const out = await runPrune({
         root,
         dbFile: o.db,
         format: asFormat(o.format),
         apply: Boolean(o.apply),
+        ...(o.quarantine !== undefined ? { quarantine: o.quarantine } : {}),
         now: ctx.now(),
         minAgeMs: parseDuration(o.minAge, '--min-age'),
         uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
         onProgress: progressReporter(quiet),
+        jobs: parseJobs(o.jobs),
       });
       endProgress(quiet);
       ctx.stdout(out.output);

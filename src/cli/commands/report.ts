@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { runReport } from '../../app/report.js';
 import type { Severity } from '../../audit/findings.js';
 import { ExitCode } from '../exit-codes.js';
-import { asFormat, dbOption, formatOption, parseDuration, quietOption, uploadAgeOption } from '../options.js';
+import { asFormat, dbOption, formatOption, parseDuration, jobsOption, parseJobs, quietOption, uploadAgeOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -13,12 +13,13 @@ export function reportCommand(ctx: CommandContext): Command {
     .addOption(dbOption())
     .addOption(formatOption())
     .addOption(quietOption())
+    .addOption(jobsOption())
     .addOption(uploadAgeOption())
     .addOption(new Option('--kind <kind...>', 'only findings of these kinds'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse exists').choices(['error', 'warning', 'info']))
-    .action((root: string | undefined, o: { db: string; format: string; quiet?: boolean; uploadAge: string; kind?: string[]; failOn?: Severity }) => {
+    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; uploadAge: string; kind?: string[]; failOn?: Severity }) => {
       const quiet = Boolean(o.quiet);
-      const out = runReport({
+      const out = await runReport({
         dbFile: o.db,
         ...(root !== undefined ? { root } : {}),
         format: asFormat(o.format),
@@ -27,6 +28,7 @@ export function reportCommand(ctx: CommandContext): Command {
         ...(o.kind ? { kinds: o.kind } : {}),
         ...(o.failOn ? { failOn: o.failOn } : {}),
         onProgress: progressReporter(quiet),
+        jobs: parseJobs(o.jobs),
       });
       endProgress(quiet);
       ctx.stdout(out.output);

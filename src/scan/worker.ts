@@ -1,0 +1,41 @@
+/** A scan worker: runs walk tasks on its own thread and posts the records back in one message per task. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { runTask, type BlobRecord, type ManifestRecord, type ScanSink, type WalkTask } from './walk.js';
+import type { DebrisRecord, RepositorySnapshot } from './records.js';
+
+export type WorkerRecord =
+  | { t: 'repository'; v: RepositorySnapshot }
+  | { t: 'blob'; v: BlobRecord }
+  | { t: 'manifest'; v: ManifestRecord }
+  | { t: 'debris'; v: DebrisRecord };
+
+export type WorkerReply = { ok: true; records: WorkerRecord[]; children: WalkTask[] } | { ok: false; error: string };
+
+class BufferSink implements ScanSink {
+  records: WorkerRecord[] = [];
+  repository(v: RepositorySnapshot): void {
+    this.records.push({ t: 'repository', v });
+  }
+  blob(v: BlobRecord): void {
+    this.records.push({ t: 'blob', v });
+  }
+  manifest(v: ManifestRecord): void {
+    this.records.push({ t: 'manifest', v });
+  }
+  debris(v: DebrisRecord): void {
+    this.records.push({ t: 'debris', v });
+  }
+}
+
+const { v2 } = workerData as { v2: string };
+parentPort!.on('message', (task: WalkTask) => {
+  const sink = new BufferSink();
+  let reply: WorkerReply;
+  try {
+    const children = runTask(v2, task, sink);
+    reply = { ok: true, records: sink.records, children };
+  } catch (err) {
+    reply = { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  parentPort!.postMessage(reply);
+});
