@@ -14,8 +14,7 @@
  *   platform/multi     OCI index with two platform children
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -27,10 +26,9 @@ import {
   pushIndex,
   repoDir,
   requireRegistryTools,
-  startRegistry,
   tagsList,
 } from '../helpers/registry.js';
-import type { PushedImage, Registry } from '../helpers/registry.js';
+import type { PushedImage } from '../helpers/registry.js';
 import {
   assertOnlyPruned,
   cliText,
@@ -42,7 +40,9 @@ import {
   report,
   repoOf,
   snapshotTree,
+  workspace,
 } from './support.js';
+import type { Workspace } from './support.js';
 
 const tools = requireRegistryTools();
 
@@ -56,28 +56,18 @@ const LIVE: Record<string, string[]> = {
 };
 
 describe('real registry: delete, GC, report, prune, restart', { skip: tools.skip || undefined, timeout: 120_000 }, () => {
-  let work = '';
+  let ws: Workspace;
   let root = '';
   let db = '';
-  let reg: Registry | undefined;
   let oldUntagged: PushedImage;
   let builderOld: PushedImage;
   let catalogBefore: string[] = [];
-
-  const restart = async () => {
-    await reg?.stop();
-    reg = await startRegistry(root);
-    return reg;
-  };
-  const stop = async () => {
-    await reg?.stop();
-    reg = undefined;
-  };
+  const restart = () => ws.restart();
+  const stop = () => ws.stop();
 
   before(async () => {
-    work = mkdtempSync(path.join(os.tmpdir(), 'regaudit-e2e-'));
-    root = path.join(work, 'storage');
-    db = path.join(work, 'regaudit.db');
+    ws = workspace();
+    ({ root, db } = ws);
     const r = await restart();
 
     await pushImage(r, 'myimage', 'mytag', { layers: ['myimage base', 'myimage app 1'] });
@@ -120,10 +110,7 @@ describe('real registry: delete, GC, report, prune, restart', { skip: tools.skip
     await stop();
   });
 
-  after(async () => {
-    await reg?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  after(() => ws?.dispose());
 
   it('report: states, counts, and v2/v3 catalog visibility match what the registry wrote', async () => {
     const rep = report(root, db);

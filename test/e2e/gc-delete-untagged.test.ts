@@ -5,62 +5,51 @@
  * still holds. Prune must keep both repositories.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { garbageCollect, pulls, pushImage, pushIndex, requireRegistryTools, startRegistry } from '../helpers/registry.js';
-import type { PushedIndex, Registry } from '../helpers/registry.js';
-import { assertOnlyPruned, deletes, findingsFor, prune, report, repoOf, snapshotTree } from './support.js';
+import { garbageCollect, pulls, pushImage, pushIndex, requireRegistryTools } from '../helpers/registry.js';
+import type { PushedIndex } from '../helpers/registry.js';
+import { assertOnlyPruned, deletes, findingsFor, prune, report, repoOf, snapshotTree, workspace } from './support.js';
+import type { Workspace } from './support.js';
 
 const tools = requireRegistryTools();
 
 describe('real registry: garbage-collect --delete-untagged', { skip: tools.skip || undefined, timeout: 60_000 }, () => {
-  let work = '';
-  let root = '';
-  let db = '';
-  let reg: Registry | undefined;
+  let ws: Workspace;
   let index: PushedIndex;
 
   before(async () => {
-    work = mkdtempSync(path.join(os.tmpdir(), 'regaudit-e2e-'));
-    root = path.join(work, 'storage');
-    db = path.join(work, 'regaudit.db');
-    reg = await startRegistry(root);
+    ws = workspace();
+    let reg = await ws.restart();
     index = await pushIndex(reg, 'platform/multi', 'latest', [{ layers: ['multi amd64'] }, { layers: ['multi arm64'] }]);
     await pushImage(reg, 'app', 'v1', { layers: ['app 1'] });
     await pushImage(reg, 'app', 'v1', { layers: ['app 2'] });
-    await reg.stop();
-    const gc = garbageCollect(root, { deleteUntagged: true });
+    await ws.stop();
+    const gc = garbageCollect(ws.root, { deleteUntagged: true });
     assert.equal(gc.code, 0, gc.stderr + gc.stdout);
-    reg = await startRegistry(root);
+    reg = await ws.restart();
     assert.equal(await pulls(reg, 'platform/multi', 'latest'), false, '2.8 -m breaks the index (children collected)');
     assert.equal(await pulls(reg, 'app', 'v1'), true);
-    await reg.stop();
-    reg = undefined;
+    await ws.stop();
   });
 
-  after(async () => {
-    await reg?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  after(() => ws?.dispose());
 
   it('moved tag after -m: active, one revision, kept by prune', () => {
-    const rep = report(root, db);
+    const rep = report(ws.root, ws.db);
     const app = repoOf(rep, 'app');
     assert.equal(app.state, 'active');
     assert.deepEqual([app.tags, app.revisions], [1, 1]);
-    const before = snapshotTree(root);
-    const res = prune(root, db, ['--apply', '--min-age', '0s']);
+    const before = snapshotTree(ws.root);
+    const res = prune(ws.root, ws.db, ['--apply', '--min-age', '0s']);
     assert.deepEqual(deletes(res), []);
-    assertOnlyPruned(before, snapshotTree(root), []);
+    assertOnlyPruned(before, snapshotTree(ws.root), []);
   });
 
   it(
     'index whose children -m collected is reported as not pullable',
     { todo: 'core: no finding for an index/manifest list whose child manifests are gone (reported "active")' },
     () => {
-      const rep = report(root, db);
+      const rep = report(ws.root, ws.db);
       const multi = repoOf(rep, 'platform/multi');
       const beyondLinks = findingsFor(rep, 'platform/multi').filter((f) => f.kind !== 'dangling-layer-link');
       assert.ok(

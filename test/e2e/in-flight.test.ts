@@ -7,8 +7,7 @@
  *   fresh/upload   only an upload started (no `_layers`, no `_manifests`: not listed by any catalog)
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -22,13 +21,13 @@ import {
   pushImage,
   repoDir,
   requireRegistryTools,
-  startRegistry,
   startUpload,
   tagsList,
   uploadAlive,
 } from '../helpers/registry.js';
-import type { Registry, Upload } from '../helpers/registry.js';
-import { assertOnlyPruned, deletes, diffTrees, planOf, prune, report, repoOf, snapshotTree } from './support.js';
+import type { Upload } from '../helpers/registry.js';
+import { assertOnlyPruned, deletes, diffTrees, planOf, prune, report, repoOf, snapshotTree, workspace } from './support.js';
+import type { Workspace } from './support.js';
 
 const tools = requireRegistryTools();
 
@@ -36,29 +35,19 @@ const BUSY_BYTES = 'a layer that is still being uploaded ... and here is the res
 const BUSY_SENT = 20;
 
 describe('real registry: pushes in progress are never pruned', { skip: tools.skip || undefined, timeout: 120_000 }, () => {
-  let work = '';
+  let ws: Workspace;
   let root = '';
   let db = '';
-  let reg: Registry | undefined;
   let incomingBlob = '';
   let busyUpload: Upload;
   let freshUpload: Upload;
   let catalogBefore: string[] = [];
-
-  const restart = async () => {
-    await reg?.stop();
-    reg = await startRegistry(root);
-    return reg;
-  };
-  const stop = async () => {
-    await reg?.stop();
-    reg = undefined;
-  };
+  const restart = () => ws.restart();
+  const stop = () => ws.stop();
 
   before(async () => {
-    work = mkdtempSync(path.join(os.tmpdir(), 'regaudit-e2e-'));
-    root = path.join(work, 'storage');
-    db = path.join(work, 'regaudit.db');
+    ws = workspace();
+    ({ root, db } = ws);
     let r = await restart();
     await pushImage(r, 'gone', 'v1', { layers: ['gone 1'] });
     await deleteTag(r, 'gone', 'v1');
@@ -79,10 +68,7 @@ describe('real registry: pushes in progress are never pruned', { skip: tools.ski
     assert.equal(readdirSync(path.join(repoDir(root, 'busy'), '_uploads')).length, 1);
   });
 
-  after(async () => {
-    await reg?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  after(() => ws?.dispose());
 
   it('report sees the layer-only push and the uploads', () => {
     const rep = report(root, db);

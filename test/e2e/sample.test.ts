@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, runCli } from '../helpers/cli.js';
-import { catalog, pulls, requireRegistryTools, startRegistry, tagsList } from '../helpers/registry.js';
-import { assertOnlyPruned, deletes, planOf, prune, report, repoOf, snapshotTree } from './support.js';
+import { repoRoot, runCliJson } from '../helpers/cli.js';
+import { catalog, pulls, requireRegistryTools, tagsList } from '../helpers/registry.js';
+import { assertOnlyPruned, cliText, deletes, planOf, prune, report, repoOf, snapshotTree, workspace } from './support.js';
+import type { ReportJson, Workspace } from './support.js';
 
 const archive = path.join(repoRoot, 'fixtures', 'sample-storage.tar.gz');
 const tools = requireRegistryTools();
@@ -25,22 +25,19 @@ const LIVE: Record<string, string[]> = {
 };
 
 describe('bundled sample storage', { timeout: 60_000 }, () => {
-  let work = '';
+  let ws: Workspace;
   let root = '';
   let db = '';
 
   before(() => {
-    work = mkdtempSync(path.join(os.tmpdir(), 'regaudit-sample-'));
-    root = path.join(work, 'storage');
-    db = path.join(work, 'regaudit.db');
+    ws = workspace();
+    ({ root, db } = ws);
     mkdirSync(root);
     const t = spawnSync('tar', ['-xzf', archive, '-C', root], { encoding: 'utf8' });
     assert.equal(t.status, 0, t.stderr);
   });
 
-  after(() => {
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  after(() => ws?.dispose());
 
   it('report shows the seed case and the repositories that must survive', () => {
     const rep = report(root, db);
@@ -55,12 +52,11 @@ describe('bundled sample storage', { timeout: 60_000 }, () => {
   });
 
   it('scan then report from the database alone gives the same answer', () => {
-    const db2 = path.join(work, 'scan-only.db');
-    const s = runCli(['scan', root, '--db', db2]);
-    assert.equal(s.code, 0, s.stderr);
-    const fromDb = runCli(['report', '--db', db2, '--format', 'json']);
+    const db2 = path.join(path.dirname(db), 'scan-only.db');
+    cliText(['scan', root, '--db', db2]);
+    const fromDb = runCliJson<ReportJson>(['report', '--db', db2, '--format', 'json']);
     assert.equal(fromDb.code, 0, fromDb.stderr);
-    const a = JSON.parse(fromDb.stdout) as ReturnType<typeof report>;
+    const a = fromDb.json;
     const b = report(root, db);
     assert.deepEqual(
       a.repositories.map((r) => [r.name, r.state]).sort(),
@@ -87,25 +83,22 @@ describe('bundled sample storage', { timeout: 60_000 }, () => {
       // test/e2e/in-flight.test.ts covers them on fresh storage)
       for (const n of Object.keys(LIVE)) assert.notEqual(planOf(plan, n)?.action, 'delete', n);
 
-      let reg = await startRegistry(root);
+      let reg = await ws.restart();
       const catBefore = await catalog(reg);
-      await reg.stop();
+      await ws.stop();
 
       const before = snapshotTree(root);
       const res = prune(root, db, ['--apply', '--min-age', '0s']);
       assert.deepEqual(deletes(res), deletes(plan), 'apply did what the dry run planned');
       assertOnlyPruned(before, snapshotTree(root), deletes(res));
 
-      reg = await startRegistry(root);
-      try {
-        assert.deepEqual(await catalog(reg), catBefore.filter((x) => !deletes(res).includes(x)));
-        for (const [repo, tags] of Object.entries(LIVE)) {
-          assert.deepEqual((await tagsList(reg, repo))?.sort(), [...tags].sort(), repo);
-          for (const t of tags) assert.ok(await pulls(reg, repo, t), `${repo}:${t}`);
-        }
-      } finally {
-        await reg.stop();
+      reg = await ws.restart();
+      assert.deepEqual(await catalog(reg), catBefore.filter((x) => !deletes(res).includes(x)));
+      for (const [repo, tags] of Object.entries(LIVE)) {
+        assert.deepEqual((await tagsList(reg, repo))?.sort(), [...tags].sort(), repo);
+        for (const t of tags) assert.ok(await pulls(reg, repo, t), `${repo}:${t}`);
       }
+      await ws.stop();
       assert.deepEqual(deletes(prune(root, db, ['--apply', '--min-age', '0s'])), []);
     },
   );

@@ -4,9 +4,49 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { runCli, runCliJson } from '../helpers/cli.js';
+import { startRegistry } from '../helpers/registry.js';
+import type { Registry } from '../helpers/registry.js';
+
+/**
+ * A temp dir holding a storage root and an index db, and at most one registry serving that root.
+ * `restart()` stops the current registry (if any) and starts a fresh process; `stop()` before running
+ * regaudit or GC; `dispose()` in `after()`.
+ */
+export interface Workspace {
+  root: string;
+  db: string;
+  restart(): Promise<Registry>;
+  stop(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export function workspace(): Workspace {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'regaudit-e2e-'));
+  let reg: Registry | undefined;
+  const stop = async () => {
+    await reg?.stop();
+    reg = undefined;
+  };
+  const ws: Workspace = {
+    root: path.join(work, 'storage'),
+    db: path.join(work, 'regaudit.db'),
+    async restart() {
+      await stop();
+      reg = await startRegistry(ws.root);
+      return reg;
+    },
+    stop,
+    async dispose() {
+      await stop();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+  return ws;
+}
 
 export type RepoState = 'empty' | 'active' | 'untagged' | 'broken';
 

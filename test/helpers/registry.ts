@@ -289,6 +289,8 @@ function onRegistry(reg: Registry, location: string): string {
   return new URL(u.pathname + u.search, reg.url).toString();
 }
 
+const toBuffer = (b: Buffer | string): Buffer => (typeof b === 'string' ? Buffer.from(b) : b);
+
 export function sha256(data: Buffer | string): string {
   return 'sha256:' + createHash('sha256').update(data).digest('hex');
 }
@@ -333,7 +335,7 @@ export async function startUpload(reg: Registry, repo: string, bytes?: Buffer | 
   const uuid = r.headers.get('docker-upload-uuid') ?? '';
   if (!uuid) throw regErr(reg, 'upload without Docker-Upload-UUID', r, '');
   if (bytes !== undefined && bytes.length > 0) {
-    const body = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    const body = toBuffer(bytes);
     const p = await fetchT(location, {
       method: 'PATCH',
       headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `0-${body.length - 1}`, 'Content-Length': String(body.length) },
@@ -353,9 +355,9 @@ export async function uploadAlive(reg: Registry, upload: Upload): Promise<boolea
   return r.status === 204;
 }
 
-/** Finishes an upload started by `startUpload` (PUT ?digest= with the remaining bytes). Returns the digest. */
+/** Finishes an upload started by `startUpload` (PUT ?digest= with the bytes after `alreadySent`). Returns the digest. */
 export async function finishUpload(reg: Registry, upload: Upload, allBytes: Buffer | string, alreadySent: number): Promise<string> {
-  const all = typeof allBytes === 'string' ? Buffer.from(allBytes) : allBytes;
+  const all = toBuffer(allBytes);
   const rest = all.subarray(alreadySent);
   const digest = sha256(all);
   const loc = new URL(onRegistry(reg, upload.location));
@@ -378,21 +380,7 @@ export async function blobExists(reg: Registry, repo: string, digest: string): P
 
 /** Uploads one blob (POST, then PUT ?digest= with the body) without pushing any manifest. Returns its digest. */
 export async function pushBlobOnly(reg: Registry, repo: string, content: Buffer | string): Promise<string> {
-  const body = typeof content === 'string' ? Buffer.from(content) : content;
-  const digest = sha256(body);
-  const r = await fetchT(`${reg.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-  await expectStatus(reg, `POST ${repo} upload`, r, [202]);
-  await r.arrayBuffer();
-  const loc = new URL(absolute(reg, r.headers.get('location') ?? ''));
-  loc.searchParams.set('digest', digest);
-  const p = await fetchT(loc.toString(), {
-    method: 'PUT',
-    headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) },
-    body: new Uint8Array(body),
-  });
-  await expectStatus(reg, `PUT ${repo} blob ${digest}`, p, [201]);
-  await p.arrayBuffer();
-  return digest;
+  return finishUpload(reg, await startUpload(reg, repo), content, 0);
 }
 
 /** `/v2/_catalog?n=1000`, in the registry's own order. */
@@ -594,7 +582,7 @@ export function makeTar(files: Record<string, string | Buffer>): Buffer {
     }
   }
   for (const [orig, content] of Object.entries(files).sort(([a], [b]) => (a.replace(/^\/+/, '') < b.replace(/^\/+/, '') ? -1 : 1))) {
-    const data = typeof content === 'string' ? Buffer.from(content) : content;
+    const data = toBuffer(content);
     parts.push(tarHeader(orig.replace(/^\/+/, ''), data.length, 0o644, '0'), data);
     const pad = (512 - (data.length % 512)) % 512;
     if (pad) parts.push(Buffer.alloc(pad, 0));
@@ -616,7 +604,7 @@ class OciLayout {
     writeFileSync(path.join(this.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   }
   blob(data: Buffer | string, mediaType: string): Descriptor & { mediaType: string; size: number } {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    const buf = toBuffer(data);
     const digest = sha256(buf);
     writeFileSync(path.join(this.dir, 'blobs', 'sha256', digest.slice(7)), buf);
     return { mediaType, digest, size: buf.length };
