@@ -91,7 +91,7 @@ export interface Registry {
 }
 
 export interface StartOptions {
-  /** log level; default `error` (`warn` is noisy with 2.8 on every request without auth) */
+  /** registry log level; default `error` (its stderr is attached to every harness error) */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -568,11 +568,13 @@ function tarHeader(name: string, size: number, mode: number, type: '0' | '5'): B
 
 /** Minimal reproducible ustar writer: parent dirs, then files, sorted; uid/gid 0, mtime 0. */
 export function makeTar(files: Record<string, string | Buffer>): Buffer {
+  const entries = Object.entries(files)
+    .map(([name, content]) => [name.replace(/^\/+/, ''), toBuffer(content)] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const parts: Buffer[] = [];
   const dirs = new Set<string>();
-  const names = Object.keys(files).map((n) => n.replace(/^\/+/, '')).sort();
-  for (const n of names) {
-    const segs = n.split('/');
+  for (const [name] of entries) {
+    const segs = name.split('/');
     for (let i = 1; i < segs.length; i++) {
       const d = segs.slice(0, i).join('/') + '/';
       if (!dirs.has(d)) {
@@ -581,9 +583,8 @@ export function makeTar(files: Record<string, string | Buffer>): Buffer {
       }
     }
   }
-  for (const [orig, content] of Object.entries(files).sort(([a], [b]) => (a.replace(/^\/+/, '') < b.replace(/^\/+/, '') ? -1 : 1))) {
-    const data = toBuffer(content);
-    parts.push(tarHeader(orig.replace(/^\/+/, ''), data.length, 0o644, '0'), data);
+  for (const [name, data] of entries) {
+    parts.push(tarHeader(name, data.length, 0o644, '0'), data);
     const pad = (512 - (data.length % 512)) % 512;
     if (pad) parts.push(Buffer.alloc(pad, 0));
   }
