@@ -1,12 +1,15 @@
 import { Command } from 'commander';
 import { TOOL_VERSION } from '../version.js';
 import type { CommandContext } from './context.js';
+import { journalCommand } from './commands/journal.js';
 import { pruneCommand } from './commands/prune.js';
+import { quarantineCommand } from './commands/quarantine.js';
 import { reportCommand } from './commands/report.js';
+import { restoreCommand } from './commands/restore.js';
 import { scanCommand } from './commands/scan.js';
 
 /** Every subcommand, in help order. */
-const COMMANDS = [scanCommand, reportCommand, pruneCommand];
+const COMMANDS = [scanCommand, reportCommand, pruneCommand, restoreCommand, quarantineCommand, journalCommand];
 
 export function createProgram(ctx: CommandContext): Command {
   const program = new Command('regaudit')

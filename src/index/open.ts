@@ -19,6 +19,16 @@ export function indexFailure(file: string, err: unknown): IndexError {
   return new IndexError(`${file}: ${msg}`);
 }
 
+/** Runs `fn`, turning a SQLite error (locked, corrupt, disk full…) into the one-line IndexError for `file`. */
+export function guardIndex<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (typeof err === 'object' && err && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE')) throw indexFailure(file, err);
+    throw err;
+  }
+}
+
 function configure(db: DB): void {
   db.pragma('busy_timeout = 3000');
   db.pragma('foreign_keys = ON');

@@ -1,13 +1,19 @@
 /**
- * Applying a prune plan: the only code that changes storage.
+ * Applying a prune plan: the only code that removes anything from storage.
  *
- * Per repository: re-read it from disk and compare with the scan (changed-since-scan), then rename
- * its parts into <repo>/_regaudit_trash (a `_` directory, which both catalogs and GC skip; each
- * rename is atomic, _manifests first), remove that directory, and rmdir the parents left empty up
- * to repositories/. A kill at any point leaves either the repository as it was, or an unlisted
- * trash directory that the next prune (which reports it as pending-deletion) removes.
+ * Per repository: re-read it from disk and compare with the scan (changed-since-scan), then take
+ * its parts away one atomic rename at a time, _manifests first (the 3.x catalog marker), then
+ * _layers (the 2.x marker), then _uploads:
+ *   - delete: rename each part into <repo>/_regaudit_trash (a `_` directory, which both catalogs
+ *     and GC skip), remove that directory, rmdir the parents left empty up to repositories/;
+ *   - quarantine: rename each part into DIR/<batch>/repositories/<repo>/ instead; across
+ *     filesystems, copy it there, verify the copy, and only then rename the original into the
+ *     trash and remove it.
+ * A kill at any point leaves the repository as it was, or with some parts gone (it was empty:
+ * nothing the registry serves changes), or an unlisted trash directory the next prune (which
+ * reports it as pending-deletion) finishes; a quarantine rerun resumes the same batch.
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { repositoryState } from '../audit/state.js';
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
@@ -15,27 +21,40 @@ import { REPOSITORIES } from '../layout/paths.js';
 import { rereadRepository } from '../scan/read-repository.js';
 import { TRASH_DIR } from '../scan/walk.js';
 import type { RepositorySnapshot } from '../scan/records.js';
-import { realFs, type MutatingFs } from './fsops.js';
-import { applyOrder, type PlannedCleanup, type PlannedRepository, type PrunePlan } from './plan.js';
+import { realFs, removeTree, type MutatingFs } from './fsops.js';
+import { applyOrder, type PlannedCleanup, type PlannedRepository, type PrunePlan, type SkipReason } from './plan.js';
+import type { QuarantineBatch } from './quarantine.js';
+import { ensureDir, exists, removeEmptyDirs, treeDifference } from './tree.js';
 
 /** Order of removal: the 3.x marker, then the 2.x marker, then uploads. */
 const PART_ORDER = ['_manifests', '_layers', '_uploads'] as const;
 
 export interface AppliedRepository extends PlannedRepository {
-  /** True when its parts were removed by this run. */
+  /** True when its parts left storage in this run (deleted, or moved into the quarantine). */
   deleted: boolean;
+  /** Where the parts went, with --quarantine. */
+  quarantined?: string;
+}
+
+export interface AppliedCleanup extends PlannedCleanup {
+  done: boolean;
+  detail?: string;
 }
 
 export interface ApplyResult {
   repositories: AppliedRepository[];
-  cleanup: Array<PlannedCleanup & { done: boolean }>;
+  cleanup: AppliedCleanup[];
 }
 
 export interface ApplyOptions {
   v2: string;
   fs?: MutatingFs;
+  /** Move parts into this batch instead of deleting them. */
+  quarantine?: QuarantineBatch;
   /** Called after each repository is handled (journal, progress). */
   onRepository?: (r: AppliedRepository) => void;
+  /** Called after each cleanup entry is handled. */
+  onCleanup?: (c: AppliedCleanup) => void;
 }
 
 function countsFromSnapshot(s: RepositorySnapshot): { tagLinks: number; revisions: number } {
@@ -48,11 +67,11 @@ function countsFromSnapshot(s: RepositorySnapshot): { tagLinks: number; revision
   return { tagLinks, revisions };
 }
 
-/** Every directory from repositories/ down to `rel` must be a real directory, not a symlink. */
+/** repositories/ and every directory from it down to `rel` must be real directories, not symlinks. */
 function assertPlainPath(v2: string, rel: string): string {
   if (rel.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new StorageError(`refusing unsafe path ${rel}`);
-  let abs = `${v2}/${REPOSITORIES}`;
-  for (const seg of rel.split('/')) {
+  let abs = v2;
+  for (const seg of [REPOSITORIES, ...rel.split('/')]) {
     abs = `${abs}/${seg}`;
     const st = lstatSync(abs);
     if (!st.isDirectory()) throw new StorageError(`${abs}: not a plain directory (${st.isSymbolicLink() ? 'symbolic link' : 'file'})`);
@@ -60,104 +79,220 @@ function assertPlainPath(v2: string, rel: string): string {
   return abs;
 }
 
-/** rmdir upwards while empty, stopping below repositories/. */
-function removeEmptyParents(v2: string, absDir: string, fs: MutatingFs): void {
-  const stop = `${v2}/${REPOSITORIES}`;
-  let dir = absDir;
-  while (dir.startsWith(`${stop}/`)) {
+const isPermission = (err: unknown): boolean => errnoCode(err) === 'EACCES' || errnoCode(err) === 'EPERM';
+
+function permissionDetail(err: unknown): string {
+  const where = typeof err === 'object' && err && 'path' in err ? `${String((err as { path: unknown }).path)}: ` : '';
+  return `${where}${describeFsError(err)}`;
+}
+
+class Applier {
+  constructor(
+    private readonly v2: string,
+    private readonly fs: MutatingFs,
+    private readonly q: QuarantineBatch | undefined,
+  ) {}
+
+  /** rmdir upwards while empty, stopping below repositories/; a directory it may not remove stays (the next scan reports it). */
+  private removeEmptyParents(absDir: string): void {
+    removeEmptyDirs(this.fs, absDir, `${this.v2}/${REPOSITORIES}`, isPermission);
+  }
+
+  /** Renames <repo>/<part> into <repo>/_regaudit_trash (which must exist), clearing a leftover of the same name. */
+  private hide(abs: string, part: string): void {
+    const trash = `${abs}/${TRASH_DIR}`;
     try {
-      fs.rmdir(dir);
+      this.fs.rename(`${abs}/${part}`, `${trash}/${part}`);
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') return;
+      if (code === 'ENOENT') return;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      // A leftover of the same name from an interrupted run (quarantine mode drained it first).
+      removeTree(this.fs, `${trash}/${part}`);
+      this.fs.rename(`${abs}/${part}`, `${trash}/${part}`);
+    }
+  }
+
+  private makeTrash(abs: string): void {
+    try {
+      this.fs.mkdir(`${abs}/${TRASH_DIR}`);
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+    }
+  }
+
+  /** Copies src to destDir/name through a staging name and verifies it before it appears under its name. */
+  private copyVerified(src: string, destDir: string, name: string): void {
+    const stale = `.${name}.partial-`;
+    for (const e of readdirSync(destDir)) if (e.startsWith(stale)) removeTree(this.fs, `${destDir}/${e}`);
+    const staging = `${destDir}/${stale}${process.pid}`;
+    this.fs.copyTree(src, staging);
+    const diff = treeDifference(src, staging);
+    if (diff !== null) {
+      removeTree(this.fs, staging);
+      throw new StorageError(`copy of ${src} into the quarantine does not match the original (${diff}); nothing was removed`);
+    }
+    this.fs.rename(staging, `${destDir}/${name}`);
+  }
+
+  /** Moves src to destDir/name: one rename on the same filesystem, else copy, verify, then `removeSource`. */
+  private moveInto(src: string, destDir: string, name: string, removeSource: () => void): void {
+    try {
+      this.fs.rename(src, `${destDir}/${name}`);
+    } catch (err) {
+      if (errnoCode(err) !== 'EXDEV') throw err;
+      this.copyVerified(src, destDir, name);
+      removeSource();
+    }
+  }
+
+  /**
+   * Quarantine mode: moves whatever an interrupted run left in <repo>/_regaudit_trash into the
+   * batch. A same-named entry already there must be identical (a verified copy whose original
+   * was not yet removed); otherwise returns why nothing was moved.
+   */
+  drainTrash(absRepo: string, name: string): string | null {
+    const q = this.q!;
+    const trash = `${absRepo}/${TRASH_DIR}`;
+    if (!exists(trash)) return null;
+    const dest = q.repositoryDir(name);
+    for (const e of readdirSync(trash).sort()) {
+      if (exists(`${dest}/${e}`)) {
+        const diff = treeDifference(`${trash}/${e}`, `${dest}/${e}`);
+        if (diff !== null) return `${TRASH_DIR}/${e} differs from ${dest}/${e} already in the quarantine (${diff})`;
+        removeTree(this.fs, `${trash}/${e}`);
+        continue;
+      }
+      ensureDir(this.fs, dest);
+      this.moveInto(`${trash}/${e}`, dest, e, () => removeTree(this.fs, `${trash}/${e}`));
+    }
+    removeTree(this.fs, trash);
+    return null;
+  }
+
+  private quarantineParts(abs: string, name: string): string | null {
+    const q = this.q!;
+    const conflict = this.drainTrash(abs, name);
+    if (conflict !== null) return conflict;
+    const dest = q.repositoryDir(name);
+    const present = PART_ORDER.filter((p) => exists(`${abs}/${p}`));
+    // A part already in the batch: a verified copy from an interrupted cross-filesystem run.
+    const copied = new Set<string>();
+    for (const p of present) {
+      if (!exists(`${dest}/${p}`)) continue;
+      const diff = treeDifference(`${abs}/${p}`, `${dest}/${p}`);
+      if (diff !== null) return `${dest}/${p} is already in the quarantine and differs (${diff})`;
+      copied.add(p);
+    }
+    ensureDir(this.fs, dest);
+    let trashMade = false;
+    const hide = (p: string): void => {
+      if (!trashMade) this.makeTrash(abs);
+      trashMade = true;
+      this.hide(abs, p);
+    };
+    for (const p of present) {
+      if (copied.has(p)) hide(p);
+      else this.moveInto(`${abs}/${p}`, dest, p, () => hide(p));
+    }
+    if (trashMade) removeTree(this.fs, `${abs}/${TRASH_DIR}`);
+    return null;
+  }
+
+  private deleteParts(abs: string): void {
+    this.makeTrash(abs);
+    for (const part of PART_ORDER) this.hide(abs, part);
+    removeTree(this.fs, `${abs}/${TRASH_DIR}`);
+  }
+
+  repository(entry: PlannedRepository): AppliedRepository {
+    const out: AppliedRepository = { ...entry, deleted: false };
+    const skip = (reason: SkipReason, detail: string): AppliedRepository => ({ ...out, action: 'skip', reason, detail });
+    let abs: string;
+    try {
+      abs = assertPlainPath(this.v2, entry.name);
+    } catch (err) {
+      return skip('changed-since-scan', err instanceof StorageError ? err.message : describeFsError(err));
+    }
+    const now = rereadRepository(abs, entry.name);
+    if (now.problem !== null) return skip('changed-since-scan', `re-read failed: ${now.problem}`);
+    const counts = countsFromSnapshot(now);
+    if (repositoryState({ liveTags: 0, ...counts }) !== 'empty') return skip('changed-since-scan', 'it has tags or revisions now');
+    if (now.entries !== entry.expect.entries || now.newestMtimeMs !== entry.expect.newestMtimeMs) {
+      return skip('changed-since-scan', `its contents changed (entries ${entry.expect.entries} → ${now.entries})`);
+    }
+    try {
+      if (this.q) {
+        const conflict = this.quarantineParts(abs, entry.name);
+        if (conflict !== null) return skip('quarantine-conflict', conflict);
+      } else this.deleteParts(abs);
+    } catch (err) {
+      // Nothing else in this repository can be done as this user; the others may still be.
+      if (isPermission(err)) return skip('permission-denied', permissionDetail(err));
       throw err;
     }
-    dir = path.posix.dirname(dir);
+    this.removeEmptyParents(abs);
+    return { ...out, deleted: true, ...(this.q ? { quarantined: this.q.repositoryDir(entry.name) } : {}) };
   }
-}
 
-function deleteRepository(v2: string, entry: PlannedRepository, fs: MutatingFs): AppliedRepository {
-  const out: AppliedRepository = { ...entry, deleted: false };
-  const skip = (detail: string): AppliedRepository => ({ ...out, action: 'skip', reason: 'changed-since-scan', detail });
-  let abs: string;
-  try {
-    abs = assertPlainPath(v2, entry.name);
-  } catch (err) {
-    return skip(err instanceof StorageError ? err.message : describeFsError(err));
-  }
-  const now = rereadRepository(abs, entry.name);
-  if (now.problem !== null) return skip(`re-read failed: ${now.problem}`);
-  const counts = countsFromSnapshot(now);
-  if (repositoryState({ liveTags: 0, ...counts }) !== 'empty') return skip('it has tags or revisions now');
-  if (now.entries !== entry.expect.entries || now.newestMtimeMs !== entry.expect.newestMtimeMs) {
-    return skip(`its contents changed (entries ${entry.expect.entries} → ${now.entries})`);
-  }
-  const trash = `${abs}/${TRASH_DIR}`;
-  try {
-    fs.mkdir(trash);
-  } catch (err) {
-    if (errnoCode(err) !== 'EEXIST') throw err;
-  }
-  for (const part of PART_ORDER) {
+  cleanup(c: PlannedCleanup): AppliedCleanup {
+    const abs = `${this.v2}/${c.path}`;
+    const rel = c.path.startsWith(`${REPOSITORIES}/`) ? c.path.slice(REPOSITORIES.length + 1) : '';
     try {
-      fs.rename(`${abs}/${part}`, `${trash}/${part}`);
+      assertPlainPath(this.v2, rel);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') continue;
-      // A leftover of the same name in the trash from an interrupted run: clear it and retry once.
-      if (errnoCode(err) === 'ENOTEMPTY' || errnoCode(err) === 'EEXIST') {
-        fs.rmTree(`${trash}/${part}`);
-        fs.rename(`${abs}/${part}`, `${trash}/${part}`);
-      } else throw err;
+      if (errnoCode(err) === 'ENOENT') return { ...c, done: true };
+      return { ...c, done: false, detail: err instanceof StorageError ? err.message : describeFsError(err) };
     }
-  }
-  fs.rmTree(trash);
-  removeEmptyParents(v2, abs, fs);
-  return { ...out, deleted: true };
-}
-
-function finishCleanup(v2: string, c: PlannedCleanup, fs: MutatingFs): PlannedCleanup & { done: boolean } {
-  const abs = `${v2}/${c.path}`;
-  try {
-    const st = lstatSync(abs);
-    if (!st.isDirectory()) return { ...c, done: false };
-    if (c.reason === 'pending-deletion') {
-      if (path.posix.basename(abs) !== TRASH_DIR) return { ...c, done: false };
-      fs.rmTree(abs);
-      removeEmptyParents(v2, path.posix.dirname(abs), fs);
-    } else {
-      removeEmptyParents(v2, abs, fs);
+    try {
+      if (c.reason === 'pending-deletion') {
+        if (path.posix.basename(abs) !== TRASH_DIR) return { ...c, done: false };
+        const repoAbs = path.posix.dirname(abs);
+        if (this.q) {
+          const conflict = this.drainTrash(repoAbs, path.posix.dirname(rel));
+          if (conflict !== null) return { ...c, done: false, detail: conflict };
+        } else removeTree(this.fs, abs);
+        this.removeEmptyParents(repoAbs);
+      } else {
+        this.removeEmptyParents(abs);
+      }
+      return { ...c, done: true };
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return { ...c, done: true };
+      if (isPermission(err)) return { ...c, done: false, detail: permissionDetail(err) };
+      throw err;
     }
-    return { ...c, done: true };
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return { ...c, done: true };
-    throw err;
   }
 }
 
 /** Carries out a plan. Throws StorageError on a filesystem failure, after which a rerun resumes. */
 export function applyPlan(plan: PrunePlan, opts: ApplyOptions): ApplyResult {
-  const fs = opts.fs ?? realFs;
+  const applier = new Applier(opts.v2, opts.fs ?? realFs, opts.quarantine);
   const byName = new Map(plan.repositories.map((r) => [r.name, r]));
   const results = new Map<string, AppliedRepository>();
   for (const name of applyOrder(plan.repositories.filter((r) => r.action === 'delete').map((r) => r.name))) {
     let res: AppliedRepository;
     try {
-      res = deleteRepository(opts.v2, byName.get(name)!, fs);
+      res = applier.repository(byName.get(name)!);
     } catch (err) {
+      if (err instanceof StorageError) throw err;
       throw new StorageError(`${opts.v2}/${REPOSITORIES}/${name}: ${describeFsError(err)} (prune stopped; rerun it to finish)`);
     }
     results.set(name, res);
     opts.onRepository?.(res);
   }
   const repositories = plan.repositories.map((r) => results.get(r.name) ?? { ...r, deleted: false });
-  const cleanup = plan.cleanup
-    .filter((c) => c.action === 'remove')
-    .map((c) => {
-      try {
-        return finishCleanup(opts.v2, c, fs);
-      } catch (err) {
-        throw new StorageError(`${opts.v2}/${c.path}: ${describeFsError(err)}`);
-      }
-    });
+  const cleanup: AppliedCleanup[] = [];
+  for (const c of plan.cleanup) {
+    if (c.action !== 'remove') continue;
+    let res: AppliedCleanup;
+    try {
+      res = applier.cleanup(c);
+    } catch (err) {
+      throw new StorageError(`${opts.v2}/${c.path}: ${describeFsError(err)} (prune stopped; rerun it to finish)`);
+    }
+    cleanup.push(res);
+    opts.onCleanup?.(res);
+  }
   return { repositories, cleanup };
 }

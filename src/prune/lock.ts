@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { LockError, StorageError, describeFsError, errnoCode } from '../errors.js';
 
 export const LOCK_FILE = '.regaudit-prune.lock';
+export const QUARANTINE_LOCK_FILE = '.regaudit-quarantine.lock';
 
 function alive(pid: number): boolean {
   try {
@@ -19,7 +20,15 @@ function alive(pid: number): boolean {
  * Returns the release function.
  */
 export function acquirePruneLock(v2: string): () => void {
-  const file = `${v2}/${LOCK_FILE}`;
+  return acquireLock(`${v2}/${LOCK_FILE}`, 'prune');
+}
+
+/** The lock of a quarantine directory, held by whatever adds to it, restores from it or purges it. */
+export function acquireQuarantineLock(dir: string): () => void {
+  return acquireLock(`${dir}/${QUARANTINE_LOCK_FILE}`, 'prune, restore or purge of this quarantine');
+}
+
+function acquireLock(file: string, holderKind: string): () => void {
   const body = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -37,7 +46,9 @@ export function acquirePruneLock(v2: string): () => void {
         }
       };
     } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw new StorageError(`${file}: cannot create lock (${describeFsError(err)})`);
+      const code = errnoCode(err);
+      if (code === 'EROFS') throw new StorageError(`${file}: read-only file system; nothing can be changed there (nothing was changed)`);
+      if (code !== 'EEXIST') throw new StorageError(`${file}: cannot create lock (${describeFsError(err)}); nothing was changed`);
       let holder: { pid?: number; host?: string; since?: string } = {};
       try {
         holder = JSON.parse(readFileSync(file, 'utf8')) as typeof holder;
@@ -46,7 +57,7 @@ export function acquirePruneLock(v2: string): () => void {
       }
       const stale = holder.host === hostname() && typeof holder.pid === 'number' && !alive(holder.pid);
       if (!stale || attempt > 0) {
-        throw new LockError(`${file}: another prune holds the lock (pid ${holder.pid ?? '?'} on ${holder.host ?? '?'} since ${holder.since ?? '?'}); remove the file if that process is gone`);
+        throw new LockError(`${file}: another ${holderKind} holds the lock (pid ${holder.pid ?? '?'} on ${holder.host ?? '?'} since ${holder.since ?? '?'}); remove the file if that process is gone`);
       }
       try {
         unlinkSync(file);

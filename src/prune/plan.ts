@@ -6,7 +6,15 @@
 import type { DebrisRow } from '../index/queries.js';
 import type { RepositoryReport } from '../audit/rules.js';
 
-export type SkipReason = 'recent-activity' | 'upload-in-progress' | 'unreadable' | 'changed-since-scan';
+export type SkipReason =
+  | 'recent-activity'
+  | 'upload-in-progress'
+  | 'unreadable'
+  | 'changed-since-scan'
+  /** Set by apply: the filesystem refused a rename or removal (EACCES/EPERM). */
+  | 'permission-denied'
+  /** Set by apply: the quarantine batch already holds a different copy of a part. */
+  | 'quarantine-conflict';
 
 export interface PlannedRepository {
   name: string;

@@ -14,6 +14,10 @@ export interface PruneView {
   applied: boolean;
   plan: PrunePlan;
   result?: ApplyResult;
+  /** The index's prune_runs id of this run (`regaudit journal --run N`). */
+  journalRun?: number;
+  /** With --quarantine: the directory, and the batch this run moved parts into. */
+  quarantine?: { dir: string; batch?: { path: string; resumed: boolean } | undefined };
 }
 
 /** The JSON contract of `prune --format json` (documented in the README). */
@@ -28,12 +32,21 @@ export function pruneJson(v: PruneView): unknown {
       ...(r.reason ? { reason: r.reason } : {}),
       ...(r.detail ? { detail: r.detail } : {}),
       deleted: r.deleted,
+      ...('quarantined' in r && r.quarantined ? { quarantined: r.quarantined } : {}),
       layerLinks: r.layerLinks,
       uploads: r.uploads,
       listedByV2: r.listedByV2,
       listedByV3: r.listedByV3,
     })),
-    cleanup: (v.result?.cleanup ?? v.plan.cleanup.map((c) => ({ ...c, done: false }))).map((c) => ({ path: c.path, action: c.action, reason: c.reason, done: c.done })),
+    cleanup: (v.result?.cleanup ?? v.plan.cleanup.map((c) => ({ ...c, done: false }))).map((c) => ({
+      path: c.path,
+      action: c.action,
+      reason: c.reason,
+      done: c.done,
+      ...('detail' in c && c.detail ? { detail: c.detail } : {}),
+    })),
+    ...(v.quarantine ? { quarantine: { dir: v.quarantine.dir, batch: v.quarantine.batch?.path ?? null, resumed: v.quarantine.batch?.resumed ?? false } } : {}),
+    ...(v.journalRun !== undefined ? { journalRun: v.journalRun } : {}),
     advice: STOP_THE_WORLD_ADVICE.replace(/\n/g, ' '),
   };
 }
@@ -48,17 +61,20 @@ export function renderPrune(v: PruneView, format: Format): string {
     );
   }
   const toDelete = data.repositories.filter((r) => r.action === 'delete').length;
+  const verb = v.quarantine ? 'quarantined' : 'deleted';
   const head = v.applied
-    ? `Pruned ${printable(v.root)}: ${data.repositories.filter((r) => r.deleted).length} repositories deleted.`
-    : `Dry run on ${printable(v.root)}: ${toDelete} repositories would be deleted (nothing changed; add --apply to delete).`;
+    ? `Pruned ${printable(v.root)}: ${data.repositories.filter((r) => r.deleted).length} repositories ${verb}.`
+    : `Dry run on ${printable(v.root)}: ${toDelete} repositories would be ${verb} (nothing changed; add --apply to ${v.quarantine ? 'quarantine' : 'delete'}).`;
   const lines = [head];
+  if (v.quarantine?.batch) lines.push(`Quarantine batch: ${printable(v.quarantine.batch.path)}${v.quarantine.batch.resumed ? ' (resumed: a killed prune left it unfinished)' : ''}; undo with "regaudit restore ${printable(v.quarantine.batch.path)}".`);
+  else if (v.quarantine) lines.push(`Quarantine directory: ${printable(v.quarantine.dir)}.`);
   if (data.repositories.length) {
     lines.push(
       table(
         ['repository', 'action', 'reason', 'layer links', 'uploads', 'listed 2.x', 'listed 3.x'],
         data.repositories.map((r) => [
           printable(String(r.name)),
-          v.applied && r.action === 'delete' ? 'deleted' : String(r.action),
+          v.applied && r.deleted ? verb : String(r.action),
           printable(String(r.reason ?? '')),
           Number(r.layerLinks),
           Number(r.uploads),
@@ -71,6 +87,7 @@ export function renderPrune(v: PruneView, format: Format): string {
   if (data.cleanup.length) {
     lines.push(table(['leftover', 'action', 'reason'], data.cleanup.map((c) => [printable(String(c.path)), v.applied ? (c.done ? 'removed' : 'kept') : String(c.action), String(c.reason)])));
   }
+  if (v.applied && v.journalRun !== undefined) lines.push(`Journal: run ${v.journalRun} in the index ("regaudit journal --run ${v.journalRun}").`);
   lines.push('', STOP_THE_WORLD_ADVICE);
   return `${lines.join('\n')}\n`;
 }

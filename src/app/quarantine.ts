@@ -1,0 +1,62 @@
+/** `restore`, `quarantine list|purge` and `journal`: quarantine batches and the prune journal. */
+import path from 'node:path';
+import { IndexError } from '../errors.js';
+import { guardIndex, openIndexForRead } from '../index/open.js';
+import { pruneActions, pruneRun, pruneRuns } from '../index/journal.js';
+import { listBatches, purgeDecisions, purgeBatches } from '../prune/batches.js';
+import { processFs } from '../prune/fsops.js';
+import { acquirePruneLock, acquireQuarantineLock } from '../prune/lock.js';
+import { readJournal } from '../prune/quarantine.js';
+import { restoreBatch } from '../prune/restore.js';
+import type { Format } from '../report/format.js';
+import { renderBatches, renderPurge, renderRestore, renderRun, renderRuns } from '../report/quarantine.js';
+import { resolveStorageRoot } from '../scan/root.js';
+
+/** Puts a batch back; holds the storage root's prune lock and the quarantine's lock throughout. */
+export function runRestore(o: { batch: string; root?: string; format: Format; now: number }): string {
+  const batch = path.resolve(o.batch);
+  const journal = readJournal(batch);
+  const v2 = o.root !== undefined ? resolveStorageRoot(o.root).v2 : journal.root;
+  const releaseRoot = acquirePruneLock(resolveStorageRoot(v2).v2);
+  try {
+    const releaseQuarantine = acquireQuarantineLock(path.dirname(batch));
+    try {
+      return renderRestore(restoreBatch(processFs(), batch, { v2, now: o.now }), o.format);
+    } finally {
+      releaseQuarantine();
+    }
+  } finally {
+    releaseRoot();
+  }
+}
+
+export function runQuarantineList(o: { dir: string; format: Format }): string {
+  const dir = path.resolve(o.dir);
+  return renderBatches(dir, listBatches(dir), o.format);
+}
+
+export function runQuarantinePurge(o: { dir: string; olderThanMs: number; dryRun: boolean; format: Format; now: number }): string {
+  const dir = path.resolve(o.dir);
+  if (o.dryRun) return renderPurge(dir, purgeDecisions(listBatches(dir), o.now, o.olderThanMs), false, o.format);
+  const release = acquireQuarantineLock(dir);
+  try {
+    const decisions = purgeBatches(processFs(), dir, purgeDecisions(listBatches(dir), o.now, o.olderThanMs));
+    return renderPurge(dir, decisions, true, o.format);
+  } finally {
+    release();
+  }
+}
+
+export function runJournal(o: { dbFile: string; run?: number; limit: number; format: Format }): string {
+  const db = openIndexForRead(o.dbFile);
+  try {
+    return guardIndex(o.dbFile, () => {
+      if (o.run === undefined) return renderRuns(pruneRuns(db, o.limit), o.format);
+      const run = pruneRun(db, o.run);
+      if (!run) throw new IndexError(`${o.dbFile}: no prune run ${o.run} in this index`);
+      return renderRun(run, pruneActions(db, o.run), o.format);
+    });
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,91 @@
+/** The prune journal in the index: runs and their planned actions, with outcomes filled in as they happen. */
+import { hostname } from 'node:os';
+import type { DB } from './open.js';
+import type { JournalAction, JournalOutcome } from '../prune/journal.js';
+import { TOOL_VERSION } from '../version.js';
+
+export type PruneMode = 'dry-run' | 'delete' | 'quarantine';
+
+export interface PruneRunRow {
+  id: number;
+  root: string;
+  mode: PruneMode;
+  quarantineBatch: string | null;
+  toolVersion: string;
+  pid: number;
+  host: string;
+  startedMs: number;
+  finishedMs: number | null;
+  status: 'running' | 'complete' | 'failed';
+  error: string | null;
+  planned: number;
+  done: number;
+}
+
+export interface PruneActionRow {
+  seq: number;
+  kind: string;
+  target: string;
+  planned: string;
+  reason: string | null;
+  detail: string | null;
+  outcome: string | null;
+  outcomeDetail: string | null;
+  doneMs: number | null;
+}
+
+/** Records a run and everything it plans, in one transaction, before anything is carried out. */
+export function beginPruneRun(db: DB, run: { root: string; mode: PruneMode; startedMs: number }, actions: readonly JournalAction[]): number {
+  return db.transaction(() => {
+    const id = Number(
+      db
+        .prepare(`INSERT INTO prune_runs (root, mode, tool_version, pid, host, started_ms, status) VALUES (?, ?, ?, ?, ?, ?, 'running')`)
+        .run(run.root, run.mode, TOOL_VERSION, process.pid, hostname(), run.startedMs).lastInsertRowid,
+    );
+    const ins = db.prepare(`INSERT INTO prune_actions (run_id, seq, kind, target, planned, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    actions.forEach((a, i) => ins.run(id, i + 1, a.kind, a.target, a.action, a.reason ?? null, a.detail ?? null));
+    return id;
+  })();
+}
+
+export function setPruneBatch(db: DB, runId: number, batch: string): void {
+  db.prepare(`UPDATE prune_runs SET quarantine_batch = ? WHERE id = ?`).run(batch, runId);
+}
+
+export function recordOutcome(db: DB, runId: number, o: JournalOutcome): void {
+  db.prepare(`UPDATE prune_actions SET outcome = ?, outcome_detail = ?, done_ms = ? WHERE run_id = ? AND kind = ? AND target = ?`).run(
+    o.outcome,
+    o.outcomeDetail ?? null,
+    Date.parse(o.at),
+    runId,
+    o.kind,
+    o.target,
+  );
+}
+
+export function finishPruneRun(db: DB, runId: number, finishedMs: number, error?: string): void {
+  db.prepare(`UPDATE prune_runs SET status = ?, finished_ms = ?, error = ? WHERE id = ?`).run(error === undefined ? 'complete' : 'failed', finishedMs, error ?? null, runId);
+}
+
+const RUN_COLUMNS = `r.id, r.root, r.mode, r.quarantine_batch AS quarantineBatch, r.tool_version AS toolVersion, r.pid, r.host,
+  r.started_ms AS startedMs, r.finished_ms AS finishedMs, r.status, r.error,
+  (SELECT count(*) FROM prune_actions a WHERE a.run_id = r.id AND a.planned <> 'skip') AS planned,
+  (SELECT count(*) FROM prune_actions a WHERE a.run_id = r.id AND a.outcome IN ('deleted', 'quarantined', 'removed')) AS done`;
+
+/** Newest first. */
+export function pruneRuns(db: DB, limit: number): PruneRunRow[] {
+  return db.prepare(`SELECT ${RUN_COLUMNS} FROM prune_runs r ORDER BY r.id DESC LIMIT ?`).all(limit) as PruneRunRow[];
+}
+
+export function pruneRun(db: DB, id: number): PruneRunRow | undefined {
+  return db.prepare(`SELECT ${RUN_COLUMNS} FROM prune_runs r WHERE r.id = ?`).get(id) as PruneRunRow | undefined;
+}
+
+export function pruneActions(db: DB, runId: number): PruneActionRow[] {
+  return db
+    .prepare(
+      `SELECT seq, kind, target, planned, reason, detail, outcome, outcome_detail AS outcomeDetail, done_ms AS doneMs
+       FROM prune_actions WHERE run_id = ? ORDER BY seq`,
+    )
+    .all(runId) as PruneActionRow[];
+}
