@@ -30,8 +30,38 @@ export function dropScansOf(db: DB, root: string): void {
   db.prepare(`DELETE FROM scans WHERE root = ?`).run(root);
 }
 
-export function completeScan(db: DB, id: number, stats: { files: number; dirs: number; finishedMs: number }): void {
-  db.prepare(`UPDATE scans SET status = 'complete', finished_ms = ?, files = ?, dirs = ? WHERE id = ?`).run(stats.finishedMs, stats.files, stats.dirs, id);
+export function completeScan(db: DB, id: number, stats: { files: number; dirs: number; finishedMs: number }, givenPath?: string): void {
+  db.prepare(`UPDATE scans SET status = 'complete', finished_ms = ?, files = ?, dirs = ?, given_path = coalesce(?, given_path) WHERE id = ?`).run(
+    stats.finishedMs,
+    stats.files,
+    stats.dirs,
+    givenPath ?? null,
+    id,
+  );
+}
+
+/**
+ * The scan of `root` a rescan may update in place: complete, and written by this very version
+ * (another version may read storage differently, so its scan is replaced by a full one).
+ */
+export function reusableScan(db: DB, root: string): number | undefined {
+  const row = db.prepare(`SELECT id, tool_version FROM scans WHERE root = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`).get(root) as
+    | { id: number; tool_version: string }
+    | undefined;
+  const count = (db.prepare(`SELECT count(*) FROM scans WHERE root = ?`).pluck().get(root) as number) ?? 0;
+  return row && row.tool_version === TOOL_VERSION && count === 1 ? row.id : undefined;
+}
+
+/** Files the index knows of in one scan: links, blobs, upload directories. */
+export function countFiles(db: DB, scanId: number): number {
+  return db
+    .prepare(
+      `SELECT (SELECT count(*) FROM links l JOIN repositories r ON r.id = l.repo_id WHERE r.scan_id = ?)
+            + (SELECT count(*) FROM blobs WHERE scan_id = ?)
+            + (SELECT count(*) FROM uploads u JOIN repositories r ON r.id = u.repo_id WHERE r.scan_id = ?)`,
+    )
+    .pluck()
+    .get(scanId, scanId, scanId) as number;
 }
 
 const SCAN_COLUMNS = `id, root, given_path AS givenPath, started_ms AS startedMs, finished_ms AS finishedMs, status,

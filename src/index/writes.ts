@@ -1,5 +1,5 @@
 import type { DB } from './open.js';
-import type { ScanSink, BlobRecord, ManifestRecord } from '../scan/walk.js';
+import type { ScanSink, BlobFanRecord, BlobRecord, ManifestRecord } from '../scan/walk.js';
 import type { DebrisRecord, RepositorySnapshot } from '../scan/records.js';
 import { repositoryNameProblem } from '../layout/repository-name.js';
 
@@ -13,14 +13,15 @@ export class IndexWriter implements ScanSink {
   private readonly insManifest;
   private readonly insRef;
   private readonly insDebris;
+  private readonly insFan;
 
   constructor(
     db: DB,
     private readonly scanId: number,
   ) {
     this.insRepo = db.prepare(
-      `INSERT INTO repositories (scan_id, name, name_problem, has_layers, has_manifests, has_uploads, newest_mtime_ms, entries, problem)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO repositories (scan_id, name, name_problem, has_layers, has_manifests, has_uploads, has_tags_dir, newest_mtime_ms, entries, problem, stamp, extra)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insTag = db.prepare(`INSERT OR IGNORE INTO tags (repo_id, name) VALUES (?, ?)`);
     this.insLink = db.prepare(
@@ -34,6 +35,7 @@ export class IndexWriter implements ScanSink {
     this.insRef = db.prepare(
       `INSERT INTO manifest_refs (scan_id, manifest_digest, ref_digest, role, media_type, size, is_foreign, platform) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.insFan = db.prepare(`INSERT OR REPLACE INTO blob_fans (scan_id, alg, fan, stamp, extra) VALUES (?, ?, ?, ?, ?)`);
     this.insDebris = db.prepare(`INSERT INTO debris (scan_id, repo_id, path, kind, detail) VALUES (?, ?, ?, ?, ?)`);
   }
 
@@ -46,9 +48,12 @@ export class IndexWriter implements ScanSink {
         s.hasLayers ? 1 : 0,
         s.hasManifests ? 1 : 0,
         s.hasUploads ? 1 : 0,
+        s.hasTagsDir ? 1 : 0,
         s.newestMtimeMs,
         s.entries,
         s.problem,
+        s.stamp,
+        JSON.stringify(s.extra),
       ).lastInsertRowid,
     );
     for (const t of s.tags) this.insTag.run(id, t);
@@ -66,6 +71,10 @@ export class IndexWriter implements ScanSink {
     for (const r of m.refs) {
       this.insRef.run(this.scanId, m.digest, r.digest, r.role, r.mediaType, r.size, r.foreign ? 1 : 0, r.platform);
     }
+  }
+
+  blobFan(f: BlobFanRecord): void {
+    this.insFan.run(this.scanId, f.alg, f.fan, f.stamp, JSON.stringify(f.extra));
   }
 
   debris(d: DebrisRecord): void {

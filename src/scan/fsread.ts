@@ -26,6 +26,9 @@ export interface SmallFile {
   truncated: boolean;
   size: number;
   mtimeMs: number;
+  /** Unrounded mtime and ctime, for stamps. */
+  mtimeExact: number;
+  ctimeMs: number;
 }
 
 const O_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
@@ -49,7 +52,14 @@ export function readSmallFile(abs: string, max: number): SmallFile {
       got += n;
     }
     const truncated = got > max;
-    return { text: buf.toString('latin1', 0, Math.min(got, max)), truncated, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+    return {
+      text: buf.toString('latin1', 0, Math.min(got, max)),
+      truncated,
+      size: st.size,
+      mtimeMs: Math.trunc(st.mtimeMs),
+      mtimeExact: st.mtimeMs,
+      ctimeMs: st.ctimeMs,
+    };
   } finally {
     closeSync(fd);
   }

@@ -55,6 +55,7 @@ export async function runParallelWalk(v2: string, sink: CollectingSink, jobs: nu
               if (r.t === 'repository') sink.repository(r.v);
               else if (r.t === 'blob') sink.blob(r.v);
               else if (r.t === 'manifest') sink.manifest(r.v);
+              else if (r.t === 'blobFan') sink.blobFan(r.v);
               else sink.debris(r.v);
             }
           } catch (err) {

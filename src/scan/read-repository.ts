@@ -8,6 +8,7 @@ import { REPOSITORIES, REPOSITORY_PARTS, type RepositoryPart } from '../layout/p
 import { describeFsError } from '../errors.js';
 import { entryType, listDir, readSmallFile } from './fsread.js';
 import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from './records.js';
+import { derivedRepositoryPaths, makeStamp, type StatEntry } from './stamp.js';
 
 /** A sha512 link is 135 bytes; anything past this is not a link. */
 const LINK_MAX_BYTES = 256;
@@ -16,6 +17,7 @@ const STARTEDAT_MAX_BYTES = 128;
 class RepoReader {
   readonly snap: RepositorySnapshot;
   private readonly relBase: string;
+  private readonly statted: StatEntry[] = [];
 
   constructor(
     private readonly absRepo: string,
@@ -27,17 +29,21 @@ class RepoReader {
       hasLayers: false,
       hasManifests: false,
       hasUploads: false,
+      hasTagsDir: false,
       newestMtimeMs: 0,
       entries: 0,
       problem: null,
       tags: [],
+      stamp: '',
+      extra: [],
       links: [],
       uploads: [],
       debris: [],
     };
   }
 
-  private seen(mtimeMs: number): void {
+  private seen(mtimeMs: number, stat?: StatEntry): void {
+    if (stat) this.statted.push(stat);
     this.snap.entries++;
     if (mtimeMs > this.snap.newestMtimeMs) this.snap.newestMtimeMs = mtimeMs;
   }
@@ -57,7 +63,7 @@ class RepoReader {
     const abs = `${this.absRepo}/${rel}`;
     try {
       const st = lstatSync(abs);
-      this.seen(Math.trunc(st.mtimeMs));
+      this.seen(Math.trunc(st.mtimeMs), { rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
       return listDir(abs);
     } catch (err) {
       this.fail(rel, err);
@@ -82,7 +88,7 @@ class RepoReader {
       const f = readSmallFile(`${this.absRepo}/${rel}`, LINK_MAX_BYTES);
       rec.size = f.size;
       rec.mtimeMs = f.mtimeMs;
-      this.seen(f.mtimeMs);
+      this.seen(f.mtimeMs, { rel, mtimeMs: f.mtimeExact, ctimeMs: f.ctimeMs, size: f.size });
       if (f.truncated) rec.problem = 'too-large';
       else if (f.size === 0) rec.problem = 'empty';
       else {
@@ -140,7 +146,10 @@ class RepoReader {
       const rel = `_manifests/${e.name}`;
       const type = entryType(e, `${this.absRepo}/${rel}`);
       if (e.name === 'revisions' && type === 'dir') this.digestTree(rel, 'revision', null);
-      else if (e.name === 'tags' && type === 'dir') this.tags(rel);
+      else if (e.name === 'tags' && type === 'dir') {
+        this.snap.hasTagsDir = true;
+        this.tags(rel);
+      }
       else this.unexpected(rel, type, e.name);
     }
   }
@@ -208,13 +217,13 @@ class RepoReader {
         try {
           if (e.name === 'startedat' && rel.split('/').length === 2) {
             const f = readSmallFile(abs, STARTEDAT_MAX_BYTES);
-            this.seen(f.mtimeMs);
+            this.seen(f.mtimeMs, { rel: eRel, mtimeMs: f.mtimeExact, ctimeMs: f.ctimeMs, size: f.size });
             rec.startedAt = f.text;
             const ms = Date.parse(f.text);
             rec.startedMs = Number.isFinite(ms) && /^\d{4}-\d\d-\d\dT/.test(f.text) ? ms : null;
           } else {
             const st = lstatSync(abs);
-            this.seen(Math.trunc(st.mtimeMs));
+            this.seen(Math.trunc(st.mtimeMs), { rel: eRel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
             if (e.name === 'data' && rel.split('/').length === 2) rec.size = st.size;
           }
         } catch (err) {
@@ -246,6 +255,8 @@ class RepoReader {
         this.uploads();
       }
     }
+    const derived = derivedRepositoryPaths(this.snap);
+    Object.assign(this.snap, makeStamp(this.statted, derived));
     return this.snap;
   }
 }

@@ -46,12 +46,17 @@ export interface RepositorySnapshot {
   hasLayers: boolean;
   hasManifests: boolean;
   hasUploads: boolean;
+  /** `_manifests/tags` is a directory (garbage collection with --delete-untagged depends on it). */
+  hasTagsDir: boolean;
   newestMtimeMs: number;
   /** Files and directories inside the parts (the parts themselves included). */
   entries: number;
   /** Set when a part could not be read or is not a plain directory: the state is then unknown. */
   problem: string | null;
   tags: string[];
+  /** Hash of every entry stat'ed, and the paths the rows do not imply (scan/stamp.ts). */
+  stamp: string;
+  extra: string[];
   links: LinkRecord[];
   uploads: UploadRecord[];
   debris: DebrisRecord[];

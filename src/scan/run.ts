@@ -1,12 +1,13 @@
 import { availableParallelism } from 'node:os';
 import type { DB } from '../index/open.js';
 import { indexFailure } from '../index/open.js';
-import { completeScan, dropScansOf, insertScan, restoreIndexes, suspendIndexes } from '../index/scans.js';
+import { completeScan, countFiles, dropScansOf, insertScan, reusableScan, restoreIndexes, suspendIndexes } from '../index/scans.js';
 import { IndexWriter } from '../index/writes.js';
 import { RegauditError } from '../errors.js';
 import { resolveStorageRoot, type StorageRoot } from './root.js';
 import { runParallelWalk } from './parallel.js';
 import { CollectingSink, runWalk, type WalkProgress } from './walk.js';
+import { rescanInPlace, type RescanStats } from './rescan.js';
 
 export interface ScanOptions {
   dbFile: string;
@@ -14,6 +15,8 @@ export interface ScanOptions {
   onProgress?: (p: WalkProgress) => void;
   /** Worker threads for the walk; 0 walks in this thread. */
   jobs?: number;
+  /** Read everything even when an earlier scan of the root could be updated incrementally. */
+  full?: boolean;
 }
 
 export interface ScanResult {
@@ -23,6 +26,8 @@ export interface ScanResult {
   dirs: number;
   repositories: number;
   elapsedMs: number;
+  /** Set when the previous scan was updated in place. */
+  incremental?: RescanStats;
 }
 
 /** Default worker count: enough reads in flight for a cold disk without starving the index writer. */
@@ -43,6 +48,16 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
   try {
     db.exec('BEGIN IMMEDIATE');
     try {
+      const previous = opts.full ? undefined : reusableScan(db, root.v2);
+      if (previous !== undefined) {
+        const writer = new IndexWriter(db, previous);
+        const sink = new CollectingSink(writer, opts.onProgress);
+        const incremental = rescanInPlace(db, root.v2, previous, writer, sink);
+        const files = countFiles(db, previous);
+        completeScan(db, previous, { files, dirs: -1, finishedMs: now() }, given);
+        db.exec('COMMIT');
+        return { scanId: previous, root, files, dirs: -1, repositories: incremental.repositories, elapsedMs: now() - started, incremental };
+      }
       dropScansOf(db, root.v2);
       const indexes = suspendIndexes(db);
       const scanId = insertScan(db, root.v2, given, started);

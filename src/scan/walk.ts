@@ -7,7 +7,7 @@
  * directory, a batch of manifests) so that worker threads can run them in parallel
  * (scan/parallel.ts); runWalk() runs them in this thread.
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { digestOf, type Digest } from '../layout/digest.js';
 import { MANIFEST_MAX_BYTES, parseManifest, type ManifestRef } from '../layout/manifest.js';
 import { BLOBS, REPOSITORIES, REPOSITORY_PARTS, pathFor, type RepositoryPart } from '../layout/paths.js';
@@ -15,6 +15,7 @@ import { describeFsError, errnoCode } from '../errors.js';
 import { entryType, listDir, readFileBounded } from './fsread.js';
 import { readRepository } from './read-repository.js';
 import type { DebrisRecord, RepositorySnapshot } from './records.js';
+import { derivedFanPaths, makeStamp, type StatEntry } from './stamp.js';
 
 export interface BlobRecord {
   digest: Digest;
@@ -31,10 +32,19 @@ export interface ManifestRecord {
   refs: ManifestRef[];
 }
 
+/** The stamp of one blobs/<alg>/<xx> directory (scan/stamp.ts). */
+export interface BlobFanRecord {
+  alg: string;
+  fan: string;
+  stamp: string;
+  extra: string[];
+}
+
 /** Where the walk puts what it finds (the index writer, or a test's arrays). */
 export interface ScanSink {
   repository(snap: RepositorySnapshot): void;
   blob(b: BlobRecord): void;
+  blobFan(f: BlobFanRecord): void;
   manifest(m: ManifestRecord): void;
   debris(d: DebrisRecord): void;
 }
@@ -108,8 +118,11 @@ export function runTask(v2: string, task: WalkTask, sink: ScanSink): WalkTask[] 
   }
 }
 
+/** Reads a repository found by the walk; null means "unchanged since the last scan, keep it". */
+export type RepositoryReader = (abs: string, name: string, parts: ReadonlyMap<RepositoryPart, string>) => RepositorySnapshot | null;
+
 /** A directory under repositories/: a repository, a namespace, or both. */
-function namespace(v2: string, name: string, sink: ScanSink): WalkTask[] {
+export function namespace(v2: string, name: string, sink: ScanSink, reader: RepositoryReader = readRepository): WalkTask[] {
   const rel = name === '' ? REPOSITORIES : `${REPOSITORIES}/${name}`;
   const abs = `${v2}/${rel}`;
   const entries = list(abs, rel, sink);
@@ -118,7 +131,10 @@ function namespace(v2: string, name: string, sink: ScanSink): WalkTask[] {
   for (const e of entries) {
     if ((REPOSITORY_PARTS as readonly string[]).includes(e.name)) parts.set(e.name as RepositoryPart, entryType(e, `${abs}/${e.name}`));
   }
-  if (name !== '' && parts.size > 0) sink.repository(readRepository(abs, name, parts));
+  if (name !== '' && parts.size > 0) {
+    const snap = reader(abs, name, parts);
+    if (snap) sink.repository(snap);
+  }
   if (entries.length === 0 && name !== '') sink.debris({ path: rel, kind: 'empty-directory', detail: 'empty directory under repositories/' });
   const children: WalkTask[] = [];
   for (const e of entries) {
@@ -139,9 +155,22 @@ function namespace(v2: string, name: string, sink: ScanSink): WalkTask[] {
 }
 
 /** blobs/<alg>/<xx>/<hex>/data for one fan-out directory. */
-function blobFan(v2: string, alg: string, fan: string, sink: ScanSink): void {
+export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink): void {
   const fRel = `${BLOBS}/${alg}/${fan}`;
-  const hexes = list(`${v2}/${fRel}`, fRel, sink);
+  const statted: StatEntry[] = [];
+  const digests: string[] = [];
+  const stat = (rel: string): Stats => {
+    const st = lstatSync(`${v2}/${fRel}/${rel}`);
+    statted.push({ rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
+    return st;
+  };
+  let hexes: ReturnType<typeof listDir> | null = null;
+  try {
+    stat('.');
+    hexes = list(`${v2}/${fRel}`, fRel, sink);
+  } catch (err) {
+    sink.debris({ path: fRel, kind: 'unreadable', detail: describeFsError(err) });
+  }
   for (const h of hexes ?? []) {
     const hRel = `${fRel}/${h.name}`;
     const hAbs = `${v2}/${hRel}`;
@@ -150,7 +179,14 @@ function blobFan(v2: string, alg: string, fan: string, sink: ScanSink): void {
       stray(sink, hRel, h.name);
       continue;
     }
-    for (const file of list(hAbs, hRel, sink) ?? []) {
+    let files: ReturnType<typeof listDir> | null = null;
+    try {
+      stat(h.name);
+      files = list(hAbs, hRel, sink);
+    } catch (err) {
+      sink.debris({ path: hRel, kind: 'unreadable', detail: describeFsError(err) });
+    }
+    for (const file of files ?? []) {
       const dRel = `${hRel}/${file.name}`;
       const type = entryType(file, `${v2}/${dRel}`);
       if (file.name !== 'data' || type !== 'file') {
@@ -158,13 +194,15 @@ function blobFan(v2: string, alg: string, fan: string, sink: ScanSink): void {
         continue;
       }
       try {
-        const st = lstatSync(`${v2}/${dRel}`);
+        const st = stat(`${h.name}/data`);
         sink.blob({ digest, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+        digests.push(digest);
       } catch (err) {
         sink.debris({ path: dRel, kind: 'unreadable', detail: describeFsError(err) });
       }
     }
   }
+  sink.blobFan({ alg, fan, ...makeStamp(statted, derivedFanPaths(digests)) });
 }
 
 /** Reads and parses one manifest blob; a missing, huge or malformed one is a record, not an error. */
@@ -221,6 +259,10 @@ export class CollectingSink implements ScanSink {
   blob(b: BlobRecord): void {
     this.tick(1, 1);
     this.inner.blob(b);
+  }
+
+  blobFan(f: BlobFanRecord): void {
+    this.inner.blobFan(f);
   }
 
   manifest(m: ManifestRecord): void {

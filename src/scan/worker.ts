@@ -1,11 +1,12 @@
 /** A scan worker: runs walk tasks on its own thread and posts the records back in one message per task. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runTask, type BlobRecord, type ManifestRecord, type ScanSink, type WalkTask } from './walk.js';
+import { runTask, type BlobFanRecord, type BlobRecord, type ManifestRecord, type ScanSink, type WalkTask } from './walk.js';
 import type { DebrisRecord, RepositorySnapshot } from './records.js';
 
 export type WorkerRecord =
   | { t: 'repository'; v: RepositorySnapshot }
   | { t: 'blob'; v: BlobRecord }
+  | { t: 'blobFan'; v: BlobFanRecord }
   | { t: 'manifest'; v: ManifestRecord }
   | { t: 'debris'; v: DebrisRecord };
 
@@ -18,6 +19,9 @@ class BufferSink implements ScanSink {
   }
   blob(v: BlobRecord): void {
     this.records.push({ t: 'blob', v });
+  }
+  blobFan(v: BlobFanRecord): void {
+    this.records.push({ t: 'blobFan', v });
   }
   manifest(v: ManifestRecord): void {
     this.records.push({ t: 'manifest', v });

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { openIndexForWrite } from '../../index/open.js';
 import { scanStorage } from '../../scan/run.js';
 import { dbOption, jobsOption, parseJobs, quietOption } from '../options.js';
@@ -12,14 +12,18 @@ export function scanCommand(ctx: CommandContext): Command {
     .addOption(dbOption())
     .addOption(quietOption())
     .addOption(jobsOption())
-    .action(async (root: string, o: { db: string; quiet?: boolean; jobs?: string }) => {
+    .addOption(new Option('--full', 'read everything, even where the previous scan could be updated in place'))
+    .action(async (root: string, o: { db: string; quiet?: boolean; jobs?: string; full?: boolean }) => {
       const quiet = Boolean(o.quiet);
       const db = openIndexForWrite(o.db);
       try {
-        const r = await scanStorage(db, root, { dbFile: o.db, onProgress: progressReporter(quiet), jobs: parseJobs(o.jobs) });
+        const r = await scanStorage(db, root, { dbFile: o.db, onProgress: progressReporter(quiet), jobs: parseJobs(o.jobs), full: Boolean(o.full) });
         endProgress(quiet);
         if (!quiet) {
-          ctx.stdout(`Scanned ${r.root.v2}: ${r.repositories} repositories, ${r.files} files, ${r.dirs} directories in ${(r.elapsedMs / 1000).toFixed(1)} s → ${o.db}\n`);
+          const how = r.incremental
+            ? `updated the previous scan: ${r.incremental.repositoriesReread} of ${r.incremental.repositories} repositories and ${r.incremental.fansReread} of ${r.incremental.fans} blob directories changed, ${r.incremental.manifestsRead} manifests read`
+            : `${r.files} files, ${r.dirs} directories`;
+          ctx.stdout(`Scanned ${r.root.v2}: ${r.repositories} repositories; ${how}; ${(r.elapsedMs / 1000).toFixed(1)} s → ${o.db}\n`);
         }
       } finally {
         db.close();

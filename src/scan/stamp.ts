@@ -1,0 +1,121 @@
+/**
+ * Stamps make a rescan incremental without losing exactness.
+ *
+ * While reading a repository (or a blob fan-out directory) the scanner stats every directory and
+ * file it relies on. The stamp is a hash of those paths with their mtime, ctime and size. Any entry
+ * added or removed changes its directory's mtime; any file rewritten in place changes its own; so
+ * an equal stamp means an identical subtree. Most of the paths follow from the rows already in the
+ * index (a layer link row gives `_layers/<alg>/<hex>/link` and its directories); only the rest
+ * (empty revision directories, upload files, …) is stored beside the stamp as `extra`.
+ * A rescan stats exactly those paths — no directory listing, no file read — and re-reads a subtree
+ * only when its stamp differs.
+ */
+import { createHash } from 'node:crypto';
+import { lstatSync } from 'node:fs';
+
+export interface StatEntry {
+  rel: string;
+  mtimeMs: number;
+  ctimeMs: number;
+  size: number;
+}
+
+export interface Stamp {
+  stamp: string;
+  extra: string[];
+}
+
+/** Hash of entries, order-independent. */
+export function stampOf(entries: readonly StatEntry[]): string {
+  const h = createHash('sha1');
+  for (const e of [...entries].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))) {
+    h.update(`${e.rel}\u0000${e.mtimeMs}\u0000${e.ctimeMs}\u0000${e.size}\n`);
+  }
+  return h.digest('base64');
+}
+
+/**
+ * The stamp of what a reader stat'ed, with the paths `derived` does not cover.
+ * A digest directory holding its `link` or `data` file is left out: the file's own ctime already
+ * changes when it is replaced or removed, so the directory's stat would only add a second syscall
+ * per link and per blob. What that gives up: a stray file (such as `link.<uuid>.tmp`) appearing
+ * next to an unchanged link is found by the next full scan (`scan --full`), not by a rescan.
+ */
+export function makeStamp(statted: readonly StatEntry[], derived: ReadonlySet<string>): Stamp {
+  const rels = new Set(statted.map((e) => e.rel));
+  const kept = statted.filter((e) => !rels.has(`${e.rel}/link`) && !rels.has(`${e.rel}/data`));
+  return { stamp: stampOf(kept), extra: kept.filter((e) => !derived.has(e.rel)).map((e) => e.rel).sort() };
+}
+
+/** Re-stats derived ∪ extra under `base`; true when the stamp still matches. */
+export function stampStillValid(base: string, derived: Iterable<string>, extra: readonly string[], stamp: string): boolean {
+  const entries: StatEntry[] = [];
+  const seen = new Set<string>();
+  for (const rel of [...derived, ...extra]) {
+    if (seen.has(rel)) continue;
+    seen.add(rel);
+    try {
+      const st = lstatSync(`${base}/${rel}`);
+      entries.push({ rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
+    } catch {
+      return false;
+    }
+  }
+  return stampOf(entries) === stamp;
+}
+
+export interface LinkPathRow {
+  kind: string;
+  tag: string | null;
+  pathDigest: string | null;
+}
+
+const split = (d: string): [string, string] => {
+  const i = d.indexOf(':');
+  return [d.slice(0, i), d.slice(i + 1)];
+};
+
+/** Paths inside a repository that its index rows imply (relative to the repository directory). */
+export function derivedRepositoryPaths(r: {
+  hasLayers: boolean;
+  hasManifests: boolean;
+  hasUploads: boolean;
+  tags: readonly string[];
+  links: readonly LinkPathRow[];
+}): Set<string> {
+  const out = new Set<string>();
+  if (r.hasLayers) out.add('_layers');
+  if (r.hasManifests) out.add('_manifests');
+  if (r.hasUploads) out.add('_uploads');
+  for (const t of r.tags) {
+    out.add('_manifests/tags');
+    out.add(`_manifests/tags/${t}`);
+  }
+  for (const l of r.links) {
+    let dir: string;
+    if (l.kind === 'tag-current') {
+      out.add(`_manifests/tags/${l.tag}/current/link`);
+      continue;
+    }
+    if (!l.pathDigest) continue;
+    const [alg, hex] = split(l.pathDigest);
+    if (l.kind === 'layer') dir = '_layers';
+    else if (l.kind === 'revision') dir = '_manifests/revisions';
+    else {
+      dir = `_manifests/tags/${l.tag}/index`;
+    }
+    out.add(dir);
+    out.add(`${dir}/${alg}`);
+    out.add(`${dir}/${alg}/${hex}/link`);
+  }
+  return out;
+}
+
+/** Paths inside a blob fan-out directory that its blob rows imply (relative to the fan directory). */
+export function derivedFanPaths(digests: Iterable<string>): Set<string> {
+  const out = new Set<string>(['.']);
+  for (const d of digests) {
+    out.add(`${split(d)[1]}/data`);
+  }
+  return out;
+}
