@@ -42,7 +42,9 @@ export function emptyRepositories(repos: RepositoryReport[]): Finding[] {
       kind: 'empty-repository',
       severity: 'warning' as const,
       repository: r.name,
-      message: `no tags and no revisions (${r.layerLinks} layer links, ${r.uploads} uploads); ${catalogClause(r)}`,
+      message:
+        `no tags and no revisions (${r.layerLinks} layer links, ${r.uploads} uploads); ${catalogClause(r)}` +
+        (r.uploads > 0 ? '; it holds uploads: if one is in progress this is a push that has not finished, and prune leaves it until its uploads are older than --upload-age' : ''),
     }));
 }
 
