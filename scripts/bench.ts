@@ -395,6 +395,7 @@ async function main(): Promise<void> {
   if (!existsSync(TIME)) log(`!! ${TIME} missing (apt-get install -y time): peak RSS is not measured`);
 
   const info = machine();
+  const load0 = os.loadavg();
   const warm = args.warm ? runAll(ms, work, 'warm', args.reps) : [];
   let cold: Result[] = [];
   let coldNote = '';
@@ -414,6 +415,8 @@ async function main(): Promise<void> {
     if (rs.length) mediumRss = Math.max(...rs.map((r) => r.rssMB ?? 0));
   }
   const tg = targets(warm, cold, args.size, mediumRss);
+  const load1 = os.loadavg();
+  info['load average'] = `${load0.map((x) => x.toFixed(1)).join(' ')} at start, ${load1.map((x) => x.toFixed(1)).join(' ')} at end (1/5/15 min; other work on the machine inflates and spreads the numbers)`;
 
   const md: string[] = [];
   md.push(`### ${sizeName} tree, seed ${args.seed}, ${args.reps} rep${args.reps > 1 ? 's' : ''} (${new Date().toISOString().slice(0, 10)}, commit ${info.commit})`);
