@@ -4,9 +4,16 @@ import { stringify } from 'csv-stringify/sync';
 export type Format = 'table' | 'json' | 'csv';
 export const FORMATS: readonly Format[] = ['table', 'json', 'csv'];
 
+export interface TableOptions {
+  /** Column index → width (with borders); text wraps at word boundaries. */
+  wrap?: Readonly<Record<number, number>>;
+}
+
 /** A plain table (no colours, so output is the same on a TTY and in a pipe); lines trimmed. */
-export function table(head: string[], rows: Array<Array<string | number>>): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
+export function table(head: string[], rows: Array<Array<string | number>>, opts: TableOptions = {}): string {
+  const wrap = opts.wrap ?? {};
+  const colWidths = head.map((_, i) => wrap[i] ?? null);
+  const t = new Table({ head, style: { head: [], border: [] }, ...(opts.wrap ? { colWidths, wordWrap: true } : {}) });
   for (const r of rows) t.push(r.map((c) => (typeof c === 'number' ? String(c) : c)));
   return t
     .toString()
@@ -30,3 +37,8 @@ export function printable(s: string): string {
 }
 
 export const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
+
+/** sha256:<64 hex> → sha256:<12 hex>…, for tables; JSON and CSV keep the full digest. */
+export function shortDigest(s: string): string {
+  return s.replace(/\b(sha256|sha384|sha512):([0-9a-f]{12})[0-9a-f]+/g, '$1:$2…');
+}

@@ -1,6 +1,6 @@
 import type { Finding } from '../audit/findings.js';
 import type { RepositoryReport } from '../audit/rules.js';
-import { csv, json, printable, table, yesNo, type Format } from './format.js';
+import { csv, json, printable, shortDigest, table, yesNo, type Format } from './format.js';
 
 export interface ReportView {
   root: string;
@@ -57,9 +57,10 @@ export function renderReport(v: ReportView, format: Format): string {
           f.severity,
           f.kind,
           printable(f.repository ?? ''),
-          printable([f.tag ? `tag ${f.tag}` : '', f.digest ?? '', f.path ?? ''].filter(Boolean).join(' ')),
-          printable(f.message),
+          printable(shortDigest([f.tag ? `tag ${f.tag}` : '', f.digest ?? '', f.path ?? ''].filter(Boolean).join(' '))),
+          printable(shortDigest(f.message)),
         ]),
+        { wrap: { 3: 44, 4: 72 } },
       )
     : '';
   const empty = v.repositories.filter((r) => r.state === 'empty').length;
