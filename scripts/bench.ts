@@ -23,8 +23,13 @@ import { fileURLToPath } from 'node:url';
 import { generateTree, type Summary, type TreeSize } from './gen-tree.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
+/** The bench builds its own snapshot of the CLI here, so that builds by others during a run do not change what is measured. */
+const BUILD = path.join(REPO, 'bench-out', 'build');
+let CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
+let FASTGLOB_JS = path.join(REPO, 'dist', 'scripts', 'bench-fastglob.js');
 const TIME = '/usr/bin/time';
+/** CLI commands measured as queries when the CLI has them (prune without --apply is a dry run). */
+const QUERY_COMMANDS = ['report', 'usage', 'prune'];
 
 // ---------------------------------------------------------------------------------------------
 // arguments
@@ -34,6 +39,7 @@ interface Args {
   seed: number;
   reps: number;
   cold: boolean;
+  coldReps?: number;
   warm: boolean;
   out?: string;
   only?: string[];
@@ -57,6 +63,7 @@ function parseArgs(argv: string[]): Args {
     } else if (k === '--seed') a.seed = Number(v());
     else if (k === '--reps') a.reps = Math.max(1, Number(v()));
     else if (k === '--cold') a.cold = true;
+    else if (k === '--cold-reps') a.coldReps = Math.max(1, Number(v()));
     else if (k === '--no-warm') a.warm = false;
     else if (k === '--out') a.out = v();
     else if (k === '--only') a.only = v().split(',');
@@ -184,8 +191,8 @@ function measurements(root: string, work: string, floorBin: string, s: Summary, 
   const rmDb = (): void => {
     for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) rmSync(f, { force: true });
   };
-  const fgScript = existsSync(path.join(REPO, 'dist', 'scripts', 'bench-fastglob.js'))
-    ? [process.execPath, path.join(REPO, 'dist', 'scripts', 'bench-fastglob.js')]
+  const fgScript = existsSync(FASTGLOB_JS)
+    ? [process.execPath, FASTGLOB_JS]
     : [process.execPath, '--import', 'tsx', path.join(REPO, 'scripts', 'bench-fastglob.ts')];
   const gcConfig = path.join(work, 'gc.yml');
   writeFileSync(gcConfig, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${root}\n`);
@@ -212,8 +219,9 @@ function measurements(root: string, work: string, floorBin: string, s: Summary, 
     ms.push({ id: 'scan', label: '`regaudit scan` (full, new db)', argv: [process.execPath, CLI, 'scan', root, '--db', db, ...quiet(scanHelp)], before: rmDb, kind: 'regaudit' });
     ms.push({ id: 'rescan', label: '`regaudit scan` (again, unchanged tree)', argv: [process.execPath, CLI, 'scan', root, '--db', db, ...quiet(scanHelp)], kind: 'regaudit' });
   } else log('!! the CLI has no scan command: scan measurements skipped');
+  // Read-only queries only (never restore/quarantine/...): the report, usage and prune-plan queries the targets name.
   for (const [name, help] of cli) {
-    if (name === 'scan' || !/--db/.test(help)) continue;
+    if (!QUERY_COMMANDS.includes(name) || !/--db/.test(help)) continue;
     const fmt = /--format/.test(help) ? ['--format', 'json'] : [];
     const usage = help.split('\n')[0] ?? '';
     const needsRoot = /<root>/.test(usage);
@@ -383,9 +391,14 @@ async function main(): Promise<void> {
 
   // the CLI
   if (args.build) {
-    log('building (tsc -p tsconfig.json) ...');
-    const b = sh(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+    log(`building a snapshot of the working tree (tsc -p tsconfig.json --outDir ${path.relative(REPO, BUILD)}) ...`);
+    rmSync(BUILD, { recursive: true, force: true });
+    const b = sh(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--outDir', BUILD]);
     if (b.code !== 0) log(`!! tsc reported errors (measuring what was emitted):\n${b.out.split('\n').slice(0, 10).join('\n')}`);
+    // src/version.ts looks for package.json next to the build's src/
+    writeFileSync(path.join(BUILD, 'package.json'), readFileSync(path.join(REPO, 'package.json')));
+    CLI = path.join(BUILD, 'src', 'cli', 'main.js');
+    FASTGLOB_JS = path.join(BUILD, 'scripts', 'bench-fastglob.js');
   }
   const cli = existsSync(CLI) ? cliCommands() : new Map<string, string>();
 
@@ -400,7 +413,7 @@ async function main(): Promise<void> {
   let cold: Result[] = [];
   let coldNote = '';
   if (args.cold) {
-    if (canDropCaches()) cold = runAll(ms, work, 'cold', args.reps);
+    if (canDropCaches()) cold = runAll(ms, work, 'cold', args.coldReps ?? args.reps);
     else {
       coldNote = 'COLD-CACHE MEASUREMENTS SKIPPED: cannot write /proc/sys/vm/drop_caches (needs root, not in a restricted container)';
       log(`!!!!!! ${coldNote}`);
@@ -419,7 +432,7 @@ async function main(): Promise<void> {
   info['load average'] = `${load0.map((x) => x.toFixed(1)).join(' ')} at start, ${load1.map((x) => x.toFixed(1)).join(' ')} at end (1/5/15 min; other work on the machine inflates and spreads the numbers)`;
 
   const md: string[] = [];
-  md.push(`### ${sizeName} tree, seed ${args.seed}, ${args.reps} rep${args.reps > 1 ? 's' : ''} (${new Date().toISOString().slice(0, 10)}, commit ${info.commit})`);
+  md.push(`### ${sizeName} tree, seed ${args.seed}, ${args.reps} warm rep${args.reps > 1 ? 's' : ''}${cold.length ? `, ${args.coldReps ?? args.reps} cold` : ''} (${new Date().toISOString().slice(0, 10)}, commit ${info.commit})`);
   md.push('');
   md.push(
     `Tree: ${summary.files.toLocaleString('en')} files, ${summary.dirs.toLocaleString('en')} directories, ` +
