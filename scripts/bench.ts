@@ -397,9 +397,12 @@ async function main(): Promise<void> {
     if (b.code !== 0) log(`!! tsc reported errors (measuring what was emitted):\n${b.out.split('\n').slice(0, 10).join('\n')}`);
     // src/version.ts looks for package.json next to the build's src/
     writeFileSync(path.join(BUILD, 'package.json'), readFileSync(path.join(REPO, 'package.json')));
+  }
+  if (existsSync(path.join(BUILD, 'src', 'cli', 'main.js'))) {
+    // with --no-build: the snapshot of the previous run when there is one (e.g. medium then large on the same code)
     CLI = path.join(BUILD, 'src', 'cli', 'main.js');
     FASTGLOB_JS = path.join(BUILD, 'scripts', 'bench-fastglob.js');
-  }
+  } else log(`!! no snapshot build in ${path.relative(REPO, BUILD)}: measuring ${path.relative(REPO, CLI)}`);
   const cli = existsSync(CLI) ? cliCommands() : new Map<string, string>();
 
   let ms = measurements(tree, work, floorBin, summary, cli);
