@@ -1,10 +1,11 @@
 /**
- * Runs the walk's tasks on worker threads while this thread writes the index. Directory reads
- * block in the kernel, so several in flight keep a cold disk busy; the index writes (SQLite is
- * single-writer) overlap with them instead of waiting.
+ * Runs walk tasks on worker threads while this thread writes the index. Directory reads block in
+ * the kernel, so several in flight keep a cold disk busy; the index writes (SQLite is
+ * single-writer) overlap with them instead of waiting. A worker gets its next task only after
+ * this thread has consumed its previous reply, so memory stays bounded.
  */
 import { Worker } from 'node:worker_threads';
-import { initialTasks, type CollectingSink, type WalkTask } from './walk.js';
+import { CollectingSink, type ScanSink, type TaskResult, type TaskRunner, type WalkTask } from './walk.js';
 import type { WorkerReply } from './worker.js';
 
 /** A worker holds one task's records at a time; a small heap keeps the scan's RSS flat. */
@@ -19,59 +20,79 @@ function workerUrl(): { url: URL; execArgv: string[] } {
   };
 }
 
-export async function runParallelWalk(v2: string, sink: CollectingSink, jobs: number): Promise<void> {
-  const queue: WalkTask[] = initialTasks(v2, sink).reverse();
-  const { url, execArgv } = workerUrl();
-  const workers = Array.from({ length: jobs }, () => new Worker(url, { workerData: { v2 }, execArgv, resourceLimits: WORKER_LIMITS }));
-  const idle = [...workers];
-  let busy = 0;
-  let manifestsQueued = false;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const dispatch = (): void => {
-        while (idle.length > 0 && queue.length > 0) {
-          const w = idle.pop()!;
-          const task = queue.pop()!;
-          if (task.kind === 'blobFan' && sink.progress.phase === 'repositories') sink.progress.phase = 'blobs';
-          busy++;
-          w.postMessage(task);
-        }
-        if (busy === 0 && queue.length === 0) {
-          if (manifestsQueued) return resolve();
-          manifestsQueued = true;
-          sink.progress.phase = 'manifests';
-          queue.push(...sink.manifestTasks().reverse());
-          if (queue.length === 0) return resolve();
-          dispatch();
+export class WorkerPool implements TaskRunner {
+  private readonly workers: Worker[];
+
+  constructor(v2: string, jobs: number) {
+    const { url, execArgv } = workerUrl();
+    this.workers = Array.from({ length: jobs }, () => new Worker(url, { workerData: { v2 }, execArgv, resourceLimits: WORKER_LIMITS }));
+  }
+
+  drain(tasks: WalkTask[], sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
+    const queue = [...tasks].reverse();
+    const idle = [...this.workers];
+    let busy = 0;
+    return new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const fail = (err: unknown): void => {
+        if (!failed) {
+          failed = true;
+          cleanup();
+          reject(err);
         }
       };
-      for (const w of workers) {
-        w.on('message', (reply: WorkerReply) => {
-          busy--;
-          idle.push(w);
-          if (!reply.ok) return reject(new Error(reply.error));
-          try {
-            for (const r of reply.records) {
-              if (r.t === 'repository') sink.repository(r.v);
-              else if (r.t === 'blob') sink.blob(r.v);
-              else if (r.t === 'manifest') sink.manifest(r.v);
-              else if (r.t === 'blobFan') sink.blobFan(r.v);
-              else sink.debris(r.v);
-            }
-          } catch (err) {
-            return reject(err);
+      const dispatch = (): void => {
+        while (idle.length > 0 && queue.length > 0) {
+          const task = queue.pop()!;
+          if (task.kind === 'blobFan' && sink instanceof CollectingSink) sink.progress.phase = 'blobs';
+          busy++;
+          idle.pop()!.postMessage(task);
+        }
+        if (busy === 0 && queue.length === 0) {
+          cleanup();
+          resolve();
+        }
+      };
+      const onMessage = (w: Worker) => (reply: WorkerReply) => {
+        busy--;
+        idle.push(w);
+        if (failed) return;
+        if (!reply.ok) return fail(new Error(reply.error));
+        try {
+          for (const r of reply.records) {
+            if (r.t === 'repository') sink.repository(r.v);
+            else if (r.t === 'blob') sink.blob(r.v);
+            else if (r.t === 'manifest') sink.manifest(r.v);
+            else if (r.t === 'blobFan') sink.blobFan(r.v);
+            else sink.debris(r.v);
           }
-          for (let i = reply.children.length - 1; i >= 0; i--) queue.push(reply.children[i]!);
-          dispatch();
-        });
-        w.on('error', reject);
-        w.on('exit', (code) => {
-          if (code !== 0) reject(new Error(`scan worker exited with code ${code}`));
-        });
+          onResult?.(reply.result);
+        } catch (err) {
+          return fail(err);
+        }
+        for (let i = reply.result.children.length - 1; i >= 0; i--) queue.push(reply.result.children[i]!);
+        dispatch();
+      };
+      const onError = (err: unknown): void => fail(err);
+      const onExit = (code: number): void => fail(new Error(`scan worker exited with code ${code}`));
+      const handlers = this.workers.map((w) => ({ w, message: onMessage(w) }));
+      const cleanup = (): void => {
+        for (const { w, message } of handlers) {
+          w.off('message', message);
+          w.off('error', onError);
+          w.off('exit', onExit);
+        }
+      };
+      for (const { w, message } of handlers) {
+        w.on('message', message);
+        w.on('error', onError);
+        w.on('exit', onExit);
       }
       dispatch();
     });
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -8,11 +8,10 @@
 import type { DB } from '../index/open.js';
 import * as stamps from '../index/stamps.js';
 import type { IndexWriter } from '../index/writes.js';
-import { BLOBS } from '../layout/paths.js';
+import { BLOBS, REPOSITORIES, type RepositoryPart } from '../layout/paths.js';
 import type { Digest } from '../layout/digest.js';
-import { readRepository } from './read-repository.js';
-import { derivedFanPaths, derivedRepositoryPaths, stampStillValid } from './stamp.js';
-import { blobFan, initialTasks, namespace, readManifest, type CollectingSink, type RepositoryReader, type WalkTask } from './walk.js';
+import { derivedFanPaths, derivedRepositoryPaths } from './stamp.js';
+import { initialTasks, namespace, type CollectingSink, type RepositoryReader, type TaskRunner, type VerifyItem, type WalkTask } from './walk.js';
 
 export interface RescanStats {
   repositories: number;
@@ -22,54 +21,75 @@ export interface RescanStats {
   manifestsRead: number;
 }
 
-export function rescanInPlace(db: DB, v2: string, scanId: number, writer: IndexWriter, sink: CollectingSink): RescanStats {
+export async function rescanInPlace(db: DB, v2: string, scanId: number, writer: IndexWriter, sink: CollectingSink, runner: TaskRunner): Promise<RescanStats> {
   const stats: RescanStats = { repositories: 0, repositoriesReread: 0, fans: 0, fansReread: 0, manifestsRead: 0 };
   const oldRepos = stamps.repositoryStamps(db, scanId);
   const oldFans = stamps.fanStamps(db, scanId);
   // Debris outside repositories is found again by this walk, except inside fan directories kept as they are.
   const looseDebris = stamps.takeLooseDebris(db, scanId);
-  const seenRepos = new Set<string>();
-  const seenFans = new Set<string>();
-  const keptFans = new Set<string>();
 
-  const reader: RepositoryReader = (abs, name, parts) => {
-    seenRepos.add(name);
-    stats.repositories++;
-    const old = oldRepos.get(name);
-    if (old && old.stamp !== null) {
-      const isDir = (p: '_layers' | '_manifests' | '_uploads'): boolean => parts.get(p) === 'dir';
-      const sameParts = isDir('_layers') === old.hasLayers && isDir('_manifests') === old.hasManifests && isDir('_uploads') === old.hasUploads;
-      const derived = derivedRepositoryPaths({ ...old, ...stamps.repositoryRows(db, old.id) });
-      if (sameParts && stampStillValid(abs, derived, old.extra, old.stamp)) return null;
-    }
-    if (old) stamps.deleteRepository(db, old.id);
-    stats.repositoriesReread++;
-    return readRepository(abs, name, parts);
+  // 1. Namespace directories are listed (new and removed repositories show there); parts are not read.
+  const found = new Map<string, Array<[RepositoryPart, string]>>();
+  const record: RepositoryReader = (_abs, name, parts) => {
+    found.set(name, [...parts]);
+    return null;
   };
-
+  const fanTasks: Array<{ alg: string; fan: string }> = [];
   const queue: WalkTask[] = initialTasks(v2, sink).reverse();
   for (let task = queue.pop(); task; task = queue.pop()) {
-    if (task.kind === 'namespace') {
-      for (const child of namespace(v2, task.name, sink, reader).reverse()) queue.push(child);
+    if (task.kind === 'namespace') for (const child of namespace(v2, task.name, sink, record).reverse()) queue.push(child);
+    else if (task.kind === 'blobFan') fanTasks.push(task);
+  }
+  stats.repositories = found.size;
+  stats.fans = fanTasks.length;
+
+  // 2. Stamps still valid? Checked on the workers; only the stats, no listing, no reads.
+  const items: VerifyItem[] = [];
+  for (const [name, parts] of found) {
+    const old = oldRepos.get(name);
+    if (!old || old.stamp === null) continue;
+    const isDir = (p: RepositoryPart): boolean => parts.some(([n, t]) => n === p && t === 'dir');
+    if (isDir('_layers') !== old.hasLayers || isDir('_manifests') !== old.hasManifests || isDir('_uploads') !== old.hasUploads) continue;
+    const paths = [...derivedRepositoryPaths({ ...old, ...stamps.repositoryRows(db, old.id) }), ...old.extra];
+    items.push({ key: `r:${name}`, base: `${v2}/${REPOSITORIES}/${name}`, paths, stamp: old.stamp });
+  }
+  for (const { alg, fan } of fanTasks) {
+    const old = oldFans.get(`${alg}/${fan}`);
+    if (!old) continue;
+    const paths = [...derivedFanPaths(stamps.fanDigests(db, scanId, alg, fan)), ...old.extra];
+    items.push({ key: `f:${alg}/${fan}`, base: `${v2}/${BLOBS}/${alg}/${fan}`, paths, stamp: old.stamp });
+  }
+  const changed = new Set<string>();
+  const verifyTasks: WalkTask[] = [];
+  for (let i = 0; i < items.length; i += VERIFY_BATCH) verifyTasks.push({ kind: 'verify', items: items.slice(i, i + VERIFY_BATCH) });
+  await runner.drain(verifyTasks, sink, (r) => r.changed.forEach((k) => changed.add(k)));
+  const verified = new Set(items.map((i) => i.key));
+  const keep = (key: string): boolean => verified.has(key) && !changed.has(key);
+
+  // 3. Everything else is read again, exactly as a full scan reads it.
+  const reads: WalkTask[] = [];
+  for (const [name, parts] of found) {
+    if (keep(`r:${name}`)) continue;
+    const old = oldRepos.get(name);
+    if (old) stamps.deleteRepository(db, old.id);
+    reads.push({ kind: 'repository', name, parts });
+  }
+  const keptFans = new Set<string>();
+  for (const { alg, fan } of fanTasks) {
+    const key = `${alg}/${fan}`;
+    if (keep(`f:${key}`)) {
+      keptFans.add(key);
       continue;
     }
-    if (task.kind !== 'blobFan') continue;
-    const key = `${task.alg}/${task.fan}`;
-    seenFans.add(key);
-    stats.fans++;
-    const old = oldFans.get(key);
-    if (old) {
-      const digests = stamps.fanDigests(db, scanId, task.alg, task.fan);
-      if (stampStillValid(`${v2}/${BLOBS}/${key}`, derivedFanPaths(digests), old.extra, old.stamp)) {
-        keptFans.add(key);
-        continue;
-      }
-      stamps.deleteFan(db, scanId, task.alg, task.fan);
-    }
-    stats.fansReread++;
-    blobFan(v2, task.alg, task.fan, sink);
+    if (oldFans.has(key)) stamps.deleteFan(db, scanId, alg, fan);
+    reads.push({ kind: 'blobFan', alg, fan });
   }
-  for (const [name, old] of oldRepos) if (!seenRepos.has(name)) stamps.deleteRepository(db, old.id);
+  stats.repositoriesReread = reads.filter((t) => t.kind === 'repository').length;
+  stats.fansReread = reads.length - stats.repositoriesReread;
+  await runner.drain(reads, sink);
+
+  for (const [name, old] of oldRepos) if (!found.has(name)) stamps.deleteRepository(db, old.id);
+  const seenFans = new Set(fanTasks.map((f) => `${f.alg}/${f.fan}`));
   for (const key of oldFans.keys()) {
     if (seenFans.has(key)) continue;
     const [alg, fan] = key.split('/') as [string, string];
@@ -80,17 +100,23 @@ export function rescanInPlace(db: DB, v2: string, scanId: number, writer: IndexW
     if (d.path.startsWith(`${BLOBS}/`) && keptFans.has(`${alg}/${fan}`) && d.path.split('/').length > 3) writer.debris(d);
   }
 
-  // Manifests: read the ones not parsed yet (or missing/unreadable last time); drop the unneeded.
+  // 4. Manifests: read the ones not parsed yet (or missing/unreadable last time); drop the unneeded.
   const wanted = stamps.revisionDigests(db, scanId);
   const parsed = stamps.parsedManifests(db, scanId);
   const hasBlob = stamps.blobPresence(db, scanId);
+  const toRead: Digest[] = [];
   for (const d of wanted) {
     const settled = parsed.get(d);
     if (settled === true && hasBlob(d)) continue;
     if (settled !== undefined) stamps.deleteManifest(db, scanId, d);
-    writer.manifest(readManifest(v2, d as Digest));
-    stats.manifestsRead++;
+    toRead.push(d as Digest);
   }
+  stats.manifestsRead = toRead.length;
+  const manifestTasks: WalkTask[] = [];
+  for (let i = 0; i < toRead.length; i += 256) manifestTasks.push({ kind: 'manifests', digests: toRead.slice(i, i + 256) });
+  await runner.drain(manifestTasks, sink);
   stamps.deleteManifestsExcept(db, scanId, wanted);
   return stats;
 }
+
+const VERIFY_BATCH = 64;

@@ -5,8 +5,8 @@ import { completeScan, countFiles, dropScansOf, insertScan, reusableScan, restor
 import { IndexWriter } from '../index/writes.js';
 import { RegauditError } from '../errors.js';
 import { resolveStorageRoot, type StorageRoot } from './root.js';
-import { runParallelWalk } from './parallel.js';
-import { CollectingSink, runWalk, type WalkProgress } from './walk.js';
+import { WorkerPool } from './parallel.js';
+import { CollectingSink, InlineRunner, runWalk, type TaskRunner, type WalkProgress } from './walk.js';
 import { rescanInPlace, type RescanStats } from './rescan.js';
 
 export interface ScanOptions {
@@ -45,6 +45,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
   const root = resolveStorageRoot(given);
   const started = now();
   const jobs = opts.jobs ?? defaultJobs();
+  const runner: TaskRunner = jobs > 0 ? new WorkerPool(root.v2, jobs) : new InlineRunner(root.v2);
   try {
     db.exec('BEGIN IMMEDIATE');
     try {
@@ -52,7 +53,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       if (previous !== undefined) {
         const writer = new IndexWriter(db, previous);
         const sink = new CollectingSink(writer, opts.onProgress);
-        const incremental = rescanInPlace(db, root.v2, previous, writer, sink);
+        const incremental = await rescanInPlace(db, root.v2, previous, writer, sink, runner);
         const files = countFiles(db, previous);
         completeScan(db, previous, { files, dirs: -1, finishedMs: now() }, given);
         db.exec('COMMIT');
@@ -62,8 +63,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       const indexes = suspendIndexes(db);
       const scanId = insertScan(db, root.v2, given, started);
       const sink = new CollectingSink(new IndexWriter(db, scanId), opts.onProgress);
-      if (jobs > 0) await runParallelWalk(root.v2, sink, jobs);
-      else runWalk(root.v2, sink);
+      await runWalk(root.v2, sink, runner);
       restoreIndexes(db, indexes);
       const { files, dirs, repositories } = sink.progress;
       completeScan(db, scanId, { files, dirs, finishedMs: now() });
@@ -79,5 +79,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       throw indexFailure(opts.dbFile, err);
     }
     throw err;
+  } finally {
+    await runner.close();
   }
 }

@@ -5,7 +5,7 @@
  *
  * The walk is cut into independent tasks (a directory under repositories/, a blob fan-out
  * directory, a batch of manifests) so that worker threads can run them in parallel
- * (scan/parallel.ts); runWalk() runs them in this thread.
+ * (scan/parallel.ts) or run them in this thread (InlineRunner).
  */
 import { lstatSync, type Stats } from 'node:fs';
 import { digestOf, type Digest } from '../layout/digest.js';
@@ -15,7 +15,7 @@ import { describeFsError, errnoCode } from '../errors.js';
 import { entryType, listDir, readFileBounded } from './fsread.js';
 import { readRepository } from './read-repository.js';
 import type { DebrisRecord, RepositorySnapshot } from './records.js';
-import { derivedFanPaths, makeStamp, type StatEntry } from './stamp.js';
+import { derivedFanPaths, makeStamp, stampStillValid, type StatEntry } from './stamp.js';
 
 export interface BlobRecord {
   digest: Digest;
@@ -59,10 +59,27 @@ export interface WalkProgress {
 /** Name of the in-repository staging directory prune renames parts into before removing them. */
 export const TRASH_DIR = '_regaudit_trash';
 
+/** One stamp to re-check (scan/stamp.ts): `key` comes back in `changed` when it no longer matches. */
+export interface VerifyItem {
+  key: string;
+  base: string;
+  paths: string[];
+  stamp: string;
+}
+
 export type WalkTask =
   | { kind: 'namespace'; name: string }
+  | { kind: 'repository'; name: string; parts: Array<[RepositoryPart, string]> }
   | { kind: 'blobFan'; alg: string; fan: string }
-  | { kind: 'manifests'; digests: Digest[] };
+  | { kind: 'manifests'; digests: Digest[] }
+  | { kind: 'verify'; items: VerifyItem[] };
+
+export interface TaskResult {
+  /** Tasks the task uncovered (child directories). */
+  children: WalkTask[];
+  /** Keys of verify items whose stamp no longer matches. */
+  changed: string[];
+}
 
 function list(abs: string, rel: string, sink: ScanSink): ReturnType<typeof listDir> | null {
   try {
@@ -100,17 +117,26 @@ export function initialTasks(v2: string, sink: ScanSink): WalkTask[] {
   return tasks;
 }
 
-/** Runs one task into `sink`; returns the tasks it uncovered (child directories). */
-export function runTask(v2: string, task: WalkTask, sink: ScanSink): WalkTask[] {
+const NOTHING: TaskResult = { children: [], changed: [] };
+
+/** Runs one task into `sink`. */
+export function runTask(v2: string, task: WalkTask, sink: ScanSink): TaskResult {
   switch (task.kind) {
     case 'namespace':
-      return namespace(v2, task.name, sink);
+      return { children: namespace(v2, task.name, sink), changed: [] };
+    case 'repository': {
+      const rel = `${REPOSITORIES}/${task.name}`;
+      sink.repository(readRepository(`${v2}/${rel}`, task.name, new Map(task.parts)));
+      return NOTHING;
+    }
     case 'blobFan':
       blobFan(v2, task.alg, task.fan, sink);
-      return [];
+      return NOTHING;
     case 'manifests':
       for (const d of task.digests) sink.manifest(readManifest(v2, d));
-      return [];
+      return NOTHING;
+    case 'verify':
+      return { children: [], changed: task.items.filter((i) => !stampStillValid(i.base, i.paths, [], i.stamp)).map((i) => i.key) };
     default: {
       const never: never = task;
       throw new Error(`unknown task ${JSON.stringify(never)}`);
@@ -283,14 +309,33 @@ export class CollectingSink implements ScanSink {
   }
 }
 
-/** The whole walk in this thread. */
-export function runWalk(v2: string, sink: CollectingSink): void {
-  const queue = initialTasks(v2, sink).reverse();
-  sink.progress.phase = 'repositories';
-  for (let task = queue.pop(); task; task = queue.pop()) {
-    if (task.kind === 'blobFan') sink.progress.phase = 'blobs';
-    for (const child of runTask(v2, task, sink).reverse()) queue.push(child);
+/** Runs walk tasks, and the tasks they uncover, until none remain (in this thread or on workers). */
+export interface TaskRunner {
+  drain(tasks: WalkTask[], sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The runner without workers (--jobs 0). */
+export class InlineRunner implements TaskRunner {
+  constructor(private readonly v2: string) {}
+
+  async drain(tasks: WalkTask[], sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
+    const queue = [...tasks].reverse();
+    for (let task = queue.pop(); task; task = queue.pop()) {
+      if (task.kind === 'blobFan' && sink instanceof CollectingSink) sink.progress.phase = 'blobs';
+      const r = runTask(this.v2, task, sink);
+      onResult?.(r);
+      for (let i = r.children.length - 1; i >= 0; i--) queue.push(r.children[i]!);
+    }
   }
+
+  async close(): Promise<void> {}
+}
+
+/** A full walk: repositories and blobs, then every manifest a revision link names. */
+export async function runWalk(v2: string, sink: CollectingSink, runner: TaskRunner): Promise<void> {
+  sink.progress.phase = 'repositories';
+  await runner.drain(initialTasks(v2, sink), sink);
   sink.progress.phase = 'manifests';
-  for (const t of sink.manifestTasks()) runTask(v2, t, sink);
+  await runner.drain(sink.manifestTasks(), sink);
 }

@@ -1,6 +1,6 @@
 /** A scan worker: runs walk tasks on its own thread and posts the records back in one message per task. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runTask, type BlobFanRecord, type BlobRecord, type ManifestRecord, type ScanSink, type WalkTask } from './walk.js';
+import { runTask, type BlobFanRecord, type BlobRecord, type ManifestRecord, type ScanSink, type TaskResult, type WalkTask } from './walk.js';
 import type { DebrisRecord, RepositorySnapshot } from './records.js';
 
 export type WorkerRecord =
@@ -10,7 +10,7 @@ export type WorkerRecord =
   | { t: 'manifest'; v: ManifestRecord }
   | { t: 'debris'; v: DebrisRecord };
 
-export type WorkerReply = { ok: true; records: WorkerRecord[]; children: WalkTask[] } | { ok: false; error: string };
+export type WorkerReply = { ok: true; records: WorkerRecord[]; result: TaskResult } | { ok: false; error: string };
 
 class BufferSink implements ScanSink {
   records: WorkerRecord[] = [];
@@ -36,8 +36,8 @@ parentPort!.on('message', (task: WalkTask) => {
   const sink = new BufferSink();
   let reply: WorkerReply;
   try {
-    const children = runTask(v2, task, sink);
-    reply = { ok: true, records: sink.records, children };
+    const result = runTask(v2, task, sink);
+    reply = { ok: true, records: sink.records, result };
   } catch (err) {
     reply = { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
