@@ -3,6 +3,7 @@
  * before anything on disk changes (dry runs too); each outcome is recorded as it happens; with
  * --quarantine the batch's journal.json records the plan and the directories it may change first.
  */
+import { RegauditError, StorageError, describeFsError, errnoCode } from '../errors.js';
 import type { DB } from '../index/open.js';
 import { guardIndex } from '../index/open.js';
 import { beginPruneRun, finishPruneRun, recordOutcome, setPruneBatch, type PruneMode } from '../index/journal.js';
@@ -23,12 +24,22 @@ export interface ExecuteOptions {
   /** Resolved quarantine directory (resolveQuarantineDir). */
   quarantineDir?: string;
   now: () => number;
+  /** Wraps the synchronous apply (the CLI lets signals end it at once there). */
+  aroundApply?: <T>(fn: () => T) => T;
 }
 
 export interface Execution {
   runId: number;
   result?: ApplyResult;
   batch?: { path: string; resumed: boolean };
+}
+
+/** A raw filesystem error from the quarantine or a journal file, as the one-line error the CLI prints. */
+function asStorageError(err: unknown): unknown {
+  const code = errnoCode(err);
+  if (err instanceof RegauditError || code === undefined || code.startsWith('SQLITE')) return err;
+  const where = typeof err === 'object' && err && 'path' in err ? `${String((err as { path: unknown }).path)}: ` : '';
+  return new StorageError(`${where}${describeFsError(err)} (prune stopped; every step it took is complete, rerun it to finish)`);
 }
 
 export function executePlan(o: ExecuteOptions): Execution {
@@ -56,13 +67,15 @@ export function executePlan(o: ExecuteOptions): Execution {
       index(() => setPruneBatch(o.db, runId, batchPath));
     }
     const quarantined = batch !== undefined;
-    const result = applyPlan(o.plan, {
-      v2: o.v2,
-      fs,
-      ...(batch ? { quarantine: batch } : {}),
-      onRepository: (r) => record(repositoryOutcome(r, o.now())),
-      onCleanup: (c) => record(cleanupOutcome(c, quarantined, o.now())),
-    });
+    const apply = (): ApplyResult =>
+      applyPlan(o.plan, {
+        v2: o.v2,
+        fs,
+        ...(batch ? { quarantine: batch } : {}),
+        onRepository: (r) => record(repositoryOutcome(r, o.now())),
+        onCleanup: (c) => record(cleanupOutcome(c, quarantined, o.now())),
+      });
+    const result = o.aroundApply ? o.aroundApply(apply) : apply();
     batch?.finish(done, o.now());
     index(() => finishPruneRun(o.db, runId, o.now()));
     return { runId, result, ...(batch ? { batch: { path: batch.path, resumed: batch.resumed } } : {}) };
@@ -79,7 +92,7 @@ export function executePlan(o: ExecuteOptions): Execution {
     } catch {
       // the run stays `running`
     }
-    throw err;
+    throw asStorageError(err);
   } finally {
     releaseQuarantine?.();
   }

@@ -21,6 +21,8 @@ export interface PruneOptions extends SessionOptions {
   uploadAgeMs: number;
   /** Move parts into a batch under this directory instead of deleting them. */
   quarantine?: string;
+  /** Wraps the synchronous apply (see CommandContext.killableDuring). */
+  aroundApply?: <T>(fn: () => T) => T;
 }
 
 export interface PruneOutcome {
@@ -57,6 +59,7 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
         apply: opts.apply,
         ...(quarantineDir !== undefined ? { quarantineDir } : {}),
         now: () => Date.now(),
+        ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
       });
       const result = execution.result;
       const output = renderPrune(

@@ -1,4 +1,5 @@
 import { loadAuditInput } from '../audit/load.js';
+import { guardIndex } from '../index/open.js';
 import { audit } from '../audit/rules.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../audit/findings.js';
 import { renderReport } from '../report/report.js';
@@ -23,7 +24,8 @@ export interface ReportOutcome {
 export async function runReport(opts: ReportOptions): Promise<ReportOutcome> {
   const s = await openSession(opts);
   try {
-    const { repositories, findings: all } = audit(loadAuditInput(s.db, s.scan.id), { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
+    const input = guardIndex(opts.dbFile, () => loadAuditInput(s.db, s.scan.id));
+    const { repositories, findings: all } = audit(input, { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
     const findings = opts.kinds?.length ? all.filter((f) => opts.kinds!.includes(f.kind)) : all;
     const output = renderReport(
       { root: s.scan.root, scannedAt: new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString(), repositories, findings },

@@ -1,5 +1,5 @@
 /** The shared steps of the commands: open the index, scan when a root is given, pick the scan. */
-import { openIndexForRead, openIndexForWrite, type DB } from '../index/open.js';
+import { guardIndex, openIndexForRead, openIndexForWrite, type DB } from '../index/open.js';
 import { latestScan, type ScanRow } from '../index/scans.js';
 import { scanStorage, type ScanResult } from '../scan/run.js';
 import { resolveStorageRoot } from '../scan/root.js';
@@ -35,7 +35,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   }
   const db = openIndexForRead(opts.dbFile);
   try {
-    return { db, scan: latestScan(db, opts.dbFile) };
+    return { db, scan: guardIndex(opts.dbFile, () => latestScan(db, opts.dbFile)) };
   } catch (err) {
     db.close();
     throw err;

@@ -10,12 +10,41 @@ function fail(message: string): void {
   process.exitCode = ExitCode.Error;
 }
 
+const SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
+type Handled = keyof typeof SIGNALS;
+
+/**
+ * An interrupted scan never commits its transaction, so the index keeps its previous scan; an
+ * interrupted prune has only taken atomic steps. Say so, instead of dying silently.
+ */
+function onSignal(sig: Handled): void {
+  process.stderr.write(`regaudit: interrupted by ${sig}; nothing half-done is kept (the index keeps its previous scan; rerun an interrupted prune or restore to finish it)\n`);
+  process.exit(SIGNALS[sig]);
+}
+
+function listenForSignals(on: boolean): void {
+  for (const sig of Object.keys(SIGNALS) as Handled[]) {
+    if (on) process.on(sig, onSignal);
+    else process.off(sig, onSignal);
+  }
+}
+
 async function main(): Promise<void> {
+  listenForSignals(true);
   const program = createProgram({
     stdout: (s) => void process.stdout.write(s),
     now: () => Date.now(),
     setExitCode: (code) => {
       process.exitCode = code;
+    },
+    killableDuring: (fn) => {
+      // A JS handler could only run after the synchronous work, so let the signal end it at once.
+      listenForSignals(false);
+      try {
+        return fn();
+      } finally {
+        listenForSignals(true);
+      }
     },
   });
   try {
@@ -26,6 +55,9 @@ async function main(): Promise<void> {
       fail(err.message.replace(/^error: /, ''));
     } else if (err instanceof RegauditError) {
       fail(err.message);
+    } else if (String((err as { code?: unknown })?.code ?? '').startsWith('SQLITE')) {
+      // A database failure no command mapped (e.g. a corrupt page met mid-query): still one line.
+      fail(`index database error: ${(err as Error).message} (if the index is corrupt, delete it and scan again)`);
     } else {
       const e = err as Error;
       fail(`internal error: ${e?.message ?? String(err)} (please report this with the command you ran)`);

@@ -1,9 +1,20 @@
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
-import { IndexError } from '../errors.js';
+import { existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
+import path from 'node:path';
+import { IndexError, errnoCode } from '../errors.js';
 import { migrate, userVersion, SCHEMA_VERSION } from './migrations/index.js';
 
 export type DB = Database.Database;
+
+/** SQLite reports a full disk as an I/O error when it cannot even create its -shm or -journal file. */
+function diskFull(file: string): boolean {
+  try {
+    const st = statfsSync(path.dirname(path.resolve(file)));
+    return st.bavail * st.bsize < 64 * 1024;
+  } catch {
+    return false;
+  }
+}
 
 /** A one-line reason for a SQLite failure, naming the file. */
 export function indexFailure(file: string, err: unknown): IndexError {
@@ -14,7 +25,7 @@ export function indexFailure(file: string, err: unknown): IndexError {
   if (code.startsWith('SQLITE_FULL')) return new IndexError(`${file}: disk full while writing the index`);
   if (code.startsWith('SQLITE_CANTOPEN')) return new IndexError(`${file}: cannot open index (${msg})`);
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_IOERR'))
-    return new IndexError(`${file}: cannot write index (${msg})`);
+    return new IndexError(`${file}: cannot write index (${msg}${diskFull(file) ? '; the disk is full' : ''})`);
   if (err instanceof IndexError) return err;
   return new IndexError(`${file}: ${msg}`);
 }
@@ -52,13 +63,43 @@ export function openIndexForWrite(file: string): DB {
   }
 }
 
+/**
+ * Last resort for reading when SQLite cannot set up a WAL reader, e.g. on a full disk (it needs to
+ * create the -shm file): when no -wal content is pending, the main file alone is the whole index,
+ * so read a copy of it in memory (its header switched to rollback mode, which deserializing needs).
+ */
+function openInMemoryCopy(file: string): DB | null {
+  try {
+    if (statSync(`${file}-wal`).size > 0) return null;
+  } catch {
+    // no -wal: nothing pending
+  }
+  const buf = readFileSync(file);
+  if (buf.length < 100) return null;
+  if (buf[18] === 2 && buf[19] === 2) {
+    buf[18] = 1;
+    buf[19] = 1;
+  }
+  return new Database(buf, { readonly: true });
+}
+
 /** Opens an existing index for reading; it must exist and be at a version this code reads. */
 export function openIndexForRead(file: string): DB {
   if (!existsSync(file)) throw new IndexError(`${file}: no index here; run "regaudit scan <root> --db ${file}" first`);
   let db: DB | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    configure(db);
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      configure(db);
+      userVersion(db);
+    } catch (err) {
+      const code = errnoCode(err) ?? '';
+      if (!code.startsWith('SQLITE_IOERR') && !code.startsWith('SQLITE_CANTOPEN')) throw err;
+      db?.close();
+      db = openInMemoryCopy(file) ?? undefined;
+      if (!db) throw err;
+      configure(db);
+    }
     const v = userVersion(db);
     if (v > SCHEMA_VERSION) {
       throw new IndexError(`${file}: index schema version ${v} is newer than this regaudit supports (${SCHEMA_VERSION}); upgrade regaudit or rescan`);

@@ -24,6 +24,7 @@ export function pruneCommand(ctx: CommandContext): Command {
         format: asFormat(o.format),
         apply: Boolean(o.apply),
         ...(o.quarantine !== undefined ? { quarantine: o.quarantine } : {}),
+        ...(ctx.killableDuring ? { aroundApply: ctx.killableDuring } : {}),
         now: ctx.now(),
         minAgeMs: parseDuration(o.minAge, '--min-age'),
         uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),

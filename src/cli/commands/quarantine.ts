@@ -24,9 +24,9 @@ export function quarantineCommand(ctx: CommandContext): Command {
       .addOption(new Option('--dry-run', 'only show what would be purged'))
       .addOption(formatOption())
       .action((dir: string, o: { olderThan: string; dryRun?: boolean; format: string }) => {
-        ctx.stdout(
-          runQuarantinePurge({ dir, olderThanMs: parseDuration(o.olderThan, '--older-than'), dryRun: Boolean(o.dryRun), format: asFormat(o.format), now: ctx.now() }),
-        );
+        const olderThanMs = parseDuration(o.olderThan, '--older-than');
+        const run = (): string => runQuarantinePurge({ dir, olderThanMs, dryRun: Boolean(o.dryRun), format: asFormat(o.format), now: ctx.now() });
+        ctx.stdout(ctx.killableDuring ? ctx.killableDuring(run) : run());
       }),
   );
   return cmd;
