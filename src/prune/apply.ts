@@ -147,24 +147,45 @@ class Applier {
   }
 
   /**
-   * Quarantine mode: moves whatever an interrupted run left in <repo>/_regaudit_trash into the
-   * batch. A same-named entry already there must be identical (a verified copy whose original
-   * was not yet removed); otherwise returns why nothing was moved.
+   * Quarantine mode: what an interrupted run left in <repo>/_regaudit_trash. An entry identical to
+   * the part already in the batch is the original of a verified cross-filesystem copy: removed.
+   * Anything else (the remains of an interrupted delete) moves into the batch as
+   * <repo>/_regaudit_trash/<entry>, so restore puts it back exactly where it was. Returns why
+   * nothing was moved when the batch already holds a different entry of that name.
    */
   drainTrash(absRepo: string, name: string): string | null {
     const q = this.q!;
     const trash = `${absRepo}/${TRASH_DIR}`;
     if (!exists(trash)) return null;
     const dest = q.repositoryDir(name);
+    let copiesRemoved = false;
     for (const e of readdirSync(trash).sort()) {
-      if (exists(`${dest}/${e}`)) {
-        const diff = treeDifference(`${trash}/${e}`, `${dest}/${e}`);
-        if (diff !== null) return `${TRASH_DIR}/${e} differs from ${dest}/${e} already in the quarantine (${diff})`;
+      if (exists(`${dest}/${e}`) && treeDifference(`${trash}/${e}`, `${dest}/${e}`) === null) {
+        removeTree(this.fs, `${trash}/${e}`);
+        copiesRemoved = true;
+      }
+    }
+    const kept = `${dest}/${TRASH_DIR}`;
+    if (copiesRemoved && readdirSync(trash).length === 0) {
+      // it only held originals of verified copies: it was this tool's, not the storage's
+      removeTree(this.fs, trash);
+      return null;
+    }
+    if (!exists(kept)) {
+      // whole, so it comes back with its own mode and dates
+      ensureDir(this.fs, dest);
+      this.moveInto(trash, dest, TRASH_DIR, () => removeTree(this.fs, trash));
+      return null;
+    }
+    for (const e of readdirSync(trash).sort()) {
+      if (exists(`${kept}/${e}`)) {
+        const diff = treeDifference(`${trash}/${e}`, `${kept}/${e}`);
+        if (diff !== null) return `${TRASH_DIR}/${e} differs from ${kept}/${e} already in the quarantine (${diff})`;
         removeTree(this.fs, `${trash}/${e}`);
         continue;
       }
-      ensureDir(this.fs, dest);
-      this.moveInto(`${trash}/${e}`, dest, e, () => removeTree(this.fs, `${trash}/${e}`));
+      ensureDir(this.fs, kept);
+      this.moveInto(`${trash}/${e}`, kept, e, () => removeTree(this.fs, `${trash}/${e}`));
     }
     removeTree(this.fs, trash);
     return null;

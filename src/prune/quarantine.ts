@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { StorageError, UsageError, describeFsError, errnoCode } from '../errors.js';
 import { BLOBS, REPOSITORIES, REPOSITORY_PARTS } from '../layout/paths.js';
+import { TRASH_DIR } from '../scan/walk.js';
 import { TOOL_VERSION } from '../version.js';
 import type { MutatingFs } from './fsops.js';
 import { plannedActions, type JournalAction, type JournalOutcome } from './journal.js';
@@ -272,13 +273,7 @@ export function openBatch(mfs: MutatingFs, dir: string, v2: string, plan: PruneP
     if (c.reason === 'pending-deletion') {
       const repoRel = path.posix.dirname(c.path);
       recordChain(journal, v2, repoRel);
-      let inTrash: string[] = [];
-      try {
-        inTrash = readdirSync(path.join(v2, c.path));
-      } catch {
-        // gone or unreadable: apply decides
-      }
-      note(repoRel.slice(REPOSITORIES.length + 1), inTrash);
+      note(repoRel.slice(REPOSITORIES.length + 1), [TRASH_DIR]);
     } else recordChain(journal, v2, c.path);
   }
   if (prior) {

@@ -78,13 +78,16 @@ function conflictOf(v2: string, j: BatchJournal, repo: BatchRepository): string 
     }
     if (!st.isDirectory()) return `${abs} is a ${st.isSymbolicLink() ? 'symbolic link' : 'file'}, not a directory`;
   }
-  const inBatch = new Set(repo.parts);
-  const quarantined = new Set([...(j.repositories[repo.name] ?? []), ...repo.parts]);
-  for (const part of new Set([...REPOSITORY_PARTS, ...repo.parts])) {
-    if (!exists(`${abs}/${part}`)) continue;
-    // Already back from an interrupted restore: gone from the batch, and a part the quarantine took.
-    if (!inBatch.has(part) && quarantined.has(part)) continue;
-    return `${repo.name} has been re-created since (${part} exists in storage)`;
+  for (const part of repo.parts) {
+    if (exists(`${abs}/${part}`)) return `${repo.name} has been re-created since (${part} exists in storage)`;
+  }
+  // When prune took the repository itself (not only a leftover trash), a part it did not take
+  // has been created since. A part it took that is in storage again but gone from the batch is
+  // one an interrupted restore already put back.
+  const taken = new Set((j.repositories[repo.name] ?? []).filter((p) => (REPOSITORY_PARTS as readonly string[]).includes(p)));
+  if (taken.size === 0) return null;
+  for (const part of REPOSITORY_PARTS) {
+    if (!taken.has(part) && exists(`${abs}/${part}`)) return `${repo.name} has been re-created since (${part} exists in storage)`;
   }
   return null;
 }

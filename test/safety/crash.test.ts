@@ -25,7 +25,7 @@ import {
   startRegistry,
   startUpload,
 } from '../helpers/registry.js';
-import { V2, assertSameSnapshot, copyTree, snapshot, snapshotDiff, storageSnapshot, tempDir } from './support.js';
+import { V2, assertSameSnapshot, copyTree, memTempDir, snapshotDiff, storageSnapshot } from './support.js';
 
 const tools = requireRegistryTools();
 
@@ -80,7 +80,8 @@ function leftovers(root: string): string[] {
 
 /** Runs `attempt(n)` for n = 1, 2, … (a few at a time) until one completes without being killed; returns how many were killed. */
 async function everyKillPoint(attempt: (n: number) => Promise<boolean>): Promise<number> {
-  const width = Math.max(2, Math.min(6, os.availableParallelism()));
+  // the runs mostly wait on process start-up and the filesystem: a few more than the cores
+  const width = Math.max(3, Math.min(8, os.availableParallelism() * 2));
   for (let base = 1; base < 2000; base += width) {
     const finished = await Promise.all(Array.from({ length: width }, (_, i) => attempt(base + i)));
     const first = finished.indexOf(true);
@@ -97,7 +98,7 @@ describe('crash safety: SIGKILL before each mutating filesystem call, then rerun
   let pristineAll: Map<string, string>;
 
   before(async () => {
-    work = tempDir('crash');
+    work = memTempDir('crash');
     pristine = path.join(work, 'pristine');
     const reg = await startRegistry(pristine);
     try {
@@ -126,7 +127,7 @@ describe('crash safety: SIGKILL before each mutating filesystem call, then rerun
     // the uninterrupted result
     const ref = path.join(work, 'reference');
     copyTree(pristine, ref);
-    const r = await runAsync(['prune', ref, '--db', path.join(work, 'ref.db'), '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s']);
+    const r = await runAsync(['prune', ref, '--db', path.join(work, 'ref.db'), '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s', '--jobs', '0']);
     assert.equal(r.code, 0, r.stderr);
     const deleted = (JSON.parse(r.stdout) as { repositories: Array<{ name: string; deleted: boolean }> }).repositories.filter((x) => x.deleted).map((x) => x.name).sort();
     assert.deepEqual(deleted, EMPTY, 'the tree has exactly these empty repositories');
@@ -161,7 +162,7 @@ describe('crash safety: SIGKILL before each mutating filesystem call, then rerun
         mkdirSync(dir);
         copyTree(pristine, root);
         const q = path.join(dir, 'quarantine');
-        const args = ['prune', root, '--db', path.join(dir, 'db'), '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s', ...(mode === 'quarantine' ? ['--quarantine', q] : [])];
+        const args = ['prune', root, '--db', path.join(dir, 'db'), '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s', '--jobs', '0', ...(mode === 'quarantine' ? ['--quarantine', q] : [])];
         const first = await runAsync(args, { REGAUDIT_CRASH_AT: String(n) });
         if (first.signal === null) {
           assert.equal(first.code, 0, first.stderr);
@@ -204,7 +205,7 @@ describe('crash safety: SIGKILL before each mutating filesystem call, then rerun
     mkdirSync(base);
     copyTree(pristine, path.join(base, 'storage'));
     const q = path.join(base, 'quarantine');
-    const p = await runAsync(['prune', path.join(base, 'storage'), '--db', path.join(base, 'db'), '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s', '--quarantine', q]);
+    const p = await runAsync(['prune', path.join(base, 'storage'), '--db', path.join(base, 'db'), '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s', '--jobs', '0', '--quarantine', q]);
     assert.equal(p.code, 0, p.stderr);
     const kills = await everyKillPoint(async (n) => {
       const dir = path.join(work, `restore-${n}`);
@@ -230,6 +231,5 @@ describe('crash safety: SIGKILL before each mutating filesystem call, then rerun
     });
     assert.ok(kills >= 10, `only ${kills} kill points`);
     t.diagnostic(`restore: ${kills} kill points`);
-    void snapshot;
   });
 });

@@ -23,6 +23,7 @@ import {
   giveToNobody,
   hex,
   liveRepo,
+  memTempDir,
   mountTmpfs,
   requireRoot,
   runCliAsNobody,
@@ -220,15 +221,19 @@ describe('hostile input (any user)', () => {
     writeStorage(small, { ...emptyRepo('e'), ...liveRepo('live') });
     const db = path.join(work(), 'big.db');
     const first = cliJson<ReportJson>(['report', small, '--db', db, '--format', 'json']);
-    const big = path.join(work(), 'big');
-    generateTree(big, { size: 30_000, seed: 7 });
-    const run = spawnCli(['scan', big, '--db', db]);
-    // the -wal file appears when the scan opens the index, after the CLI is listening for signals
-    const deadline = Date.now() + 30_000;
-    while (!existsSync(`${db}-wal`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 200));
-    process.kill(run.pid, 'SIGINT');
-    const res = await run.done;
+    let res: Awaited<ReturnType<typeof spawnCli>['done']>;
+    const big = memTempDir('sigint');
+    try {
+      generateTree(big, { size: 30_000, seed: 7 });
+      const run = spawnCli(['scan', big, '--db', db]);
+      // the -wal file appears when the scan opens the index, after the CLI listens for signals
+      const deadline = Date.now() + 30_000;
+      while (!existsSync(`${db}-wal`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      process.kill(run.pid, 'SIGINT');
+      res = await run.done;
+    } finally {
+      rmSync(big, { recursive: true, force: true });
+    }
     assert.equal(res.code, 130, `scan should have been interrupted: ${res.stdout} ${res.stderr}`);
     assert.match(res.stderr, /^regaudit: interrupted by SIGINT; nothing half-done is kept/);
     assert.equal(res.stderr.trimEnd().split('\n').length, 1);

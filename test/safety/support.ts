@@ -26,6 +26,15 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `regaudit-${prefix}-`));
 }
 
+/** A temporary directory in memory (/dev/shm) when there is one: for tests that write and remove many trees. */
+export function memTempDir(prefix: string): string {
+  try {
+    return mkdtempSync(path.join('/dev/shm', `regaudit-${prefix}-`));
+  } catch {
+    return tempDir(prefix);
+  }
+}
+
 /** A temporary directory for the enclosing describe(): made before its tests (mode 0755), removed after. */
 export function workDir(prefix: string): () => string {
   let dir = '';
@@ -66,8 +75,21 @@ export function writeStorage(root: string, entries: Record<string, string | Buff
       writeFileSync(abs, content ?? '');
     }
   }
-  ageTree(v2, Date.now() - ageDays * 86_400_000);
+  // every entry written and every directory above it, deepest first (no walk: the list is known)
+  const s = (Date.now() - ageDays * 86_400_000) / 1000;
+  for (const rel of storagePaths(entries).sort((a, b) => b.split('/').length - a.split('/').length)) utimesSync(path.join(v2, rel), s, s);
+  utimesSync(v2, s, s);
   return v2;
+}
+
+/** The paths `writeStorage(entries)` creates, relative to docker/registry/v2 (directories without a trailing `/`). */
+export function storagePaths(entries: Record<string, unknown>): string[] {
+  const out = new Set<string>(['repositories', 'blobs']);
+  for (const rel of Object.keys(entries)) {
+    const segs = rel.replace(/\/$/, '').split('/');
+    for (let i = 1; i <= segs.length; i++) out.add(segs.slice(0, i).join('/'));
+  }
+  return [...out];
 }
 
 /** Sets every entry's times to `ms` (files first, then directories bottom-up), symlinks excluded. */
