@@ -207,8 +207,9 @@ export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink): v
     }
     let files: ReturnType<typeof listDir> | null = null;
     try {
-      stat(h.name);
-      files = list(hAbs, hRel, sink);
+      files = listDir(hAbs);
+      // Stat'ed only without its data file, whose own stat stands for it (see makeStamp).
+      if (!files.some((f) => f.name === 'data' && f.isFile())) stat(h.name);
     } catch (err) {
       sink.debris({ path: hRel, kind: 'unreadable', detail: describeFsError(err) });
     }
