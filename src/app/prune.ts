@@ -13,7 +13,8 @@ import { executePlan, type Execution } from './execute-prune.js';
 import { openSession, type SessionOptions } from './session.js';
 
 export interface PruneOptions extends SessionOptions {
-  root: string;
+  /** Scanned first when given; otherwise the plan comes from the newest scan in the index. */
+  root?: string;
   format: Format;
   apply: boolean;
   now: number;
@@ -38,16 +39,19 @@ export interface PruneOutcome {
  */
 export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
   let release: (() => void) | undefined;
-  const v2 = resolveStorageRoot(opts.root).v2;
-  // Checked before the scan, dry run included: a bad DIR fails before anything happens.
-  const quarantineDir = opts.quarantine !== undefined ? resolveQuarantineDir(opts.quarantine, v2) : undefined;
-  if (opts.apply) {
-    // Taken before the scan, so the lock covers the plan as well as its execution.
-    release = acquirePruneLock(v2);
-  }
+  let quarantineDir: string | undefined;
+  // Checked before the scan, dry run included: a bad DIR fails before anything happens; and the
+  // lock is taken before the scan, so it covers the plan as well as its execution.
+  const prepare = (v2: string): void => {
+    quarantineDir = opts.quarantine !== undefined ? resolveQuarantineDir(opts.quarantine, v2) : undefined;
+    if (opts.apply) release = acquirePruneLock(v2);
+  };
+  if (opts.root !== undefined) prepare(resolveStorageRoot(opts.root).v2);
   try {
-    const s = await openSession(opts);
+    const s = await openSession({ ...opts, writable: true });
     try {
+      // From an existing index: the storage must still be there (apply re-reads every repository anyway).
+      if (opts.root === undefined) prepare(resolveStorageRoot(s.scan.root).v2);
       const { input, debrisRows } = guardIndex(opts.dbFile, () => ({ input: loadAuditInput(s.db, s.scan.id), debrisRows: debris(s.db, s.scan.id) }));
       const { repositories } = audit(input, { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
       const plan = planPrune(repositories, debrisRows, { now: opts.now, minAgeMs: opts.minAgeMs, uploadAgeMs: opts.uploadAgeMs });

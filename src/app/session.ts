@@ -1,4 +1,6 @@
 /** The shared steps of the commands: open the index, scan when a root is given, pick the scan. */
+import { existsSync } from 'node:fs';
+import { IndexError } from '../errors.js';
 import { guardIndex, openIndexForRead, openIndexForWrite, type DB } from '../index/open.js';
 import { latestScan, type ScanRow } from '../index/scans.js';
 import { scanStorage, type ScanResult } from '../scan/run.js';
@@ -17,6 +19,8 @@ export interface SessionOptions {
   onProgress?: (p: WalkProgress) => void;
   /** Scan worker threads (0: walk in this thread). */
   jobs?: number;
+  /** Without a root: open the existing index for writing (prune records its journal there). */
+  writable?: boolean;
 }
 
 /** With a root: scan it into the index first. Without: read the newest scan in the index. */
@@ -33,11 +37,16 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       throw err;
     }
   }
-  const db = openIndexForRead(opts.dbFile);
+  const db = opts.writable ? openIndexForWrite(existingIndex(opts.dbFile)) : openIndexForRead(opts.dbFile);
   try {
     return { db, scan: guardIndex(opts.dbFile, () => latestScan(db, opts.dbFile)) };
   } catch (err) {
     db.close();
     throw err;
   }
+}
+
+function existingIndex(file: string): string {
+  if (!existsSync(file)) throw new IndexError(`${file}: no index here; run "regaudit scan <root> --db ${file}" first`);
+  return file;
 }

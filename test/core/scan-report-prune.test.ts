@@ -227,3 +227,27 @@ test('scan replaces the previous scan of the same root and sees a changed link',
   // the revision is still there, so the repository is untagged, not broken
   assert.equal(r.json.repositories[0]?.state, 'untagged');
 });
+
+test('prune without a root plans from the newest scan in --db, and --apply still re-reads before deleting', (t) => {
+  const tree = seedTree();
+  t.after(() => tree.cleanup());
+  const db = path.join(tree.root, 'idx.db');
+  assert.equal(runCli(['scan', tree.root, '--db', db, '--quiet']).code, 0);
+  const before = tree.listing();
+  const dry = runCliJson<PruneJson & { root: string }>(['prune', '--db', db, '--format', 'json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.equal(dry.json.root, tree.v2);
+  assert.deepEqual(dry.json.repositories.map((r) => [r.name, r.action]), [
+    ['myimage', 'delete'],
+    ['org/team', 'delete'],
+  ]);
+  assert.deepEqual(tree.listing(), before);
+  // myimage gains a revision after the scan: the stale plan says delete, the re-read says no
+  tree.revisionLink('myimage', tree.blob('late manifest'));
+  const applied = runCliJson<PruneJson>(['prune', '--db', db, '--format', 'json', '--apply']);
+  assert.equal(applied.code, 0, applied.stderr);
+  const by = Object.fromEntries(applied.json.repositories.map((r) => [r.name, `${r.action}${r.reason ? `:${r.reason}` : ''}:${r.deleted}`]));
+  assert.deepEqual(by, { myimage: 'skip:changed-since-scan:false', 'org/team': 'delete:true' });
+  assert.ok(tree.exists('repositories/myimage/_manifests'));
+  assert.equal(runCli(['prune', '--db', path.join(tree.root, 'none.db')]).code, 2);
+});

@@ -7,7 +7,7 @@ import type { CommandContext } from '../context.js';
 export function pruneCommand(ctx: CommandContext): Command {
   return new Command('prune')
     .description('delete empty repositories (dry run unless --apply)')
-    .argument('<root>', 'storage root')
+    .argument('[root]', 'storage root to scan first; without it the plan comes from the newest scan in --db')
     .addOption(dbOption())
     .addOption(formatOption())
     .addOption(quietOption())
@@ -16,10 +16,10 @@ export function pruneCommand(ctx: CommandContext): Command {
     .addOption(new Option('--quarantine <dir>', 'with --apply: move the parts into a batch under DIR (restorable) instead of deleting them'))
     .addOption(new Option('--min-age <duration>', 'leave repositories with anything newer than this').default('1h'))
     .addOption(uploadAgeOption())
-    .action(async (root: string, o: { db: string; format: string; quiet?: boolean; jobs?: string; apply?: boolean; quarantine?: string; minAge: string; uploadAge: string }) => {
+    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; apply?: boolean; quarantine?: string; minAge: string; uploadAge: string }) => {
       const quiet = Boolean(o.quiet);
       const out = await runPrune({
-        root,
+        ...(root !== undefined ? { root } : {}),
         dbFile: o.db,
         format: asFormat(o.format),
         apply: Boolean(o.apply),
