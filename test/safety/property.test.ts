@@ -17,7 +17,7 @@ import { assertSameSnapshot, hex, memTempDir, storagePaths, storageSnapshot, wri
 
 const SEED = Number(process.env.REGAUDIT_PROPERTY_SEED ?? 20261128);
 /** Random trees in all; each property run prunes a forest of PER_RUN independent ones side by side. */
-const TREES = Number(process.env.REGAUDIT_PROPERTY_TREES ?? 2500);
+const TREES = Number(process.env.REGAUDIT_PROPERTY_TREES ?? 2000);
 const PER_RUN = 5;
 const RUNS = Math.ceil(TREES / PER_RUN);
 const PARTS = ['_manifests', '_layers', '_uploads'] as const;
@@ -247,7 +247,7 @@ describe('property: prune deletes exactly what the model says', { timeout: 600_0
   });
 
   it(`quarantine then restore gives every random tree back exactly (seed ${SEED})`, async (t) => {
-    const runs = Math.max(10, Math.round(RUNS / 10));
+    const runs = Math.max(10, Math.round(RUNS / 20));
     const started = Date.now();
     await fc.assert(
       fc.asyncProperty(forest, async (spec) => {
