@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { IndexError } from '../../errors.js';
 import { up as v1 } from './0001-initial.js';
 import { up as v2 } from './0002-journal.js';
-import { up as v3 } from './0002-manifest-graph.js';
+import { up as v3 } from './0003-manifest-graph.js';
 import { up as v4 } from './0004-rescan-stamps.js';
 
 /** Migration N brings user_version N-1 to N; append only, never edit a shipped one. */
