@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { DB } from '../index/open.js';
 import { indexFailure } from '../index/open.js';
 import { completeScan, countFiles, dropScansOf, insertScan, reusableScan, restoreIndexes, suspendIndexes } from '../index/scans.js';
+import { deriveGraph, graphInputCounts } from '../index/derive.js';
 import { IndexWriter } from '../index/writes.js';
 import { RegauditError } from '../errors.js';
 import { resolveStorageRoot, type StorageRoot } from './root.js';
@@ -53,7 +54,11 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       if (previous !== undefined) {
         const writer = new IndexWriter(db, previous);
         const sink = new CollectingSink(writer, opts.onProgress);
+        const before = graphInputCounts(db, previous);
         const incremental = await rescanInPlace(db, root.v2, previous, writer, sink, runner);
+        // The derived manifest graph stays valid when nothing was read again and nothing went away.
+        const reread = incremental.repositoriesReread + incremental.fansReread + incremental.manifestsRead;
+        if (reread > 0 || graphInputCounts(db, previous) !== before) deriveGraph(db, previous);
         const files = countFiles(db, previous);
         completeScan(db, previous, { files, dirs: -1, finishedMs: now() }, given);
         db.exec('COMMIT');
@@ -65,6 +70,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       const sink = new CollectingSink(new IndexWriter(db, scanId), opts.onProgress);
       await runWalk(root.v2, sink, runner);
       restoreIndexes(db, indexes);
+      deriveGraph(db, scanId);
       const { files, dirs, repositories } = sink.progress;
       completeScan(db, scanId, { files, dirs, finishedMs: now() });
       db.exec('COMMIT');

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 
 /**
- * Version 2: what the manifest-graph audit, `usage` and `gc-preview` need.
+ * Version 3: what the manifest-graph audit, `usage` and `gc-preview` need.
  * - repositories.has_tags_dir: whether `_manifests/tags` exists. Garbage collection with
  *   --delete-untagged reads it for every untagged revision: 2.8 aborts when it is missing, 3.x skips
  *   the revision. NULL in scans written before this version (unknown; treated as present).
