@@ -1,6 +1,5 @@
-import { loadAuditInput } from '../audit/load.js';
-import { audit } from '../audit/rules.js';
-import { debris } from '../index/queries.js';
+import { withState } from '../audit/rules.js';
+import { debris, repositories } from '../index/queries.js';
 import { guardIndex } from '../index/open.js';
 import type { ApplyResult } from '../prune/apply.js';
 import { acquirePruneLock } from '../prune/lock.js';
@@ -52,9 +51,10 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
     try {
       // From an existing index: the storage must still be there (apply re-reads every repository anyway).
       if (opts.root === undefined) prepare(resolveStorageRoot(s.scan.root).v2);
-      const { input, debrisRows } = guardIndex(opts.dbFile, () => ({ input: loadAuditInput(s.db, s.scan.id), debrisRows: debris(s.db, s.scan.id) }));
-      const { repositories } = audit(input, { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
-      const plan = planPrune(repositories, debrisRows, { now: opts.now, minAgeMs: opts.minAgeMs, uploadAgeMs: opts.uploadAgeMs });
+      // The plan needs the repository states and the leftovers, not the whole audit.
+      const { repositoryRows, debrisRows } = guardIndex(opts.dbFile, () => ({ repositoryRows: repositories(s.db, s.scan.id), debrisRows: debris(s.db, s.scan.id) }));
+      const repos = repositoryRows.map(withState);
+      const plan = planPrune(repos, debrisRows, { now: opts.now, minAgeMs: opts.minAgeMs, uploadAgeMs: opts.uploadAgeMs });
       const execution = executePlan({
         db: s.db,
         dbFile: opts.dbFile,

@@ -43,7 +43,8 @@ export function guardIndex<T>(file: string, fn: () => T): T {
 function configure(db: DB): void {
   db.pragma('busy_timeout = 3000');
   db.pragma('foreign_keys = ON');
-  db.pragma('temp_store = MEMORY');
+  // Sorts for index builds and large queries spill to temporary files, so memory stays flat with the store's size.
+  db.pragma('temp_store = FILE');
   db.pragma('cache_size = -32768');
 }
 

@@ -28,8 +28,22 @@ export class WorkerPool implements TaskRunner {
     this.workers = Array.from({ length: jobs }, () => new Worker(url, { workerData: { v2 }, execArgv, resourceLimits: WORKER_LIMITS }));
   }
 
-  drain(tasks: WalkTask[], sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
-    const queue = [...tasks].reverse();
+  drain(tasks: Iterable<WalkTask>, sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
+    // Children first (depth-first keeps the stack small), then the next task from the source.
+    const source = tasks[Symbol.iterator]();
+    const queue: WalkTask[] = [];
+    let pending: WalkTask | undefined;
+    const peek = (): WalkTask | undefined => {
+      if (queue.length > 0) return queue[queue.length - 1];
+      if (pending === undefined) pending = source.next().value ?? undefined;
+      return pending;
+    };
+    const take = (): WalkTask => {
+      if (queue.length > 0) return queue.pop()!;
+      const t = pending!;
+      pending = undefined;
+      return t;
+    };
     const idle = [...this.workers];
     let busy = 0;
     return new Promise<void>((resolve, reject) => {
@@ -42,13 +56,13 @@ export class WorkerPool implements TaskRunner {
         }
       };
       const dispatch = (): void => {
-        while (idle.length > 0 && queue.length > 0) {
-          const task = queue.pop()!;
+        while (idle.length > 0 && peek() !== undefined) {
+          const task = take();
           if (task.kind === 'blobFan' && sink instanceof CollectingSink) sink.progress.phase = 'blobs';
           busy++;
           idle.pop()!.postMessage(task);
         }
-        if (busy === 0 && queue.length === 0) {
+        if (busy === 0 && peek() === undefined) {
           cleanup();
           resolve();
         }

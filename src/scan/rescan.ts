@@ -44,26 +44,42 @@ export async function rescanInPlace(db: DB, v2: string, scanId: number, writer: 
   stats.fans = fanTasks.length;
 
   // 2. Stamps still valid? Checked on the workers; only the stats, no listing, no reads.
-  const items: VerifyItem[] = [];
-  for (const [name, parts] of found) {
-    const old = oldRepos.get(name);
-    if (!old || old.stamp === null) continue;
-    const isDir = (p: RepositoryPart): boolean => parts.some(([n, t]) => n === p && t === 'dir');
-    if (isDir('_layers') !== old.hasLayers || isDir('_manifests') !== old.hasManifests || isDir('_uploads') !== old.hasUploads) continue;
-    const paths = [...derivedRepositoryPaths({ ...old, ...stamps.repositoryRows(db, old.id) }), ...old.extra];
-    items.push({ key: `r:${name}`, base: `${v2}/${REPOSITORIES}/${name}`, paths, stamp: old.stamp });
+  // Items are built as the runner asks for them: their path lists are the bulk of a rescan's memory.
+  const verified = new Set<string>();
+  function* verifyItems(): Generator<VerifyItem> {
+    for (const [name, parts] of found) {
+      const old = oldRepos.get(name);
+      if (!old || old.stamp === null) continue;
+      const isDir = (p: RepositoryPart): boolean => parts.some(([n, t]) => n === p && t === 'dir');
+      if (isDir('_layers') !== old.hasLayers || isDir('_manifests') !== old.hasManifests || isDir('_uploads') !== old.hasUploads) continue;
+      const paths = [...derivedRepositoryPaths({ ...old, ...stamps.repositoryRows(db, old.id) }), ...old.extra];
+      verified.add(`r:${name}`);
+      yield { key: `r:${name}`, base: `${v2}/${REPOSITORIES}/${name}`, paths, stamp: old.stamp };
+    }
+    for (const { alg, fan } of fanTasks) {
+      const old = oldFans.get(`${alg}/${fan}`);
+      if (!old) continue;
+      const paths = [...derivedFanPaths(stamps.fanDigests(db, scanId, alg, fan)), ...old.extra];
+      verified.add(`f:${alg}/${fan}`);
+      yield { key: `f:${alg}/${fan}`, base: `${v2}/${BLOBS}/${alg}/${fan}`, paths, stamp: old.stamp };
+    }
   }
-  for (const { alg, fan } of fanTasks) {
-    const old = oldFans.get(`${alg}/${fan}`);
-    if (!old) continue;
-    const paths = [...derivedFanPaths(stamps.fanDigests(db, scanId, alg, fan)), ...old.extra];
-    items.push({ key: `f:${alg}/${fan}`, base: `${v2}/${BLOBS}/${alg}/${fan}`, paths, stamp: old.stamp });
+  function* verifyTasks(): Generator<WalkTask> {
+    let batch: VerifyItem[] = [];
+    let size = 0;
+    for (const item of verifyItems()) {
+      batch.push(item);
+      size += item.paths.length;
+      if (size >= VERIFY_BATCH_PATHS) {
+        yield { kind: 'verify', items: batch };
+        batch = [];
+        size = 0;
+      }
+    }
+    if (batch.length > 0) yield { kind: 'verify', items: batch };
   }
   const changed = new Set<string>();
-  const verifyTasks: WalkTask[] = [];
-  for (let i = 0; i < items.length; i += VERIFY_BATCH) verifyTasks.push({ kind: 'verify', items: items.slice(i, i + VERIFY_BATCH) });
-  await runner.drain(verifyTasks, sink, (r) => r.changed.forEach((k) => changed.add(k)));
-  const verified = new Set(items.map((i) => i.key));
+  await runner.drain(verifyTasks(), sink, (r) => r.changed.forEach((k) => changed.add(k)));
   const keep = (key: string): boolean => verified.has(key) && !changed.has(key);
 
   // 3. Everything else is read again, exactly as a full scan reads it.
@@ -119,4 +135,5 @@ export async function rescanInPlace(db: DB, v2: string, scanId: number, writer: 
   return stats;
 }
 
-const VERIFY_BATCH = 64;
+/** Paths per verify task: enough to amortise a message, small enough to spread over the workers. */
+const VERIFY_BATCH_PATHS = 4096;

@@ -312,7 +312,8 @@ export class CollectingSink implements ScanSink {
 
 /** Runs walk tasks, and the tasks they uncover, until none remain (in this thread or on workers). */
 export interface TaskRunner {
-  drain(tasks: WalkTask[], sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void>;
+  /** `tasks` is pulled lazily, one when a runner is free, so a generator keeps memory flat. */
+  drain(tasks: Iterable<WalkTask>, sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -320,9 +321,11 @@ export interface TaskRunner {
 export class InlineRunner implements TaskRunner {
   constructor(private readonly v2: string) {}
 
-  async drain(tasks: WalkTask[], sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
-    const queue = [...tasks].reverse();
-    for (let task = queue.pop(); task; task = queue.pop()) {
+  async drain(tasks: Iterable<WalkTask>, sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
+    const source = tasks[Symbol.iterator]();
+    const queue: WalkTask[] = [];
+    const next = (): WalkTask | undefined => queue.pop() ?? source.next().value ?? undefined;
+    for (let task = next(); task; task = next()) {
       if (task.kind === 'blobFan' && sink instanceof CollectingSink) sink.progress.phase = 'blobs';
       const r = runTask(this.v2, task, sink);
       onResult?.(r);
