@@ -1,4 +1,4 @@
-import { loadAuditInput } from '../audit/load.js';
+import { loadAuditInput, loadGraphInput } from '../audit/load.js';
 import { guardIndex } from '../index/open.js';
 import { audit } from '../audit/rules.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../audit/findings.js';
@@ -24,7 +24,7 @@ export interface ReportOutcome {
 export async function runReport(opts: ReportOptions): Promise<ReportOutcome> {
   const s = await openSession(opts);
   try {
-    const input = guardIndex(opts.dbFile, () => loadAuditInput(s.db, s.scan.id));
+    const input = guardIndex(opts.dbFile, () => ({ ...loadAuditInput(s.db, s.scan.id), graph: loadGraphInput(s.db, s.scan.id, opts.kinds) }));
     const { repositories, findings: all } = audit(input, { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
     const findings = opts.kinds?.length ? all.filter((f) => opts.kinds!.includes(f.kind)) : all;
     const output = renderReport(

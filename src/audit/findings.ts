@@ -1,5 +1,25 @@
 export type Severity = 'error' | 'warning' | 'info';
 
+/** Every finding kind the audit reports (docs/audit.md describes each). */
+export const FINDING_KINDS = [
+  'empty-repository',
+  'invalid-repository-name',
+  'dangling-tag',
+  'untagged-manifest',
+  'missing-manifest-blob',
+  'missing-blob',
+  'missing-layer-link',
+  'dangling-layer-link',
+  'unreferenced-layer-link',
+  'unreferenced-blob',
+  'unreadable-manifest',
+  'invalid-link',
+  'link-digest-mismatch',
+  'stale-upload',
+  'debris',
+  'unreadable-path',
+] as const;
+
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { error: 0, warning: 1, info: 2 };
 
 export interface Finding {

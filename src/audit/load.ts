@@ -1,5 +1,7 @@
 import type { DB } from '../index/open.js';
+import * as g from '../index/graph.js';
 import * as q from '../index/queries.js';
+import type { GraphInput } from './graph-rules.js';
 import type { AuditInput } from './rules.js';
 
 /** Reads what the rules need from one scan of the index. */
@@ -12,5 +14,18 @@ export function loadAuditInput(db: DB, scanId: number): AuditInput {
     revisionsWithoutBlob: q.revisionsWithoutBlob(db, scanId),
     uploads: q.uploads(db, scanId),
     debris: q.debris(db, scanId),
+  };
+}
+
+/** Reads the manifest-graph rows; with `kinds`, only those the listed finding kinds need. */
+export function loadGraphInput(db: DB, scanId: number, kinds?: readonly string[]): GraphInput {
+  const want = (kind: string): boolean => kinds === undefined || kinds.length === 0 || kinds.includes(kind);
+  return {
+    untagged: want('untagged-manifest') ? g.untaggedManifests(db, scanId) : [],
+    missing: want('missing-blob') ? g.missingReferences(db, scanId) : [],
+    unlinked: want('missing-layer-link') ? g.unlinkedReferences(db, scanId) : [],
+    unreferencedLayerLinks: want('unreferenced-layer-link') ? g.unreferencedLayerLinks(db, scanId) : [],
+    unreferencedBlobs: want('unreferenced-blob') ? g.unreferencedBlobs(db, scanId) : [],
+    unreadable: want('unreadable-manifest') ? g.unreadableManifests(db, scanId) : [],
   };
 }

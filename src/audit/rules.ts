@@ -2,6 +2,7 @@
 import type { DebrisRow, LinkRow, RepositoryRow, TagRow, UploadRow } from '../index/queries.js';
 import { isListed } from '../layout/catalog.js';
 import { compareFindings, type Finding } from './findings.js';
+import { graphFindings, type GraphInput } from './graph-rules.js';
 import { repositoryState, type RepositoryState } from './state.js';
 
 export interface AuditInput {
@@ -12,6 +13,8 @@ export interface AuditInput {
   revisionsWithoutBlob: LinkRow[];
   uploads: UploadRow[];
   debris: DebrisRow[];
+  /** Manifest-graph rows (src/index/graph.ts); absent when the caller needs only the repositories. */
+  graph?: GraphInput;
 }
 
 export interface AuditOptions {
@@ -184,6 +187,7 @@ export function audit(input: AuditInput, opts: AuditOptions): { repositories: Re
     ...danglingLayerLinkFindings(input.danglingLayerLinks),
     ...staleUploads(input.uploads, opts),
     ...debrisFindings(input.debris),
+    ...(input.graph ? graphFindings(input.graph) : []),
   ].sort(compareFindings);
   return { repositories: repos, findings };
 }

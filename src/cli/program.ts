@@ -1,15 +1,18 @@
 import { Command } from 'commander';
 import { TOOL_VERSION } from '../version.js';
 import type { CommandContext } from './context.js';
+import { catalogCommand } from './commands/catalog.js';
+import { gcPreviewCommand } from './commands/gc-preview.js';
 import { journalCommand } from './commands/journal.js';
 import { pruneCommand } from './commands/prune.js';
 import { quarantineCommand } from './commands/quarantine.js';
 import { reportCommand } from './commands/report.js';
 import { restoreCommand } from './commands/restore.js';
 import { scanCommand } from './commands/scan.js';
+import { usageCommand } from './commands/usage.js';
 
 /** Every subcommand, in help order. */
-const COMMANDS = [scanCommand, reportCommand, pruneCommand, restoreCommand, quarantineCommand, journalCommand];
+const COMMANDS = [scanCommand, reportCommand, usageCommand, gcPreviewCommand, catalogCommand, pruneCommand, restoreCommand, quarantineCommand, journalCommand];
 
 export function createProgram(ctx: CommandContext): Command {
   const program = new Command('regaudit')

@@ -83,11 +83,17 @@ const STEPS = [
    ORDER BY h.repo_id, h.digest`,
   `CREATE INDEX held_by_digest ON held (scan_id, digest, holders)`,
 
-  // Per tag: the blobs its closure holds, and how many of the closure's manifests hold each.
-  `CREATE TEMP TABLE g_tag_blob (repo_id INTEGER NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, holders INTEGER NOT NULL,
+  // Manifests in exactly one tag's closure: deleting that tag (and what only it keeps) deletes them.
+  `CREATE TEMP TABLE g_only (repo_id INTEGER NOT NULL, manifest TEXT NOT NULL, PRIMARY KEY (repo_id, manifest)) WITHOUT ROWID`,
+  `INSERT INTO g_only SELECT repo_id, manifest FROM g_closure GROUP BY repo_id, manifest HAVING count(*) = 1`,
+
+  // Per tag: the blobs its closure holds, and how many manifests only this tag keeps hold each.
+  `CREATE TEMP TABLE g_tag_blob (repo_id INTEGER NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, only_holders INTEGER NOT NULL,
      PRIMARY KEY (repo_id, tag, digest)) WITHOUT ROWID`,
   `INSERT INTO g_tag_blob
-   SELECT c.repo_id, c.tag, h.digest, count(DISTINCT h.via) FROM g_closure c
+   SELECT c.repo_id, c.tag, h.digest,
+     count(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM g_only o WHERE o.repo_id = c.repo_id AND o.manifest = c.manifest) THEN h.via END)
+   FROM g_closure c
    JOIN g_hold h ON h.repo_id = c.repo_id AND h.via = c.manifest
    GROUP BY c.repo_id, c.tag, h.digest`,
   `DELETE FROM tag_usage WHERE repo_id IN (SELECT id FROM repositories WHERE scan_id = :scan)`,
@@ -96,14 +102,14 @@ const STEPS = [
      (SELECT count(*) FROM g_closure c WHERE c.repo_id = t.repo_id AND c.tag = t.tag),
      count(h.size), coalesce(sum(h.size), 0),
      coalesce(sum(CASE WHEN h.repos = 1 THEN h.size END), 0),
-     coalesce(sum(CASE WHEN h.repos = 1 AND t.holders = h.holders THEN h.size END), 0)
+     coalesce(sum(CASE WHEN h.repos = 1 AND t.only_holders = h.holders THEN h.size END), 0)
    FROM g_tag_blob t
    JOIN held h ON h.repo_id = t.repo_id AND h.digest = t.digest
    JOIN g_tag g ON g.repo_id = t.repo_id AND g.tag = t.tag
    GROUP BY t.repo_id, t.tag`,
 ];
 
-const TEMP_TABLES = ['g_rev', 'g_tag', 'g_closure', 'g_hold', 'g_held', 'g_digest', 'g_tag_blob'];
+const TEMP_TABLES = ['g_rev', 'g_tag', 'g_closure', 'g_only', 'g_hold', 'g_held', 'g_digest', 'g_tag_blob'];
 
 /** Recomputes `held` and `tag_usage` for one scan. Call inside the scan's transaction. */
 export function deriveGraph(db: DB, scanId: number, onStep?: (sql: string, ms: number) => void): void {

@@ -42,3 +42,15 @@ export const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 export function shortDigest(s: string): string {
   return s.replace(/\b(sha256|sha384|sha512):([0-9a-f]{12})[0-9a-f]+/g, '$1:$2…');
 }
+
+/** 1536 → "1.5 KiB" (binary units, one decimal). */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}

@@ -2,22 +2,11 @@
 import type { PruneActionRow, PruneRunRow } from '../index/journal.js';
 import type { BatchInfo, PurgeDecision } from '../prune/batches.js';
 import type { RestoreResult } from '../prune/restore.js';
-import { json, printable, table, type Format } from './format.js';
+import { humanBytes as bytes, json, printable, table, type Format } from './format.js';
 
 export const RESTART_ADVICE = 'Restart the registry (or wait for it to be restarted) so its blob descriptor cache sees the restored repositories.';
 
 const iso = (ms: number | null): string => (ms === null ? '' : new Date(ms).toISOString());
-
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
 
 export function renderRestore(r: RestoreResult, format: Format): string {
   if (format === 'json') return json({ ...r, advice: RESTART_ADVICE });

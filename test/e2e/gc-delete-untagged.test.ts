@@ -45,17 +45,18 @@ describe('real registry: garbage-collect --delete-untagged', { skip: tools.skip 
     assertOnlyPruned(before, snapshotTree(ws.root), []);
   });
 
-  it(
-    'index whose children -m collected is reported as not pullable',
-    { todo: 'core: no finding for an index/manifest list whose child manifests are gone (reported "active")' },
-    () => {
-      const rep = report(ws.root, ws.db);
-      const multi = repoOf(rep, 'platform/multi');
-      const beyondLinks = findingsFor(rep, 'platform/multi').filter((f) => f.kind !== 'dangling-layer-link');
-      assert.ok(
-        multi.state !== 'active' || beyondLinks.length > 0,
-        `index ${index.digest} lost children ${index.children.map((c) => c.digest).join(', ')}: ${JSON.stringify(multi)}`,
-      );
-    },
-  );
+  it('index whose children -m collected is reported as not pullable (missing-blob per child)', () => {
+    const rep = report(ws.root, ws.db);
+    const multi = repoOf(rep, 'platform/multi');
+    const beyondLinks = findingsFor(rep, 'platform/multi').filter((f) => f.kind !== 'dangling-layer-link');
+    assert.ok(
+      multi.state !== 'active' || beyondLinks.length > 0,
+      `index ${index.digest} lost children ${index.children.map((c) => c.digest).join(', ')}: ${JSON.stringify(multi)}`,
+    );
+    assert.deepEqual(
+      beyondLinks.filter((f) => f.kind === 'missing-blob').length,
+      index.children.length,
+      JSON.stringify(beyondLinks),
+    );
+  });
 });

@@ -88,6 +88,31 @@ export class StorageTree {
     return { manifest, config, layers: layerDigests };
   }
 
+  /**
+   * Any manifest document (schema1, OCI with subject or foreign layers, garbage text) stored as a
+   * blob with a revision link and, when `tag` is given, a tag. Links nothing in `_layers`.
+   */
+  manifest(repo: string, tag: string | null, doc: object | string): string {
+    const digest = this.blob(typeof doc === 'string' ? doc : JSON.stringify(doc));
+    this.revisionLink(repo, digest);
+    if (tag !== null) this.tagLink(repo, tag, digest);
+    return digest;
+  }
+
+  /** An OCI image index over child manifests (already revisions of `repo`), with one platform each. */
+  index(repo: string, tag: string | null, children: string[], arches: string[] = ['amd64', 'arm64', 's390x', 'ppc64le']): string {
+    return this.manifest(repo, tag, {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: children.map((digest, i) => ({
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        digest,
+        size: 100,
+        platform: { os: 'linux', architecture: arches[i] ?? `arch${i}` },
+      })),
+    });
+  }
+
   /** What an API delete of a manifest leaves: the revision link file removed (its dir stays), tags pointing at it removed. */
   apiDelete(repo: string, manifest: string, tags: string[]): this {
     rmSync(path.join(this.v2, `repositories/${repo}/_manifests/revisions/${algOf(manifest)}/${hexOf(manifest)}/link`), { force: true });

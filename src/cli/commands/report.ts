@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { runReport } from '../../app/report.js';
-import type { Severity } from '../../audit/findings.js';
+import { FINDING_KINDS, type Severity } from '../../audit/findings.js';
 import { ExitCode } from '../exit-codes.js';
 import { asFormat, dbOption, formatOption, parseDuration, jobsOption, parseJobs, quietOption, uploadAgeOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
@@ -15,7 +15,7 @@ export function reportCommand(ctx: CommandContext): Command {
     .addOption(quietOption())
     .addOption(jobsOption())
     .addOption(uploadAgeOption())
-    .addOption(new Option('--kind <kind...>', 'only findings of these kinds'))
+    .addOption(new Option('--kind <kind...>', 'only findings of these kinds').choices(FINDING_KINDS as unknown as string[]))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse exists').choices(['error', 'warning', 'info']))
     .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; uploadAge: string; kind?: string[]; failOn?: Severity }) => {
       const quiet = Boolean(o.quiet);

@@ -47,7 +47,7 @@ export function up(db: Database): void {
       blobs INTEGER NOT NULL,             -- blobs present in blobs/ that the closure holds
       bytes INTEGER NOT NULL,
       exclusive_bytes INTEGER NOT NULL,   -- held by no other repository
-      freed_bytes INTEGER NOT NULL,       -- held by no other repository and by no revision outside the closure
+      freed_bytes INTEGER NOT NULL,       -- held by no other repository and only by manifests no other tag keeps
       PRIMARY KEY (repo_id, tag)
     ) STRICT, WITHOUT ROWID;
   `);

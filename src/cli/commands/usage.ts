@@ -1,0 +1,42 @@
+import { Command, Option } from 'commander';
+import { runUsage } from '../../app/usage.js';
+import type { UsageBy } from '../../report/usage.js';
+import { UsageError } from '../../errors.js';
+import { asFormat, dbOption, formatOption, jobsOption, parseJobs, quietOption } from '../options.js';
+import { endProgress, progressReporter } from '../progress.js';
+import type { CommandContext } from '../context.js';
+
+function parseTop(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--top ${JSON.stringify(v)}: not a positive whole number`);
+  return Number(v);
+}
+
+export function usageCommand(ctx: CommandContext): Command {
+  return new Command('usage')
+    .description('disk usage per repository or tag: reachable, exclusive, shared and freed bytes (scans <root> first; without it reads --db)')
+    .argument('[root]', 'storage root to scan first')
+    .addOption(dbOption())
+    .addOption(formatOption())
+    .addOption(quietOption())
+    .addOption(jobsOption())
+    .addOption(new Option('--by <what>', 'one row per repository or per tag').choices(['repository', 'tag']).default('repository'))
+    .addOption(new Option('--sort <column>', 'sort by this column (numbers largest first)').default('freed'))
+    .addOption(new Option('--top <n>', 'only the first n rows'))
+    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; by: UsageBy; sort: string; top?: string }) => {
+      const quiet = Boolean(o.quiet);
+      const top = parseTop(o.top);
+      const out = await runUsage({
+        dbFile: o.db,
+        ...(root !== undefined ? { root } : {}),
+        format: asFormat(o.format),
+        by: o.by,
+        sort: o.sort,
+        ...(top !== undefined ? { top } : {}),
+        onProgress: progressReporter(quiet),
+        jobs: parseJobs(o.jobs),
+      });
+      endProgress(quiet);
+      ctx.stdout(out.output);
+    });
+}

@@ -1,0 +1,229 @@
+/**
+ * The sets a garbage-collect scenario (src/gc/scenarios.ts) would mark, delete and break, computed
+ * over the derived `held` table in temporary tables (which a read-only connection may create).
+ */
+import type { DB } from './open.js';
+import type { GcBadLinkRow, GcManifestRow, GcRepositoryRow, GcScenario } from '../gc/scenarios.js';
+import { GC_MEDIA_TYPES } from '../gc/scenarios.js';
+import type { CatalogEntry } from '../layout/catalog.js';
+
+export interface GcBlob {
+  digest: string;
+  size: number;
+}
+
+export interface GcManifest {
+  repository: string;
+  digest: string;
+  size: number;
+}
+
+export interface GcLayerLink {
+  repository: string;
+  digest: string;
+  /** Size of the blob it links (removing the link frees nothing by itself). */
+  size: number;
+}
+
+export interface GcBrokenTag {
+  repository: string;
+  tag: string;
+  digest: string;
+  /** Manifests of the tag's closure whose revision is deleted (untagged index children on 2.x). */
+  deletedManifests: string[];
+  /** Blobs of the closure that are swept. */
+  sweptBlobs: number;
+  /** Bytes of the closure lost: swept blobs. */
+  bytes: number;
+}
+
+export interface GcSets {
+  blobs: GcBlob[];
+  manifests: GcManifest[];
+  layerLinks: GcLayerLink[];
+  brokenTags: GcBrokenTag[];
+}
+
+/** held rows this scenario marks, as a predicate on `x` joined to its repository `rx`. */
+function marks(s: GcScenario): string {
+  return `x.holders > 0 AND rx.${s.marker} = 1${s.markFlag ? ` AND x.${s.markFlag} = 1` : ''}`;
+}
+
+/** gc_marks column saying whether a digest is marked in this scenario. */
+const markColumn = (s: GcScenario): string => `m${s.id.replace('-', '_')}`;
+
+const TEMP = ['gc_marks', 'gc_sweep', 'gc_deleted', 'gc_pos', 'gc_minpos', 'gc_lost'];
+
+/**
+ * Computes the scenarios. `positions` maps repository name → position in the 3.x catalog walk
+ * (3.x layer links: a link survives only if its repository or an earlier one marked the blob).
+ */
+export function gcSets(db: DB, scanId: number, scenarios: readonly GcScenario[], positions: ReadonlyMap<string, number>): GcSets[] {
+  const p = { scan: scanId };
+  const dropAll = (): void => {
+    for (const t of TEMP) db.exec(`DROP TABLE IF EXISTS temp.${t}`);
+  };
+  dropAll();
+  try {
+    // Every held digest with, per scenario, whether some enumerated repository marks it: one pass.
+    db.exec(`CREATE TEMP TABLE gc_marks (digest TEXT PRIMARY KEY, ${scenarios.map((s) => `${markColumn(s)} INTEGER NOT NULL`).join(', ')}) WITHOUT ROWID`);
+    db.prepare(
+      `INSERT INTO gc_marks SELECT x.digest, ${scenarios.map((s) => `max(${marks(s)})`).join(', ')}
+       FROM repositories rx JOIN held x ON x.repo_id = rx.id WHERE rx.scan_id = :scan AND x.holders > 0 GROUP BY x.digest`,
+    ).run(p);
+    if (scenarios.some((s) => s.version === 3)) {
+      db.exec(`CREATE TEMP TABLE gc_pos (repo_id INTEGER PRIMARY KEY, pos INTEGER NOT NULL)`);
+      const ins = db.prepare(`INSERT INTO gc_pos SELECT id, :pos FROM repositories WHERE scan_id = :scan AND name = :name AND has_manifests = 1`);
+      for (const [name, pos] of positions) ins.run({ ...p, name, pos });
+    }
+    return scenarios.map((s) => scenario(db, p, s));
+  } finally {
+    dropAll();
+  }
+}
+
+function scenario(db: DB, p: { scan: number }, s: GcScenario): GcSets {
+  const marked = (digest: string): string => `EXISTS (SELECT 1 FROM gc_marks k WHERE k.digest = ${digest} AND k.${markColumn(s)} = 1)`;
+  for (const t of ['gc_sweep', 'gc_deleted', 'gc_minpos', 'gc_lost']) db.exec(`DROP TABLE IF EXISTS temp.${t}`);
+  db.exec(`CREATE TEMP TABLE gc_sweep (digest TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID`);
+  db.prepare(`INSERT INTO gc_sweep SELECT b.digest, b.size FROM blobs b WHERE b.scan_id = :scan AND NOT ${marked('b.digest')}`).run(p);
+
+  db.exec(`CREATE TEMP TABLE gc_deleted (repo_id INTEGER NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (repo_id, digest)) WITHOUT ROWID`);
+  if (s.deleteUntagged) {
+    // 2.x deletes every untagged revision it enumerates; 3.x skips repositories without a tags
+    // directory and keeps any manifest something marked (unmarkReferencedManifest).
+    const v3 = s.version === 3 ? `AND r.has_tags_dir IS NOT 0 AND NOT ${marked('h.digest')}` : '';
+    db.prepare(
+      `INSERT INTO gc_deleted SELECT h.repo_id, h.digest, h.size FROM repositories r JOIN held h ON h.repo_id = r.id
+       WHERE r.scan_id = :scan AND r.${s.marker} = 1 AND h.revision = 1 AND h.current = 0 ${v3}`,
+    ).run(p);
+  }
+
+  let layerLinks: GcLayerLink[] = [];
+  if (s.version === 3) {
+    db.exec(`CREATE TEMP TABLE gc_minpos (digest TEXT PRIMARY KEY, pos INTEGER NOT NULL) WITHOUT ROWID`);
+    db.prepare(
+      `INSERT INTO gc_minpos SELECT x.digest, min(q.pos) FROM gc_pos q JOIN held x ON x.repo_id = q.repo_id
+       JOIN repositories rx ON rx.id = x.repo_id WHERE ${marks(s)} GROUP BY x.digest`,
+    ).run();
+    layerLinks = db
+      .prepare(
+        `SELECT r.name AS repository, h.digest, h.size FROM gc_pos q
+         JOIN repositories r ON r.id = q.repo_id JOIN held h ON h.repo_id = q.repo_id
+         WHERE h.linked = 1 AND h.size IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM gc_minpos m WHERE m.digest = h.digest AND m.pos <= q.pos)
+         ORDER BY r.name, h.digest`,
+      )
+      .all() as GcLayerLink[];
+  }
+
+  // What tags lose: closure manifests deleted, closure blobs swept.
+  db.exec(`CREATE TEMP TABLE gc_lost (repo_id INTEGER NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL, deleted INTEGER NOT NULL,
+    PRIMARY KEY (repo_id, digest)) WITHOUT ROWID`);
+  db.prepare(
+    `INSERT OR IGNORE INTO gc_lost
+     SELECT h.repo_id, h.digest, h.size, 0 FROM gc_sweep w CROSS JOIN held h ON h.scan_id = :scan AND h.digest = w.digest
+     WHERE h.live = 1 AND h.holders > 0`,
+  ).run(p);
+  db.exec(`INSERT INTO gc_lost SELECT d.repo_id, d.digest, 0, 1 FROM gc_deleted d JOIN held h ON h.repo_id = d.repo_id AND h.digest = d.digest
+           WHERE h.live = 1 ON CONFLICT (repo_id, digest) DO UPDATE SET deleted = 1`);
+  const broken = db
+    .prepare(
+      `WITH RECURSIVE
+       c (repo_id, tag, manifest) AS (
+         SELECT t.repo_id, t.tag, t.digest FROM (SELECT DISTINCT repo_id FROM gc_lost) a
+         JOIN links t ON t.repo_id = a.repo_id AND t.kind = 'tag-current'
+         JOIN held v ON v.repo_id = t.repo_id AND v.digest = t.digest AND v.revision = 1
+         UNION
+         SELECT c.repo_id, c.tag, m.ref_digest FROM c
+         CROSS JOIN manifest_refs m INDEXED BY refs_by_manifest ON m.scan_id = :scan AND m.manifest_digest = c.manifest AND m.role = 'child'
+         JOIN held v ON v.repo_id = c.repo_id AND v.digest = m.ref_digest AND v.revision = 1
+       ),
+       hit (repo_id, tag, digest) AS (
+         SELECT c.repo_id, c.tag, c.manifest FROM c JOIN gc_lost l ON l.repo_id = c.repo_id AND l.digest = c.manifest
+         UNION
+         SELECT c.repo_id, c.tag, m.ref_digest FROM c
+         CROSS JOIN manifest_refs m INDEXED BY refs_by_manifest ON m.scan_id = :scan AND m.manifest_digest = c.manifest AND m.role <> 'subject'
+         JOIN gc_lost l ON l.repo_id = c.repo_id AND l.digest = m.ref_digest
+       )
+       SELECT r.name AS repository, hit.tag, t.digest,
+         group_concat(CASE WHEN l.deleted = 1 THEN l.digest END) AS deletedManifests,
+         sum(l.deleted = 0) AS sweptBlobs, sum(l.size) AS bytes
+       FROM hit JOIN gc_lost l ON l.repo_id = hit.repo_id AND l.digest = hit.digest
+       JOIN repositories r ON r.id = hit.repo_id
+       JOIN links t ON t.repo_id = hit.repo_id AND t.kind = 'tag-current' AND t.tag = hit.tag
+       GROUP BY hit.repo_id, hit.tag
+       ORDER BY r.name, hit.tag`,
+    )
+    .all(p) as Array<Omit<GcBrokenTag, 'deletedManifests'> & { deletedManifests: string | null }>;
+
+  return {
+    blobs: db.prepare(`SELECT digest, size FROM gc_sweep ORDER BY digest`).all() as GcBlob[],
+    manifests: db
+      .prepare(`SELECT r.name AS repository, d.digest, d.size FROM gc_deleted d JOIN repositories r ON r.id = d.repo_id ORDER BY r.name, d.digest`)
+      .all() as GcManifest[],
+    layerLinks,
+    brokenTags: broken.map((b) => ({ ...b, deletedManifests: b.deletedManifests ? b.deletedManifests.split(',').sort() : [] })),
+  };
+}
+
+/** Repositories with what the scenarios need to know about them. */
+export function gcRepositories(db: DB, scanId: number): GcRepositoryRow[] {
+  const rows = db
+    .prepare(
+      `SELECT r.name, r.name_problem AS nameProblem, r.has_layers AS hasLayers, r.has_manifests AS hasManifests,
+         r.has_tags_dir AS hasTagsDir, r.problem,
+         (SELECT count(*) FROM held h WHERE h.repo_id = r.id AND h.revision = 1) AS revisions,
+         (SELECT count(*) FROM held h WHERE h.repo_id = r.id AND h.revision = 1 AND h.current = 0) AS untagged
+       FROM repositories r WHERE r.scan_id = :scan ORDER BY r.name`,
+    )
+    .all({ scan: scanId }) as Array<Record<string, unknown>>;
+  return rows.map((r) => ({
+    ...(r as unknown as GcRepositoryRow),
+    hasLayers: r.hasLayers === 1,
+    hasManifests: r.hasManifests === 1,
+    hasTagsDir: r.hasTagsDir === null ? null : r.hasTagsDir === 1,
+  }));
+}
+
+/** Link files whose content does not parse. */
+export function gcBadLinks(db: DB, scanId: number): GcBadLinkRow[] {
+  return db
+    .prepare(
+      `SELECT r.name AS repository, l.kind, l.tag, l.path_digest AS pathDigest, l.problem
+       FROM repositories r JOIN links l ON l.repo_id = r.id
+       WHERE r.scan_id = :scan AND l.problem IS NOT NULL AND l.problem <> 'not-a-file'
+       ORDER BY r.name, l.kind, l.tag, l.path_digest`,
+    )
+    .all({ scan: scanId }) as GcBadLinkRow[];
+}
+
+/**
+ * Present revisions whose manifest the registry may fail to unmarshal: read problems, schema1,
+ * media types outside the four the manifest store knows.
+ */
+export function gcManifests(db: DB, scanId: number): GcManifestRow[] {
+  const known = GC_MEDIA_TYPES.map((t) => `'${t}'`).join(', ');
+  const rows = db
+    .prepare(
+      `SELECT r.name AS repository, h.digest, m.problem, m.media_type AS mediaType, m.schema_version AS schemaVersion,
+         h.current, h.tagged, h.live
+       FROM manifests m
+       JOIN held h ON h.scan_id = :scan AND h.digest = m.digest AND h.revision = 1
+       JOIN repositories r ON r.id = h.repo_id
+       WHERE m.scan_id = :scan
+         AND ((m.problem IS NOT NULL AND m.problem <> 'missing') OR m.schema_version = 1
+              OR (m.media_type IS NOT NULL AND m.media_type <> '' AND m.media_type NOT IN (${known})))
+       ORDER BY r.name, h.digest`,
+    )
+    .all({ scan: scanId }) as Array<Record<string, unknown>>;
+  return rows.map((r) => ({ ...(r as unknown as GcManifestRow), current: r.current === 1, tagged: r.tagged === 1, live: r.live === 1 }));
+}
+
+/** Every repository directory with its catalog markers, as the catalog walkers see them. */
+export function catalogEntries(db: DB, scanId: number): CatalogEntry[] {
+  const rows = db
+    .prepare(`SELECT name, has_layers AS hasLayers, has_manifests AS hasManifests FROM repositories WHERE scan_id = :scan ORDER BY name`)
+    .all({ scan: scanId }) as Array<{ name: string; hasLayers: number; hasManifests: number }>;
+  return rows.map((r) => ({ name: r.name, hasLayers: r.hasLayers === 1, hasManifests: r.hasManifests === 1 }));
+}

@@ -1,0 +1,88 @@
+/** Output of `gc-preview`: per garbage-collect scenario, what it deletes, removes and breaks. */
+import type { GcPrediction } from '../app/gc-preview.js';
+import { csv, humanBytes, json, printable, shortDigest, table, type Format } from './format.js';
+
+export interface GcPreviewView {
+  root: string;
+  scannedAt: string;
+  predictions: GcPrediction[];
+}
+
+const sum = (xs: Array<{ size: number }>): number => xs.reduce((n, x) => n + x.size, 0);
+
+/** aborts: the real run stops in its mark phase and deletes nothing; else what it does. */
+function outcome(p: GcPrediction): 'aborts' | 'runs' {
+  return p.issues.some((i) => i.effect === 'aborts') ? 'aborts' : 'runs';
+}
+
+/** The JSON contract of `gc-preview --format json` (documented in the README). */
+export function gcPreviewJson(v: GcPreviewView): unknown {
+  return {
+    root: v.root,
+    scannedAt: v.scannedAt,
+    scenarios: v.predictions.map((p) => ({
+      id: p.scenario.id,
+      registryVersion: p.scenario.version,
+      deleteUntagged: p.scenario.deleteUntagged,
+      command: p.scenario.command,
+      outcome: outcome(p),
+      issues: p.issues,
+      blobs: { count: p.blobs.length, bytes: sum(p.blobs), items: p.blobs },
+      manifests: { count: p.manifests.length, bytes: sum(p.manifests), items: p.manifests },
+      layerLinks: { count: p.layerLinks.length, items: p.layerLinks },
+      brokenTags: p.brokenTags,
+    })),
+  };
+}
+
+const LIST_LIMIT = 20;
+
+export function renderGcPreview(v: GcPreviewView, format: Format): string {
+  if (format === 'json') return json(gcPreviewJson(v));
+  if (format === 'csv') {
+    const rows: Array<Array<string | number | null>> = [];
+    for (const p of v.predictions) {
+      const id = p.scenario.id;
+      for (const i of p.issues) rows.push([id, i.effect, i.repository, null, i.digest ?? i.path ?? null, null, i.message]);
+      for (const b of p.blobs) rows.push([id, 'delete-blob', null, null, b.digest, b.size, null]);
+      for (const m of p.manifests) rows.push([id, 'delete-manifest', m.repository, null, m.digest, m.size, null]);
+      for (const l of p.layerLinks) rows.push([id, 'remove-layer-link', l.repository, null, l.digest, l.size, null]);
+      for (const t of p.brokenTags) rows.push([id, 'break-tag', t.repository, t.tag, t.digest, t.bytes, t.deletedManifests.join(' ')]);
+    }
+    return csv(['scenario', 'action', 'repository', 'tag', 'digest', 'bytes', 'detail'], rows);
+  }
+  const lines = [
+    `Storage: ${printable(v.root)} (scanned ${v.scannedAt})`,
+    'What `registry garbage-collect` would do (nothing is changed; run it only on a stopped or read-only registry):',
+    table(
+      ['scenario', 'outcome', 'blobs deleted', 'bytes freed', 'manifests deleted', 'layer links removed', 'tags broken'],
+      v.predictions.map((p) => [
+        p.scenario.command,
+        outcome(p),
+        p.blobs.length,
+        humanBytes(sum(p.blobs)),
+        p.manifests.length,
+        p.scenario.version === 3 ? p.layerLinks.length : 'never (2.x)',
+        p.brokenTags.length,
+      ]),
+    ),
+  ];
+  for (const p of v.predictions) {
+    const detail: string[] = [];
+    if (p.issues.length) {
+      detail.push(table(['effect', 'repository', 'where', 'why'], p.issues.map((i) => [i.effect, printable(i.repository ?? ''), printable(shortDigest(i.digest ?? i.path ?? '')), printable(i.message)]), { wrap: { 3: 70 } }));
+    }
+    if (p.brokenTags.length) {
+      detail.push(
+        table(
+          ['broken tag', 'manifest', 'children deleted', 'blobs swept', 'bytes'],
+          p.brokenTags.map((t) => [printable(`${t.repository}:${t.tag}`), shortDigest(t.digest), t.deletedManifests.length, t.sweptBlobs, humanBytes(t.bytes)]),
+        ),
+      );
+    }
+    if (p.blobs.length && p.blobs.length <= LIST_LIMIT) detail.push(p.blobs.map((b) => `  delete ${b.digest} (${humanBytes(b.size)})`).join('\n'));
+    else if (p.blobs.length) detail.push(`  ${p.blobs.length} blobs (the list: --format json or csv)`);
+    if (detail.length) lines.push('', `${p.scenario.command}:`, ...detail);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,82 @@
+/** Output of `usage`: per repository or per tag, plus the totals of blobs/. */
+import { UsageError } from '../errors.js';
+import type { RepositoryUsageRow, TagUsageRow, UsageTotals } from '../index/usage.js';
+import { csv, humanBytes, json, printable, shortDigest, table, type Format } from './format.js';
+
+export type UsageBy = 'repository' | 'tag';
+export type UsageRow = RepositoryUsageRow | TagUsageRow;
+
+/** Columns `--sort` accepts; text columns sort ascending, numbers largest first. */
+export const USAGE_COLUMNS: Readonly<Record<UsageBy, readonly string[]>> = {
+  repository: ['repository', 'tags', 'revisions', 'blobs', 'reachable', 'exclusive', 'shared', 'freed'],
+  tag: ['repository', 'tag', 'manifests', 'blobs', 'reachable', 'exclusive', 'shared', 'freed'],
+};
+
+const TEXT = new Set(['repository', 'tag']);
+
+/** Sorts by `column` (default freed), ties by repository then tag; keeps the first `top`. */
+export function sortUsage<T extends UsageRow>(rows: T[], by: UsageBy, column = 'freed', top?: number): { sort: string; rows: T[] } {
+  if (!USAGE_COLUMNS[by].includes(column)) {
+    throw new UsageError(`--sort ${JSON.stringify(column)}: not a column of usage by ${by} (${USAGE_COLUMNS[by].join(', ')})`);
+  }
+  const key = column as keyof T;
+  const name = (r: UsageRow): string => `${r.repository}\u0000${'tag' in r ? r.tag : ''}`;
+  const byName = (a: UsageRow, b: UsageRow): number => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
+  const sorted = [...rows].sort((a, b) => {
+    if (TEXT.has(column)) {
+      const x = String(a[key]);
+      const y = String(b[key]);
+      return x < y ? -1 : x > y ? 1 : byName(a, b);
+    }
+    return Number(b[key]) - Number(a[key]) || byName(a, b);
+  });
+  return { sort: column, rows: top === undefined ? sorted : sorted.slice(0, top) };
+}
+
+export interface UsageView {
+  root: string;
+  scannedAt: string;
+  totals: UsageTotals;
+  by: UsageBy;
+  sort: string;
+  top: number | null;
+  rows: UsageRow[];
+}
+
+/** The JSON contract of `usage --format json` (documented in the README). */
+export function usageJson(v: UsageView): unknown {
+  return {
+    root: v.root,
+    scannedAt: v.scannedAt,
+    totals: v.totals,
+    by: v.by,
+    sort: v.sort,
+    top: v.top,
+    [v.by === 'tag' ? 'tags' : 'repositories']: v.rows,
+  };
+}
+
+export function renderUsage(v: UsageView, format: Format): string {
+  if (format === 'json') return json(usageJson(v));
+  const cols = USAGE_COLUMNS[v.by];
+  const head = v.by === 'tag' ? [...cols.slice(0, 2), 'digest', ...cols.slice(2)] : [...cols];
+  const cell = (r: UsageRow, c: string): string | number => (r as unknown as Record<string, string | number>)[c] ?? '';
+  if (format === 'csv') return csv(head, v.rows.map((r) => head.map((c) => cell(r, c))));
+  const bytesCols = new Set(['reachable', 'exclusive', 'shared', 'freed']);
+  const rows = v.rows.map((r) =>
+    head.map((c) => {
+      const x = cell(r, c);
+      if (bytesCols.has(c)) return humanBytes(Number(x));
+      if (c === 'digest') return shortDigest(String(x));
+      return typeof x === 'string' ? printable(x) : x;
+    }),
+  );
+  const t = v.totals;
+  return [
+    `Storage: ${printable(v.root)} (scanned ${v.scannedAt})`,
+    `blobs/: ${t.blobs} blobs, ${humanBytes(t.bytes)} (${t.bytes} bytes) = exclusive ${humanBytes(t.exclusiveBytes)} + shared ${humanBytes(t.sharedBytes)} + unreferenced ${humanBytes(t.unreferencedBytes)}`,
+    `By ${v.by}, largest ${v.sort} first${v.top !== null ? `, top ${v.top}` : ''}:`,
+    rows.length ? table(head, rows) : `No ${v.by === 'tag' ? 'tags' : 'repositories'}.`,
+    '',
+  ].join('\n');
+}

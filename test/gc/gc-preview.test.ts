@@ -1,0 +1,142 @@
+/**
+ * gc-preview on built trees: the 2.8 and 3.x mark/sweep differences (one-level vs recursive marking,
+ * repository markers, layer-link removal in catalog order) and the conditions that stop a real run.
+ * The equality with the real 2.8 garbage-collect is in test/e2e/gc-catalog-equality.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { runGcPreview, type GcPrediction } from '../../src/app/gc-preview.js';
+import { gcIssues, GC_SCENARIOS, type GcIssueInput } from '../../src/gc/scenarios.js';
+import { StorageTree } from '../helpers/tree.js';
+
+const hex = (d: string): string => d.slice(d.indexOf(':') + 1);
+
+async function preview(tree: StorageTree): Promise<Map<string, GcPrediction>> {
+  const r = await runGcPreview({ dbFile: path.join(tree.root, 'idx.db'), root: tree.root, format: 'json', jobs: 0 });
+  JSON.parse(r.output); // the JSON renders
+  return new Map(r.predictions.map((p) => [p.scenario.id, p]));
+}
+
+const digests = (xs: Array<{ digest: string }>): string[] => xs.map((x) => x.digest).sort();
+const effects = (p: GcPrediction): string[] => p.issues.map((i) => `${i.effect} ${i.repository ?? ''}`).sort();
+
+function tree(t: { after(fn: () => void): void }): StorageTree {
+  const s = new StorageTree();
+  t.after(() => s.cleanup());
+  return s;
+}
+
+test('2.8 marks one level: -m deletes untagged index children and sweeps their layers; 3.x keeps them', async (t) => {
+  const s = tree(t);
+  const v1 = s.image('app', 'v1', ['app 1']);
+  const moved = s.image('app', null, ['app 0']); // the revision a moved tag left behind
+  const c1 = s.image('multi', null, ['amd64']);
+  const c2 = s.image('multi', null, ['arm64']);
+  const index = s.index('multi', 'latest', [c1.manifest, c2.manifest]);
+  const orphan = s.blob('orphan');
+  const gc = await preview(s);
+
+  for (const id of ['2', '3']) {
+    assert.deepEqual(digests(gc.get(id)!.blobs), [orphan], `${id}: only what nothing references`);
+    assert.deepEqual(gc.get(id)!.manifests, []);
+    assert.deepEqual(gc.get(id)!.brokenTags, []);
+  }
+  const m2 = gc.get('2-m')!;
+  assert.deepEqual(digests(m2.manifests), [moved.manifest, c1.manifest, c2.manifest].sort());
+  assert.deepEqual(
+    digests(m2.blobs),
+    [orphan, moved.manifest, moved.config, ...moved.layers, c1.config, ...c1.layers, c2.config, ...c2.layers].sort(),
+    '2.8 marks the children digests (one level) but not their config and layers',
+  );
+  assert.deepEqual(
+    m2.brokenTags.map((b) => [`${b.repository}:${b.tag}`, b.digest, b.deletedManifests, b.sweptBlobs]),
+    [['multi:latest', index, [c1.manifest, c2.manifest].sort(), 4]],
+  );
+  assert.equal(m2.brokenTags[0]!.bytes, m2.blobs.filter((b) => [c1.config, ...c1.layers, c2.config, ...c2.layers].includes(b.digest)).reduce((n, b) => n + b.size, 0));
+
+  const m3 = gc.get('3-m')!;
+  assert.deepEqual(digests(m3.manifests), [moved.manifest]);
+  assert.deepEqual(digests(m3.blobs), [orphan, moved.manifest, moved.config, ...moved.layers].sort());
+  assert.deepEqual(m3.brokenTags, []);
+  assert.ok([...gc.values()].every((p) => !p.issues.some((i) => i.effect === 'aborts')));
+  void v1;
+});
+
+test('repository markers: 2.x never marks a repository without _layers, 3.x stops on it', async (t) => {
+  const s = tree(t);
+  s.image('app', 'v1', ['app']);
+  const only = s.image('nolayers', 'v1', ['no layers dir']);
+  s.remove('repositories/nolayers/_layers');
+  const gc = await preview(s);
+  const v2 = gc.get('2')!;
+  assert.deepEqual(digests(v2.blobs), [only.manifest, only.config, ...only.layers].sort());
+  assert.deepEqual(v2.brokenTags.map((b) => `${b.repository}:${b.tag}`), ['nolayers:v1']);
+  assert.deepEqual(effects(v2), ['breaks nolayers']);
+  assert.deepEqual(effects(gc.get('3')!), ['aborts nolayers']);
+  assert.match(gc.get('3')!.issues[0]!.message, /Path not found/);
+});
+
+test('3.x removes a layer link whose blob no repository marked before its turn (catalog order)', async (t) => {
+  const s = tree(t);
+  const b = s.image('b', 'v1', ['shared later']);
+  s.layerLink('a', b.layers[0]!); // 'a' comes before 'b': the blob is not marked yet at a's turn
+  s.layerLink('c', b.layers[0]!); // 'c' comes after 'b': marked by then, kept
+  s.image('a', 'v1', ['a own']);
+  s.image('c', 'v1', ['c own']);
+  const stray = s.blob('stray upload');
+  s.layerLink('c', stray);
+  const gc = await preview(s);
+  const linkSet = (id: string): string[] => gc.get(id)!.layerLinks.map((l) => `${l.repository} ${l.digest}`).sort();
+  assert.deepEqual(linkSet('3'), [`a ${b.layers[0]}`, `c ${stray}`].sort());
+  assert.deepEqual(linkSet('3-m'), linkSet('3'));
+  assert.deepEqual(gc.get('2')!.layerLinks, [], '2.x never removes layer links');
+  assert.deepEqual(digests(gc.get('3')!.blobs), [stray]);
+});
+
+test('conditions that stop a real run, per version and mode', async (t) => {
+  const s = tree(t);
+  s.image('app', 'v1', ['app']);
+  // A tag's current link that does not parse: only -m reads current links.
+  const t2 = s.image('tags', 'good', ['t']);
+  s.tagLink('tags', 'broken', t2.manifest, 'garbage');
+  // schema1: 2.8 reads it, 3.x does not.
+  const l = s.blob('s1 layer');
+  s.layerLink('legacy', l);
+  s.manifest('legacy', 'old', { schemaVersion: 1, name: 'legacy', tag: 'old', fsLayers: [{ blobSum: l }], history: [] });
+  // Untagged revision in a repository that has no _manifests/tags: 2.8 -m fails, 3.x -m skips it.
+  s.image('bydigest', null, ['pushed by digest']);
+  const gc = await preview(s);
+  assert.deepEqual(effects(gc.get('2')!), []);
+  assert.deepEqual(effects(gc.get('2-m')!), ['aborts bydigest', 'aborts tags']);
+  assert.deepEqual(effects(gc.get('3')!), ['aborts legacy']);
+  assert.deepEqual(effects(gc.get('3-m')!), ['aborts legacy', 'aborts tags', 'breaks bydigest']);
+  assert.match(gc.get('3')!.issues[0]!.message, /schema1/);
+});
+
+test('issues: invalid links and names stop every enumerating version; media types; debris makes it uncertain', () => {
+  const base: GcIssueInput = {
+    repositories: [
+      { name: 'ok', nameProblem: null, hasLayers: true, hasManifests: true, hasTagsDir: true, problem: null, revisions: 1, untagged: 0 },
+      { name: 'Bad', nameProblem: 'uppercase', hasLayers: true, hasManifests: false, hasTagsDir: true, problem: null, revisions: 0, untagged: 0 },
+    ],
+    badLinks: [{ repository: 'ok', kind: 'revision', tag: null, pathDigest: `sha256:${'a'.repeat(64)}`, problem: 'empty' }],
+    manifests: [
+      { repository: 'ok', digest: `sha256:${'b'.repeat(64)}`, problem: null, mediaType: 'application/vnd.example+json', schemaVersion: 2, current: true, tagged: true, live: true },
+      { repository: 'ok', digest: `sha256:${'c'.repeat(64)}`, problem: 'too-large', mediaType: null, schemaVersion: null, current: false, tagged: false, live: false },
+    ],
+    debris: [{ path: 'blobs/sha256/zz', kind: 'unrecognized' }, { path: 'blobs/sha256/ab/x.tmp', kind: 'tmp-file' }],
+  };
+  const byId = new Map(GC_SCENARIOS.map((sc) => [sc.id, gcIssues(base, sc)]));
+  const names = (id: string): string[] => byId.get(id as never)!.map((i) => `${i.effect}:${i.repository ?? i.path}:${i.message.slice(0, 24)}`);
+  assert.deepEqual(names('2'), [
+    'aborts:Bad:invalid repository name ',
+    'aborts:ok:revision link is empty: ',
+    'aborts:ok:manifest has media type ',
+    'uncertain:ok:manifest over 4 MiB was ',
+    'uncertain:blobs/sha256/zz:not part of the blob lay',
+  ]);
+  // 3.x does not enumerate Bad (no _manifests); -m does not read the untagged too-large manifest.
+  assert.deepEqual(names('3-m'), ['aborts:ok:revision link is empty: ', 'aborts:ok:manifest has media type ', 'uncertain:blobs/sha256/zz:not part of the blob lay']);
+  void hex;
+});

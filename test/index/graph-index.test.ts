@@ -1,0 +1,91 @@
+/**
+ * The derived manifest graph (held, tag_usage): kept current by incremental rescans, derived for
+ * scans an older regaudit wrote, and read only through index searches (pinned with EXPLAIN QUERY PLAN).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { runReport } from '../../src/app/report.js';
+import * as graph from '../../src/index/graph.js';
+import * as usage from '../../src/index/usage.js';
+import { openIndexForRead, openIndexForWrite, type DB } from '../../src/index/open.js';
+import { latestScan } from '../../src/index/scans.js';
+import { scanStorage } from '../../src/scan/run.js';
+import { StorageTree } from '../helpers/tree.js';
+
+const hex = (d: string): string => d.slice(7);
+
+async function scan(tree: StorageTree, db: string): Promise<void> {
+  const h = openIndexForWrite(db);
+  try {
+    await scanStorage(h, tree.root, { dbFile: db, jobs: 0 });
+  } finally {
+    h.close();
+  }
+}
+
+async function kinds(tree: StorageTree, db: string): Promise<string[]> {
+  const r = await runReport({ dbFile: db, format: 'json', now: Date.now(), uploadAgeMs: 168 * 3600_000 });
+  void tree;
+  return r.findings.map((f) => `${f.kind} ${f.repository ?? ''}`).sort();
+}
+
+test('an incremental rescan re-derives the graph when something changed', async (t) => {
+  const s = new StorageTree();
+  t.after(() => s.cleanup());
+  const db = path.join(s.root, 'idx.db');
+  const img = s.image('app', 'v1', ['one', 'two']);
+  await scan(s, db);
+  assert.deepEqual(await kinds(s, db), []);
+  await scan(s, db); // unchanged: the derived rows stay as they are
+  assert.deepEqual(await kinds(s, db), []);
+  s.remove(`blobs/sha256/${hex(img.layers[1]!).slice(0, 2)}/${hex(img.layers[1]!)}`);
+  s.image('app', 'v2', ['three']);
+  await scan(s, db);
+  assert.deepEqual(await kinds(s, db), ['dangling-layer-link app', 'missing-blob app']);
+  const h = openIndexForRead(db);
+  try {
+    assert.deepEqual(usage.tagUsage(h, latestScan(h, db).id).map((r) => r.tag), ['v1', 'v2']);
+  } finally {
+    h.close();
+  }
+});
+
+test('opening an index written before migration 0005 derives its scans', async (t) => {
+  const s = new StorageTree();
+  t.after(() => s.cleanup());
+  const db = path.join(s.root, 'idx.db');
+  s.image('app', null, ['loose']);
+  await scan(s, db);
+  const raw = new Database(db);
+  raw.exec(`DROP TABLE tag_usage; DROP TABLE held; PRAGMA user_version = 4;`);
+  raw.close();
+  assert.deepEqual(await kinds(s, db), ['untagged-manifest app']);
+});
+
+test('graph and usage queries search indexes, never scan a stored table', async (t) => {
+  const s = new StorageTree();
+  t.after(() => s.cleanup());
+  const db = path.join(s.root, 'idx.db');
+  s.image('app', 'v1', ['a']);
+  await scan(s, db);
+  const h = openIndexForRead(db);
+  t.after(() => h.close());
+  const seen: string[] = [];
+  const prepare = h.prepare.bind(h);
+  const spy = Object.create(h) as DB;
+  spy.prepare = ((sql: string) => {
+    seen.push(sql);
+    return prepare(sql);
+  }) as DB['prepare'];
+  const id = latestScan(h, db).id;
+  for (const f of [graph.untaggedManifests, graph.missingReferences, graph.unlinkedReferences, graph.unreferencedLayerLinks, graph.unreferencedBlobs, graph.unreadableManifests]) f(spy, id);
+  for (const f of [usage.repositoryUsage, usage.tagUsage, usage.usageTotals]) f(spy, id);
+  assert.ok(seen.length >= 11);
+  for (const sql of seen) {
+    const plan = (prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ scan: id }) as Array<{ detail: string }>).map((r) => r.detail);
+    const scans = plan.filter((d) => /^SCAN /.test(d) && !/^SCAN (CONSTANT ROW|\(subquery)/.test(d));
+    assert.deepEqual(scans, [], `${sql.replace(/\s+/g, ' ').slice(0, 120)}\n${plan.join('\n')}`);
+  }
+});
