@@ -60,7 +60,7 @@ export interface TagRow {
   blobPresent: boolean;
 }
 
-/** Every tag directory with what its current link resolves to. */
+/** Every tag directory that is not live (no current link, or one whose revision or blob is gone). */
 export function tags(db: DB, scanId: number): TagRow[] {
   const rows = db
     .prepare(
@@ -71,7 +71,7 @@ export function tags(db: DB, scanId: number): TagRow[] {
        FROM repositories r
        JOIN tags t ON t.repo_id = r.id
        LEFT JOIN links l ON l.repo_id = r.id AND l.kind = 'tag-current' AND l.tag = t.name
-       WHERE r.scan_id = ?
+       WHERE r.scan_id = ? AND NOT (revisionPresent AND blobPresent)
        ORDER BY r.name, t.name`,
     )
     .all(scanId) as Array<Record<string, unknown>>;
