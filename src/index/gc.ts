@@ -209,7 +209,7 @@ export function gcManifests(db: DB, scanId: number): GcManifestRow[] {
       `SELECT r.name AS repository, h.digest, m.problem, m.media_type AS mediaType, m.schema_version AS schemaVersion,
          h.current, h.tagged, h.live
        FROM manifests m
-       JOIN held h ON h.scan_id = :scan AND h.digest = m.digest AND h.revision = 1
+       CROSS JOIN held h ON h.scan_id = :scan AND h.digest = m.digest AND h.revision = 1
        JOIN repositories r ON r.id = h.repo_id
        WHERE m.scan_id = :scan
          AND ((m.problem IS NOT NULL AND m.problem <> 'missing') OR m.schema_version = 1

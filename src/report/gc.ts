@@ -67,19 +67,21 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
       ]),
     ),
   ];
+  /** At most LIST_LIMIT rows in a table; the rest is counted (JSON and CSV list everything). */
+  const capped = <T>(xs: T[], render: (ys: T[]) => string): string[] =>
+    xs.length === 0 ? [] : [render(xs.slice(0, LIST_LIMIT)), ...(xs.length > LIST_LIMIT ? [`  … and ${xs.length - LIST_LIMIT} more (--format json or csv lists all)`] : [])];
   for (const p of v.predictions) {
-    const detail: string[] = [];
-    if (p.issues.length) {
-      detail.push(table(['effect', 'repository', 'where', 'why'], p.issues.map((i) => [i.effect, printable(i.repository ?? ''), printable(shortDigest(i.digest ?? i.path ?? '')), printable(i.message)]), { wrap: { 3: 70 } }));
-    }
-    if (p.brokenTags.length) {
-      detail.push(
+    const detail: string[] = [
+      ...capped(p.issues, (is) =>
+        table(['effect', 'repository', 'where', 'why'], is.map((i) => [i.effect, printable(i.repository ?? ''), printable(shortDigest(i.digest ?? i.path ?? '')), printable(i.message)]), { wrap: { 3: 70 } }),
+      ),
+      ...capped(p.brokenTags, (ts) =>
         table(
           ['broken tag', 'manifest', 'children deleted', 'blobs swept', 'bytes'],
-          p.brokenTags.map((t) => [printable(`${t.repository}:${t.tag}`), shortDigest(t.digest), t.deletedManifests.length, t.sweptBlobs, humanBytes(t.bytes)]),
+          ts.map((t) => [printable(`${t.repository}:${t.tag}`), shortDigest(t.digest), t.deletedManifests.length, t.sweptBlobs, humanBytes(t.bytes)]),
         ),
-      );
-    }
+      ),
+    ];
     if (p.blobs.length && p.blobs.length <= LIST_LIMIT) detail.push(p.blobs.map((b) => `  delete ${b.digest} (${humanBytes(b.size)})`).join('\n'));
     else if (p.blobs.length) detail.push(`  ${p.blobs.length} blobs (the list: --format json or csv)`);
     if (detail.length) lines.push('', `${p.scenario.command}:`, ...detail);
