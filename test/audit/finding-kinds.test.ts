@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { runReport } from '../../src/app/report.js';
 import { debrisFindings } from '../../src/audit/rules.js';
@@ -245,13 +246,19 @@ test('debris: .tmp files, unknown _ directories, stray files; unreadable-path fr
   s.file(`repositories/app/_layers/sha256/${hex(img.layers[0]!)}/link.0190a0b1-aaaa-7bbb-8ccc-0123456789ab.tmp`, img.layers[0]!);
   s.dir('repositories/app/_referrers');
   s.file('repositories/README', 'not a repository');
+  // Symbolic links are never followed: one to a repository elsewhere, one inside a repository.
+  symlinkSync(path.join(s.v2, 'repositories/app'), path.join(s.v2, 'repositories/mirror'));
+  symlinkSync('/etc', path.join(s.v2, 'repositories/app/_manifests/revisions/sha256/escape'));
   const fs = await findings(s);
-  const got = ofKind(fs, 'debris').map((f) => `${f.path} ${f.message.split(':')[0]}`);
+  const got = ofKind(fs, 'debris').map((f) => `${f.path} ${f.message.split(':')[0]} ${f.severity}`);
   assert.deepEqual(got.sort(), [
-    `repositories/README stray-file`,
-    `repositories/app/_layers/sha256/${hex(img.layers[0]!)}/link.0190a0b1-aaaa-7bbb-8ccc-0123456789ab.tmp tmp-file`,
-    'repositories/app/_referrers unknown-directory',
+    'repositories/README stray-file info',
+    `repositories/app/_layers/sha256/${hex(img.layers[0]!)}/link.0190a0b1-aaaa-7bbb-8ccc-0123456789ab.tmp tmp-file info`,
+    'repositories/app/_manifests/revisions/sha256/escape symlink warning',
+    'repositories/app/_referrers unknown-directory info',
+    'repositories/mirror symlink warning',
   ]);
+  assert.ok(!fs.some((f) => f.repository === 'mirror'), 'a symlinked directory is not walked into a repository');
   // Running as root, nothing is unreadable on disk: the rule is checked on its row.
   const [u] = debrisFindings([{ repository: 'app', path: 'repositories/app/_layers', kind: 'unreadable', detail: 'permission denied' }]);
   assert.deepEqual([u!.kind, u!.severity], ['unreadable-path', 'error']);

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { runGcPreview, type GcPrediction } from '../../src/app/gc-preview.js';
 import { gcIssues, GC_SCENARIOS, type GcIssueInput } from '../../src/gc/scenarios.js';
@@ -92,6 +93,14 @@ test('3.x removes a layer link whose blob no repository marked before its turn (
   assert.deepEqual(linkSet('3-m'), linkSet('3'));
   assert.deepEqual(gc.get('2')!.layerLinks, [], '2.x never removes layer links');
   assert.deepEqual(digests(gc.get('3')!.blobs), [stray]);
+});
+
+test('a symbolic link makes every scenario uncertain (the registry follows it, regaudit does not)', async (t) => {
+  const s = tree(t);
+  s.image('app', 'v1', ['app']);
+  symlinkSync(path.join(s.v2, 'repositories/app'), path.join(s.v2, 'repositories/mirror'));
+  const gc = await preview(s);
+  for (const p of gc.values()) assert.deepEqual(p.issues.map((i) => `${i.effect} ${i.path}`), ['uncertain repositories/mirror']);
 });
 
 test('conditions that stop a real run, per version and mode', async (t) => {
