@@ -45,7 +45,7 @@ function configure(db: DB): void {
   db.pragma('foreign_keys = ON');
   // Sorts for index builds and large queries spill to temporary files, so memory stays flat with the store's size.
   db.pragma('temp_store = FILE');
-  db.pragma('cache_size = -32768');
+  db.pragma('cache_size = -16384');
 }
 
 /** Opens (creating if needed) and migrates the index for writing. */

@@ -9,7 +9,7 @@ import { CollectingSink, type ScanSink, type TaskResult, type TaskRunner, type W
 import type { WorkerReply } from './worker.js';
 
 /** A worker holds one task's records at a time; a small heap keeps the scan's RSS flat. */
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 };
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 };
 
 function workerUrl(): { url: URL; execArgv: string[] } {
   // Under tsx (tests running src/ directly) the worker is the .ts file and needs the loader too.
