@@ -60,14 +60,24 @@ class RepoReader {
 
   /** Lists a directory, counting it; null (and the repository marked unreadable) on error. */
   private dir(rel: string): ReturnType<typeof listDir> | null {
-    const abs = `${this.absRepo}/${rel}`;
+    if (!this.statDir(rel)) return null;
     try {
-      const st = lstatSync(abs);
-      this.seen(Math.trunc(st.mtimeMs), { rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
-      return listDir(abs);
+      return listDir(`${this.absRepo}/${rel}`);
     } catch (err) {
       this.fail(rel, err);
       return null;
+    }
+  }
+
+  /** Stats a directory into the snapshot (entries, newest mtime, stamp); false when it failed. */
+  private statDir(rel: string): boolean {
+    try {
+      const st = lstatSync(`${this.absRepo}/${rel}`);
+      this.seen(Math.trunc(st.mtimeMs), { rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
+      return true;
+    } catch (err) {
+      this.fail(rel, err);
+      return false;
     }
   }
 
@@ -87,14 +97,7 @@ class RepoReader {
       this.snap.entries++;
       return entries;
     }
-    try {
-      const st = lstatSync(`${this.absRepo}/${rel}`);
-      this.seen(Math.trunc(st.mtimeMs), { rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
-    } catch (err) {
-      this.fail(rel, err);
-      return null;
-    }
-    return entries;
+    return this.statDir(rel) ? entries : null;
   }
 
   /** Classifies an entry that is not what the grammar expects at this place. */

@@ -11,7 +11,7 @@ import type { IndexWriter } from '../index/writes.js';
 import { BLOBS, REPOSITORIES, type RepositoryPart } from '../layout/paths.js';
 import type { Digest } from '../layout/digest.js';
 import { derivedFanPaths, derivedRepositoryPaths } from './stamp.js';
-import { initialTasks, namespace, type CollectingSink, type RepositoryReader, type TaskRunner, type VerifyItem, type WalkTask } from './walk.js';
+import { initialTasks, manifestTasksFor, namespace, type CollectingSink, type RepositoryReader, type TaskRunner, type VerifyItem, type WalkTask } from './walk.js';
 
 export interface RescanStats {
   repositories: number;
@@ -128,9 +128,7 @@ export async function rescanInPlace(db: DB, v2: string, scanId: number, writer: 
     toRead.push(d as Digest);
   }
   stats.manifestsRead = toRead.length;
-  const manifestTasks: WalkTask[] = [];
-  for (let i = 0; i < toRead.length; i += 256) manifestTasks.push({ kind: 'manifests', digests: toRead.slice(i, i + 256) });
-  await runner.drain(manifestTasks, sink);
+  await runner.drain(manifestTasksFor(toRead), sink);
   stamps.deleteManifestsExcept(db, scanId, wanted);
   return stats;
 }

@@ -301,12 +301,10 @@ export class CollectingSink implements ScanSink {
   }
 
   /** The manifests phase, in digest order (locality in blobs/), in batches. */
-  manifestTasks(batch = 256): WalkTask[] {
+  manifestTasks(): WalkTask[] {
     const digests = [...this.revisionDigests].sort();
     this.revisionDigests.clear();
-    const tasks: WalkTask[] = [];
-    for (let i = 0; i < digests.length; i += batch) tasks.push({ kind: 'manifests', digests: digests.slice(i, i + batch) });
-    return tasks;
+    return manifestTasksFor(digests);
   }
 }
 
@@ -334,6 +332,13 @@ export class InlineRunner implements TaskRunner {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Manifest reads in batches of 256 digests, in the order given. */
+export function manifestTasksFor(digests: readonly Digest[]): WalkTask[] {
+  const tasks: WalkTask[] = [];
+  for (let i = 0; i < digests.length; i += 256) tasks.push({ kind: 'manifests', digests: digests.slice(i, i + 256) });
+  return tasks;
 }
 
 /** A full walk: repositories and blobs, then every manifest a revision link names. */
