@@ -8,6 +8,18 @@ import { parseDigest, type Digest } from './digest.js';
 
 export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 
+/** Media types of the manifests, configs and layers a 2.x/3.x registry stores. */
+export const MEDIA_TYPES = {
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+} as const;
+
 export type RefRole = 'config' | 'layer' | 'child' | 'subject' | 'blobsum';
 
 export interface ManifestRef {

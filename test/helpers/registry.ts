@@ -21,6 +21,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { MEDIA_TYPES } from '../../src/layout/manifest.js';
 
 export const REGISTRY_BIN = process.env.REGAUDIT_REGISTRY_BIN ?? 'docker-registry';
 export const SKOPEO_BIN = process.env.REGAUDIT_SKOPEO_BIN ?? 'skopeo';
@@ -30,16 +31,7 @@ const STOP_TIMEOUT_MS = 10_000;
 const HTTP_TIMEOUT_MS = 15_000;
 const TOOL_TIMEOUT_MS = 60_000;
 
-export const MT = {
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  ociLayer: 'application/vnd.oci.image.layer.v1.tar+gzip',
-} as const;
+export const MT = MEDIA_TYPES;
 
 /** Accept header covering every manifest type the registry can serve (schema1 deliberately left out). */
 export const MANIFEST_ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest].join(', ');
