@@ -204,9 +204,28 @@ export function cliFails(args: string[], re: RegExp, opts: { env?: NodeJS.Proces
   return r;
 }
 
+const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups', '--'];
+let nobodyCli: string | undefined;
+
+/**
+ * A CLI path uid 65534 can reach. The checkout may sit under a directory only root may enter
+ * (`mktemp -d` makes them 0700); then the built CLI and its modules are copied once into a 0755
+ * temporary directory, removed when the test process exits.
+ */
+function cliForNobody(): string {
+  if (nobodyCli !== undefined) return nobodyCli;
+  if (spawnSync('setpriv', [...NOBODY, 'test', '-r', cliPath]).status === 0) return (nobodyCli = cliPath);
+  const repo = path.resolve(path.dirname(cliPath), '..', '..', '..');
+  const copy = mkdtempSync(path.join(os.tmpdir(), 'regaudit-nobody-'));
+  chmodSync(copy, 0o755);
+  for (const part of ['package.json', 'dist', 'node_modules']) run('cp', ['-a', path.join(repo, part), copy]);
+  process.on('exit', () => rmSync(copy, { recursive: true, force: true }));
+  return (nobodyCli = path.join(copy, path.relative(repo, cliPath)));
+}
+
 /** The CLI as uid/gid 65534 (nobody), so permissions bite even though the tests run as root. */
 export function runCliAsNobody(args: string[]): CliResult {
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, cliPath, ...args], {
+  const r = spawnSync('setpriv', [...NOBODY, process.execPath, cliForNobody(), ...args], {
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },
     timeout: 60_000,
