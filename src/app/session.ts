@@ -19,6 +19,8 @@ export interface SessionOptions {
   onProgress?: (p: WalkProgress) => void;
   /** Scan worker threads (0: walk in this thread). */
   jobs?: number;
+  /** Scan mode (scan/read-repository.ts): list every digest directory too. */
+  thorough?: boolean;
   /** Without a root: open the existing index for writing (prune records its journal there). */
   writable?: boolean;
 }
@@ -30,7 +32,12 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     const root = resolveStorageRoot(opts.root);
     const db = openIndexForWrite(opts.dbFile);
     try {
-      const scanned = await scanStorage(db, opts.root, { dbFile: opts.dbFile, onProgress: opts.onProgress, ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}) });
+      const scanned = await scanStorage(db, opts.root, {
+        dbFile: opts.dbFile,
+        onProgress: opts.onProgress,
+        thorough: Boolean(opts.thorough),
+        ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+      });
       return { db, scan: latestScan(db, opts.dbFile, root.v2), scanned };
     } catch (err) {
       db.close();

@@ -24,7 +24,10 @@ export function asFormat(v: string): Format {
   return v as Format;
 }
 
-export const jobsOption = (): Option => new Option('-j, --jobs <n>', 'scan worker threads (0: walk in the main thread; default: 2 per core, 2 to 8)');
+export const jobsOption = (): Option => new Option('-j, --jobs <n>', 'scan worker threads (0: walk in the main thread; default: 2 per core, 2 to 4)');
+
+export const thoroughOption = (): Option =>
+  new Option('--thorough', 'scan: also list every link and blob directory, to report stray and temporary files beside link and data files');
 
 /** undefined → the default; otherwise a whole number 0..64. */
 export function parseJobs(v: string | undefined): number | undefined {

@@ -14,11 +14,11 @@ export interface ScanRow {
   dirs: number;
 }
 
-export function insertScan(db: DB, root: string, givenPath: string, startedMs: number): number {
+export function insertScan(db: DB, root: string, givenPath: string, startedMs: number, thorough: boolean): number {
   return Number(
     db
-      .prepare(`INSERT INTO scans (root, given_path, started_ms, status, tool_version) VALUES (?, ?, ?, 'running', ?)`)
-      .run(root, givenPath, startedMs, TOOL_VERSION).lastInsertRowid,
+      .prepare(`INSERT INTO scans (root, given_path, started_ms, status, tool_version, thorough) VALUES (?, ?, ?, 'running', ?, ?)`)
+      .run(root, givenPath, startedMs, TOOL_VERSION, thorough ? 1 : 0).lastInsertRowid,
   );
 }
 
@@ -41,15 +41,15 @@ export function completeScan(db: DB, id: number, stats: { files: number; dirs: n
 }
 
 /**
- * The scan of `root` a rescan may update in place: complete, and written by this very version
- * (another version may read storage differently, so its scan is replaced by a full one).
+ * The scan of `root` a rescan may update in place: complete, written by this very version (another
+ * version may read storage differently, so its scan is replaced by a full one) and in the same mode.
  */
-export function reusableScan(db: DB, root: string): number | undefined {
-  const row = db.prepare(`SELECT id, tool_version FROM scans WHERE root = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`).get(root) as
-    | { id: number; tool_version: string }
+export function reusableScan(db: DB, root: string, thorough: boolean): number | undefined {
+  const row = db.prepare(`SELECT id, tool_version, thorough FROM scans WHERE root = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`).get(root) as
+    | { id: number; tool_version: string; thorough: number }
     | undefined;
   const count = (db.prepare(`SELECT count(*) FROM scans WHERE root = ?`).pluck().get(root) as number) ?? 0;
-  return row && row.tool_version === TOOL_VERSION && count === 1 ? row.id : undefined;
+  return row && row.tool_version === TOOL_VERSION && row.thorough === (thorough ? 1 : 0) && count === 1 ? row.id : undefined;
 }
 
 /** Files the index knows of in one scan: links, blobs, upload directories. */

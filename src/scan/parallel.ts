@@ -23,9 +23,9 @@ function workerUrl(): { url: URL; execArgv: string[] } {
 export class WorkerPool implements TaskRunner {
   private readonly workers: Worker[];
 
-  constructor(v2: string, jobs: number) {
+  constructor(v2: string, jobs: number, thorough = false) {
     const { url, execArgv } = workerUrl();
-    this.workers = Array.from({ length: jobs }, () => new Worker(url, { workerData: { v2 }, execArgv, resourceLimits: WORKER_LIMITS }));
+    this.workers = Array.from({ length: jobs }, () => new Worker(url, { workerData: { v2, thorough }, execArgv, resourceLimits: WORKER_LIMITS }));
   }
 
   drain(tasks: Iterable<WalkTask>, sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {

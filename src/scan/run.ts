@@ -18,6 +18,8 @@ export interface ScanOptions {
   jobs?: number;
   /** Read everything even when an earlier scan of the root could be updated incrementally. */
   full?: boolean;
+  /** List every digest directory instead of opening `link`/`data` by name (finds strays beside them). */
+  thorough?: boolean;
 }
 
 export interface ScanResult {
@@ -29,6 +31,8 @@ export interface ScanResult {
   elapsedMs: number;
   /** Set when the previous scan was updated in place. */
   incremental?: RescanStats;
+  /** Wall milliseconds per phase, in order (walk, indexes, graph, ...): where a scan's time goes. */
+  phases: Array<[string, number]>;
 }
 
 /** Default worker count: enough reads in flight for a cold disk without starving the index writer. */
@@ -46,35 +50,50 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
   const root = resolveStorageRoot(given);
   const started = now();
   const jobs = opts.jobs ?? defaultJobs();
-  const runner: TaskRunner = jobs > 0 ? new WorkerPool(root.v2, jobs) : new InlineRunner(root.v2);
+  const phases: Array<[string, number]> = [];
+  let mark = performance.now();
+  const phase = (name: string): void => {
+    const t = performance.now();
+    phases.push([name, Math.round(t - mark)]);
+    mark = t;
+  };
+  const thorough = Boolean(opts.thorough);
+  const runner: TaskRunner = jobs > 0 ? new WorkerPool(root.v2, jobs, thorough) : new InlineRunner(root.v2, thorough);
   try {
     db.exec('BEGIN IMMEDIATE');
+    phase('begin');
     try {
-      const previous = opts.full ? undefined : reusableScan(db, root.v2);
+      const previous = opts.full ? undefined : reusableScan(db, root.v2, thorough);
       if (previous !== undefined) {
         const writer = new IndexWriter(db, previous);
         const sink = new CollectingSink(writer, opts.onProgress);
         const before = graphInputCounts(db, previous);
         const incremental = await rescanInPlace(db, root.v2, previous, writer, sink, runner);
+        phase('rescan');
         // The derived manifest graph stays valid when nothing was read again and nothing went away.
         const reread = incremental.repositoriesReread + incremental.fansReread + incremental.manifestsRead;
         if (reread > 0 || graphInputCounts(db, previous) !== before) deriveGraph(db, previous);
+        phase('graph');
         const files = countFiles(db, previous);
         completeScan(db, previous, { files, dirs: -1, finishedMs: now() }, given);
         db.exec('COMMIT');
-        return { scanId: previous, root, files, dirs: -1, repositories: incremental.repositories, elapsedMs: now() - started, incremental };
+        phase('commit');
+        return { scanId: previous, root, files, dirs: -1, repositories: incremental.repositories, elapsedMs: now() - started, incremental, phases };
       }
       dropScansOf(db, root.v2);
       const indexes = suspendIndexes(db);
-      const scanId = insertScan(db, root.v2, given, started);
+      const scanId = insertScan(db, root.v2, given, started, thorough);
       const sink = new CollectingSink(new IndexWriter(db, scanId), opts.onProgress);
-      await runWalk(root.v2, sink, runner);
+      await runWalk(root.v2, sink, runner, phase);
       restoreIndexes(db, indexes);
+      phase('indexes');
       deriveGraph(db, scanId);
+      phase('graph');
       const { files, dirs, repositories } = sink.progress;
       completeScan(db, scanId, { files, dirs, finishedMs: now() });
       db.exec('COMMIT');
-      return { scanId, root, files, dirs, repositories, elapsedMs: now() - started };
+      phase('commit');
+      return { scanId, root, files, dirs, repositories, elapsedMs: now() - started, phases };
     } catch (err) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw err;

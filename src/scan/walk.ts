@@ -119,18 +119,18 @@ export function initialTasks(v2: string, sink: ScanSink): WalkTask[] {
 
 const NOTHING: TaskResult = { children: [], changed: [] };
 
-/** Runs one task into `sink`. */
-export function runTask(v2: string, task: WalkTask, sink: ScanSink): TaskResult {
+/** Runs one task into `sink`; `thorough` lists every digest directory (readRepository). */
+export function runTask(v2: string, task: WalkTask, sink: ScanSink, thorough = false): TaskResult {
   switch (task.kind) {
     case 'namespace':
-      return { children: namespace(v2, task.name, sink), changed: [] };
+      return { children: namespace(v2, task.name, sink, (abs, name, parts) => readRepository(abs, name, parts, thorough)), changed: [] };
     case 'repository': {
       const rel = `${REPOSITORIES}/${task.name}`;
-      sink.repository(readRepository(`${v2}/${rel}`, task.name, new Map(task.parts)));
+      sink.repository(readRepository(`${v2}/${rel}`, task.name, new Map(task.parts), thorough));
       return NOTHING;
     }
     case 'blobFan':
-      blobFan(v2, task.alg, task.fan, sink);
+      blobFan(v2, task.alg, task.fan, sink, thorough);
       return NOTHING;
     case 'manifests':
       for (const d of task.digests) sink.manifest(readManifest(v2, d));
@@ -180,8 +180,12 @@ export function namespace(v2: string, name: string, sink: ScanSink, reader: Repo
   return children;
 }
 
-/** blobs/<alg>/<xx>/<hex>/data for one fan-out directory. */
-export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink): void {
+/**
+ * blobs/<alg>/<xx>/<hex>/data for one fan-out directory. Outside thorough mode `data` is stat'ed by
+ * name, as the registry reaches it; a digest directory without a regular `data` file is listed to
+ * say what it holds instead.
+ */
+export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink, thorough = false): void {
   const fRel = `${BLOBS}/${alg}/${fan}`;
   const statted: StatEntry[] = [];
   const digests: string[] = [];
@@ -204,6 +208,20 @@ export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink): v
     if (!digest || h.name.slice(0, 2) !== fan || entryType(h, hAbs) !== 'dir') {
       stray(sink, hRel, h.name);
       continue;
+    }
+    if (!thorough) {
+      let st: Stats | undefined;
+      try {
+        st = lstatSync(`${hAbs}/data`);
+      } catch {
+        // missing or unreadable: the listing below says which
+      }
+      if (st?.isFile()) {
+        statted.push({ rel: `${h.name}/data`, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
+        sink.blob({ digest, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+        digests.push(digest);
+        continue;
+      }
     }
     let files: ReturnType<typeof listDir> | null = null;
     try {
@@ -317,7 +335,10 @@ export interface TaskRunner {
 
 /** The runner without workers (--jobs 0). */
 export class InlineRunner implements TaskRunner {
-  constructor(private readonly v2: string) {}
+  constructor(
+    private readonly v2: string,
+    private readonly thorough = false,
+  ) {}
 
   async drain(tasks: Iterable<WalkTask>, sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
     const source = tasks[Symbol.iterator]();
@@ -325,7 +346,7 @@ export class InlineRunner implements TaskRunner {
     const next = (): WalkTask | undefined => queue.pop() ?? source.next().value ?? undefined;
     for (let task = next(); task; task = next()) {
       if (task.kind === 'blobFan' && sink instanceof CollectingSink) sink.progress.phase = 'blobs';
-      const r = runTask(this.v2, task, sink);
+      const r = runTask(this.v2, task, sink, this.thorough);
       onResult?.(r);
       for (let i = r.children.length - 1; i >= 0; i--) queue.push(r.children[i]!);
     }
@@ -342,9 +363,11 @@ export function manifestTasksFor(digests: readonly Digest[]): WalkTask[] {
 }
 
 /** A full walk: repositories and blobs, then every manifest a revision link names. */
-export async function runWalk(v2: string, sink: CollectingSink, runner: TaskRunner): Promise<void> {
+export async function runWalk(v2: string, sink: CollectingSink, runner: TaskRunner, phase?: (name: string) => void): Promise<void> {
   sink.progress.phase = 'repositories';
   await runner.drain(initialTasks(v2, sink), sink);
+  phase?.('walk');
   sink.progress.phase = 'manifests';
   await runner.drain(sink.manifestTasks(), sink);
+  phase?.('manifests');
 }

@@ -31,12 +31,12 @@ class BufferSink implements ScanSink {
   }
 }
 
-const { v2 } = workerData as { v2: string };
+const { v2, thorough } = workerData as { v2: string; thorough: boolean };
 parentPort!.on('message', (task: WalkTask) => {
   const sink = new BufferSink();
   let reply: WorkerReply;
   try {
-    const result = runTask(v2, task, sink);
+    const result = runTask(v2, task, sink, thorough);
     reply = { ok: true, records: sink.records, result };
   } catch (err) {
     reply = { ok: false, error: err instanceof Error ? err.message : String(err) };

@@ -5,27 +5,7 @@ import { utimesSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { StorageTree } from '../helpers/tree.js';
 import { runCli } from '../helpers/cli.js';
-
-/** Everything a scan put in the index, in a comparable form (ids and times left out). */
-function dump(dbFile: string): Record<string, unknown[]> {
-  const db = new Database(dbFile, { readonly: true });
-  try {
-    const q = (sql: string): unknown[] => db.prepare(sql).all();
-    return {
-      repositories: q(`SELECT name, has_layers, has_manifests, has_uploads, entries, newest_mtime_ms, problem, stamp, extra FROM repositories ORDER BY name`),
-      tags: q(`SELECT r.name, t.name AS tag FROM tags t JOIN repositories r ON r.id = t.repo_id ORDER BY 1, 2`),
-      links: q(`SELECT r.name, l.kind, l.tag, l.path_digest, l.digest, l.problem, l.raw, l.size, l.mtime_ms FROM links l JOIN repositories r ON r.id = l.repo_id ORDER BY 1, 2, 3, 4`),
-      uploads: q(`SELECT r.name, u.upload_id, u.started_at, u.size, u.mtime_ms FROM uploads u JOIN repositories r ON r.id = u.repo_id ORDER BY 1, 2`),
-      blobs: q(`SELECT digest, size, mtime_ms FROM blobs ORDER BY digest`),
-      fans: q(`SELECT alg, fan, stamp, extra FROM blob_fans ORDER BY alg, fan`),
-      manifests: q(`SELECT digest, media_type, schema_version, size, problem FROM manifests ORDER BY digest`),
-      refs: q(`SELECT manifest_digest, ref_digest, role FROM manifest_refs ORDER BY 1, 2, 3`),
-      debris: q(`SELECT path, kind, detail FROM debris ORDER BY path, kind`),
-    };
-  } finally {
-    db.close();
-  }
-}
+import { dumpIndex as dump } from '../helpers/index-dump.js';
 
 function scan(root: string, db: string, ...flags: string[]): string {
   const r = runCli(['scan', root, '--db', db, ...flags]);
@@ -99,10 +79,10 @@ test('an incremental rescan gives the same index as a full scan after each kind 
   assertRescanExact(tree, db, 'manifest blob restored');
 });
 
-test('documented limit: a stray file next to an unchanged link is found by --full, not by a rescan', (t) => {
+test('documented limits: a stray file beside a good link is seen by a thorough scan, and by a rescan only when read again', (t) => {
   const tree = new StorageTree();
   t.after(() => tree.cleanup());
-  tree.image('a', 'v1', ['l']);
+  const img = tree.image('a', 'v1', ['l']);
   const db = path.join(tree.root, 'x.db');
   scan(tree.root, db);
   writeFileSync(path.join(tree.v2, 'repositories/a/_manifests/tags/v1/current/link.0a1b.tmp'), 'x');
@@ -115,9 +95,17 @@ test('documented limit: a stray file next to an unchanged link is found by --ful
     }
   };
   scan(tree.root, db);
-  assert.equal(tmpRows(), 0);
+  assert.equal(tmpRows(), 0, 'a rescan keeps the unchanged repository');
   scan(tree.root, db, '--full');
+  assert.equal(tmpRows(), 0, 'a default scan opens current/link by name and never lists its directory');
+  assert.doesNotMatch(scan(tree.root, db, '--thorough'), /updated the previous scan/, 'another mode is a full scan');
   assert.equal(tmpRows(), 1);
+  const rev = img.manifest.slice('sha256:'.length);
+  writeFileSync(path.join(tree.v2, `repositories/a/_manifests/revisions/sha256/${rev}/link.0c0d.tmp`), 'x');
+  assert.match(scan(tree.root, db, '--thorough'), /updated the previous scan/);
+  assert.equal(tmpRows(), 1, 'the link and its stamp did not change');
+  scan(tree.root, db, '--thorough', '--full');
+  assert.equal(tmpRows(), 2);
 });
 
 test('--full and a scan by another version replace the scan instead of updating it', (t) => {

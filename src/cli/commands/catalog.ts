@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { runCatalog } from '../../app/catalog.js';
-import { asFormat, dbOption, formatOption, jobsOption, parseJobs, quietOption } from '../options.js';
+import { asFormat, dbOption, formatOption, jobsOption, parseJobs, thoroughOption, quietOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -12,8 +12,9 @@ export function catalogCommand(ctx: CommandContext): Command {
     .addOption(formatOption())
     .addOption(quietOption())
     .addOption(jobsOption())
+    .addOption(thoroughOption())
     .addOption(new Option('--registry-version <n>', '2: directories with _layers (registry:2); 3: with _manifests (registry:3)').choices(['2', '3']).default('2'))
-    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; registryVersion: string }) => {
+    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; thorough?: boolean; registryVersion: string }) => {
       const quiet = Boolean(o.quiet);
       const out = await runCatalog({
         dbFile: o.db,
@@ -22,6 +23,7 @@ export function catalogCommand(ctx: CommandContext): Command {
         version: o.registryVersion === '3' ? 3 : 2,
         onProgress: progressReporter(quiet),
         jobs: parseJobs(o.jobs),
+        thorough: Boolean(o.thorough),
       });
       endProgress(quiet);
       ctx.stdout(out.output);

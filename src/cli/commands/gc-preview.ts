@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { runGcPreview } from '../../app/gc-preview.js';
 import { GC_SCENARIOS, type GcScenarioId } from '../../gc/scenarios.js';
-import { asFormat, dbOption, formatOption, jobsOption, parseJobs, quietOption } from '../options.js';
+import { asFormat, dbOption, formatOption, jobsOption, parseJobs, thoroughOption, quietOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -13,10 +13,11 @@ export function gcPreviewCommand(ctx: CommandContext): Command {
     .addOption(formatOption())
     .addOption(quietOption())
     .addOption(jobsOption())
+    .addOption(thoroughOption())
     .addOption(
       new Option('--scenario <id...>', 'only these: 2, 2-m (2.8 --delete-untagged), 3, 3-m').choices(GC_SCENARIOS.map((s) => s.id)),
     )
-    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; scenario?: GcScenarioId[] }) => {
+    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; thorough?: boolean; scenario?: GcScenarioId[] }) => {
       const quiet = Boolean(o.quiet);
       const out = await runGcPreview({
         dbFile: o.db,
@@ -25,6 +26,7 @@ export function gcPreviewCommand(ctx: CommandContext): Command {
         ...(o.scenario ? { scenarios: o.scenario } : {}),
         onProgress: progressReporter(quiet),
         jobs: parseJobs(o.jobs),
+        thorough: Boolean(o.thorough),
       });
       endProgress(quiet);
       ctx.stdout(out.output);

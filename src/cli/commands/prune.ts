@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { runPrune } from '../../app/prune.js';
-import { asFormat, dbOption, formatOption, parseDuration, jobsOption, parseJobs, quietOption, uploadAgeOption } from '../options.js';
+import { asFormat, dbOption, formatOption, parseDuration, jobsOption, parseJobs, thoroughOption, quietOption, uploadAgeOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -12,11 +12,12 @@ export function pruneCommand(ctx: CommandContext): Command {
     .addOption(formatOption())
     .addOption(quietOption())
     .addOption(jobsOption())
+    .addOption(thoroughOption())
     .addOption(new Option('--apply', 'delete; without it nothing on disk changes'))
     .addOption(new Option('--quarantine <dir>', 'with --apply: move the parts into a batch under DIR (restorable) instead of deleting them'))
     .addOption(new Option('--min-age <duration>', 'leave repositories with anything newer than this').default('1h'))
     .addOption(uploadAgeOption())
-    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; apply?: boolean; quarantine?: string; minAge: string; uploadAge: string }) => {
+    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; thorough?: boolean; apply?: boolean; quarantine?: string; minAge: string; uploadAge: string }) => {
       const quiet = Boolean(o.quiet);
       const out = await runPrune({
         ...(root !== undefined ? { root } : {}),
@@ -30,6 +31,7 @@ export function pruneCommand(ctx: CommandContext): Command {
         uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
         onProgress: progressReporter(quiet),
         jobs: parseJobs(o.jobs),
+        thorough: Boolean(o.thorough),
       });
       endProgress(quiet);
       ctx.stdout(out.output);

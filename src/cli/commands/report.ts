@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { runReport } from '../../app/report.js';
 import { FINDING_KINDS, type Severity } from '../../audit/findings.js';
 import { ExitCode } from '../exit-codes.js';
-import { asFormat, dbOption, formatOption, parseDuration, jobsOption, parseJobs, quietOption, uploadAgeOption } from '../options.js';
+import { asFormat, dbOption, formatOption, parseDuration, jobsOption, parseJobs, thoroughOption, quietOption, uploadAgeOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -14,10 +14,11 @@ export function reportCommand(ctx: CommandContext): Command {
     .addOption(formatOption())
     .addOption(quietOption())
     .addOption(jobsOption())
+    .addOption(thoroughOption())
     .addOption(uploadAgeOption())
     .addOption(new Option('--kind <kind...>', 'only findings of these kinds').choices(FINDING_KINDS as unknown as string[]))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse exists').choices(['error', 'warning', 'info']))
-    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; uploadAge: string; kind?: string[]; failOn?: Severity }) => {
+    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; thorough?: boolean; uploadAge: string; kind?: string[]; failOn?: Severity }) => {
       const quiet = Boolean(o.quiet);
       const out = await runReport({
         dbFile: o.db,
@@ -29,6 +30,7 @@ export function reportCommand(ctx: CommandContext): Command {
         ...(o.failOn ? { failOn: o.failOn } : {}),
         onProgress: progressReporter(quiet),
         jobs: parseJobs(o.jobs),
+        thorough: Boolean(o.thorough),
       });
       endProgress(quiet);
       ctx.stdout(out.output);

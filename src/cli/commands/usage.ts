@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { runUsage } from '../../app/usage.js';
 import type { UsageBy } from '../../report/usage.js';
 import { UsageError } from '../../errors.js';
-import { asFormat, dbOption, formatOption, jobsOption, parseJobs, quietOption } from '../options.js';
+import { asFormat, dbOption, formatOption, jobsOption, parseJobs, thoroughOption, quietOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -20,10 +20,11 @@ export function usageCommand(ctx: CommandContext): Command {
     .addOption(formatOption())
     .addOption(quietOption())
     .addOption(jobsOption())
+    .addOption(thoroughOption())
     .addOption(new Option('--by <what>', 'one row per repository or per tag').choices(['repository', 'tag']).default('repository'))
     .addOption(new Option('--sort <column>', 'sort by this column (numbers largest first)').default('freed'))
     .addOption(new Option('--top <n>', 'only the first n rows'))
-    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; by: UsageBy; sort: string; top?: string }) => {
+    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; thorough?: boolean; by: UsageBy; sort: string; top?: string }) => {
       const quiet = Boolean(o.quiet);
       const top = parseTop(o.top);
       const out = await runUsage({
@@ -35,6 +36,7 @@ export function usageCommand(ctx: CommandContext): Command {
         ...(top !== undefined ? { top } : {}),
         onProgress: progressReporter(quiet),
         jobs: parseJobs(o.jobs),
+        thorough: Boolean(o.thorough),
       });
       endProgress(quiet);
       ctx.stdout(out.output);
