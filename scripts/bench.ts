@@ -152,6 +152,8 @@ interface Run {
   wall: number;
   rssMB: number | null;
   code: number;
+  /** A scan's own phase timings (REGAUDIT_TIMINGS), in ms. */
+  phases?: Array<[string, number]>;
 }
 
 interface Result {
@@ -164,6 +166,8 @@ interface Result {
   min: number;
   max: number;
   rssMB: number | null;
+  /** Median ms per phase over the timed runs (scans only). */
+  phases?: Array<[string, number]>;
   error?: string;
 }
 
@@ -255,8 +259,8 @@ function runOnce(m: Measurement, work: string, cold: boolean): { run: Run; stdou
   const hasTime = existsSync(TIME);
   const t0 = process.hrtime.bigint();
   const r = hasTime
-    ? spawnSync(TIME, ['-v', '-o', timeFile, ...m.argv], { stdio: ['ignore', outFd, errFd], cwd: REPO })
-    : spawnSync(m.argv[0] ?? '', m.argv.slice(1), { stdio: ['ignore', outFd, errFd], cwd: REPO });
+    ? spawnSync(TIME, ['-v', '-o', timeFile, ...m.argv], { stdio: ['ignore', outFd, errFd], cwd: REPO, env: TIMED_ENV })
+    : spawnSync(m.argv[0] ?? '', m.argv.slice(1), { stdio: ['ignore', outFd, errFd], cwd: REPO, env: TIMED_ENV });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   closeSync(outFd);
   closeSync(errFd);
@@ -269,11 +273,37 @@ function runOnce(m: Measurement, work: string, cold: boolean): { run: Run; stdou
     const ex = /Exit status: (\d+)/.exec(t)?.[1];
     if (ex) code = Number(ex);
   }
+  const stderr = readFileSync(errFile, 'utf8');
+  const phaseLine = /^phases \(ms\): (.*)$/m.exec(stderr)?.[1];
+  const phases = phaseLine?.split(', ').map((p): [string, number] => {
+    const i = p.lastIndexOf(' ');
+    return [p.slice(0, i), Number(p.slice(i + 1))];
+  });
   return {
-    run: { wall, rssMB, code },
+    run: { wall, rssMB, code, ...(phases ? { phases } : {}) },
     stdout: m.capture ? readFileSync(outFile, 'utf8') : '',
-    stderr: readFileSync(errFile, 'utf8'),
+    stderr,
   };
+}
+
+/** regaudit scans print their phase timings on stderr with this (src/cli/commands/scan.ts). */
+const TIMED_ENV = { ...process.env, REGAUDIT_TIMINGS: '1' };
+
+/** Median of each phase over the runs that reported phases, in the order of the first. */
+function medianPhases(runs: readonly Run[]): Array<[string, number]> | undefined {
+  const withPhases = runs.filter((r) => r.phases);
+  if (!withPhases.length) return undefined;
+  return withPhases[0]!.phases!.map(([name]) => [name, median(withPhases.map((r) => r.phases!.find(([n]) => n === name)?.[1] ?? 0))]);
+}
+
+/** Where the scans' time went, one row per scan measurement. */
+function phaseTable(results: readonly Result[]): string | null {
+  const rows = results.filter((r) => r.phases?.length && !r.error);
+  if (!rows.length) return null;
+  const names = [...new Set(rows.flatMap((r) => r.phases!.map(([n]) => n)))];
+  const lines = [`| ${rows[0]!.mode} scan phases (median s) | ${names.join(' | ')} |`, `|---|${names.map(() => '---:').join('|')}|`];
+  for (const r of rows) lines.push(`| ${r.label} | ${names.map((n) => f2((r.phases!.find(([x]) => x === n)?.[1] ?? NaN) / 1000)).join(' | ')} |`);
+  return lines.join('\n');
 }
 
 function runAll(ms: Measurement[], work: string, mode: 'warm' | 'cold', reps: number): Result[] {
@@ -299,6 +329,8 @@ function runAll(ms: Measurement[], work: string, mode: 'warm' | 'cold', reps: nu
     res.max = Math.max(...w);
     const rss = res.runs.map((x) => x.rssMB).filter((x): x is number => x !== null);
     res.rssMB = rss.length ? Math.max(...rss) : null;
+    const phases = medianPhases(res.runs);
+    if (phases) res.phases = phases;
   }
   return [...results.values()];
 }
@@ -481,6 +513,10 @@ function report(r: Rendered, work: string, tree: string): void {
   md.push('');
   if (warm.length) md.push(`Warm cache (one untimed warm-up run each, then ${args.reps} timed):`, '', table(warm, 'floor-2'), '');
   if (cold.length) md.push('Cold cache (`sync; echo 3 > /proc/sys/vm/drop_caches` before every run):', '', table(cold, 'floor-8'), '');
+  for (const rs of [warm, cold]) {
+    const pt = phaseTable(rs);
+    if (pt) md.push(pt, '');
+  }
   if (r.coldNote) md.push(`**${r.coldNote}**`, '');
   md.push('Targets (pass/fail on the fastest runs, the least disturbed on a busy machine):', '', '| target | value | result |', '|---|---:|---|');
   for (const x of tg) md.push(`| ${x.name} | ${x.value} | ${x.pass === null ? 'n/a' : x.pass ? 'pass' : '**FAIL**'} |`);

@@ -22,8 +22,8 @@ export function untaggedManifests(db: DB, scanId: number): UntaggedManifestRow[]
   return db
     .prepare(
       `SELECT r.name AS repository, h.digest, h.size,
-         (SELECT s.ref_digest FROM manifest_refs s WHERE s.scan_id = :scan AND s.manifest_digest = h.digest AND s.role = 'subject') AS subject
-       FROM repositories r JOIN held h ON h.repo_id = r.id
+         (SELECT s.ref_digest FROM manifest_refs s INDEXED BY refs_subject WHERE s.scan_id = :scan AND s.manifest_digest = h.digest AND s.role = 'subject') AS subject
+       FROM repositories r JOIN held h INDEXED BY held_untagged ON h.repo_id = r.id
        WHERE r.scan_id = :scan AND h.revision = 1 AND h.live = 0
        ORDER BY r.name, h.digest`,
     )
@@ -90,7 +90,7 @@ export function unlinkedReferences(db: DB, scanId: number): NeededRefRow[] {
 
 /** (repo_id, digest, problem) of revisions whose manifest blob exists but could not be read or parsed. */
 const UNREADABLE_REVISIONS = `
-  SELECT l.repo_id, l.digest, m.problem, m.size FROM manifests m
+  SELECT l.repo_id, l.digest, m.problem, m.size FROM manifests m INDEXED BY manifests_problem
   JOIN links l ON l.digest = m.digest AND l.kind = 'revision'
   JOIN repositories r ON r.id = l.repo_id AND r.scan_id = :scan
   WHERE m.scan_id = :scan AND m.problem IS NOT NULL AND m.problem <> 'missing'`;
@@ -112,7 +112,7 @@ export function unreferencedLayerLinks(db: DB, scanId: number): UnreferencedLaye
        SELECT r.name AS repository, h.digest, h.size,
          (SELECT l.path_digest FROM links l WHERE l.repo_id = h.repo_id AND l.kind = 'layer' AND l.digest = h.digest LIMIT 1) AS pathDigest,
          EXISTS (SELECT 1 FROM unread u WHERE u.repo_id = r.id) AS uncertain
-       FROM repositories r JOIN held h ON h.repo_id = r.id
+       FROM repositories r JOIN held h INDEXED BY held_unreferenced ON h.repo_id = r.id
        WHERE r.scan_id = :scan AND h.holders = 0 AND h.size IS NOT NULL
        ORDER BY r.name, h.digest`,
     )

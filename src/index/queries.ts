@@ -100,20 +100,24 @@ const LINK_COLUMNS = `r.name AS repository, l.kind, l.tag, l.path_digest AS path
 export function badLinks(db: DB, scanId: number): LinkRow[] {
   return db
     .prepare(
-      `SELECT ${LINK_COLUMNS} FROM links l JOIN repositories r ON r.id = l.repo_id
+      `SELECT ${LINK_COLUMNS} FROM repositories r JOIN links l INDEXED BY links_bad ON l.repo_id = r.id
        WHERE r.scan_id = ? AND (l.problem IS NOT NULL OR (l.path_digest IS NOT NULL AND l.digest <> l.path_digest))
        ORDER BY r.name, l.kind, l.tag, l.path_digest`,
     )
     .all(scanId) as LinkRow[];
 }
 
-/** Layer links whose content names a blob that is not in blobs/. */
+/**
+ * Layer links whose content names a blob that is not in blobs/: found from `held`, which has a row,
+ * with a NULL size when the blob is missing, for the content of every layer link (derive.ts).
+ */
 export function danglingLayerLinks(db: DB, scanId: number): LinkRow[] {
   return db
     .prepare(
-      `SELECT ${LINK_COLUMNS} FROM links l JOIN repositories r ON r.id = l.repo_id
-       WHERE r.scan_id = ? AND l.kind = 'layer' AND l.digest IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.scan_id = r.scan_id AND b.digest = l.digest)
+      `SELECT ${LINK_COLUMNS} FROM repositories r
+       JOIN held h INDEXED BY held_missing ON h.repo_id = r.id AND h.size IS NULL
+       JOIN links l ON l.repo_id = h.repo_id AND l.kind = 'layer' AND l.digest = h.digest
+       WHERE r.scan_id = ?
        ORDER BY r.name, l.path_digest`,
     )
     .all(scanId) as LinkRow[];

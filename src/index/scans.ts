@@ -86,10 +86,10 @@ const BULK_TABLES = ['links', 'tags', 'blobs', 'uploads', 'manifests', 'manifest
  * Building an index by sorting once is several times cheaper than maintaining it per insert for
  * random digest keys. Must run inside the scan's transaction, so a failed scan restores them.
  */
-export function suspendIndexes(db: DB): string[] {
+export function suspendIndexes(db: DB, tables: readonly string[] = BULK_TABLES): string[] {
   const rows = db
-    .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${BULK_TABLES.map(() => '?').join(', ')}) ORDER BY name`)
-    .all(...BULK_TABLES) as Array<{ name: string; sql: string }>;
+    .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${tables.map(() => '?').join(', ')}) ORDER BY name`)
+    .all(...tables) as Array<{ name: string; sql: string }>;
   for (const r of rows) db.exec(`DROP INDEX "${r.name}"`);
   return rows.map((r) => r.sql);
 }
