@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { runReport } from '../../src/app/report.js';
 import * as graph from '../../src/index/graph.js';
 import * as usage from '../../src/index/usage.js';
+import * as queries from '../../src/index/queries.js';
 import { openIndexForRead, openIndexForWrite, type DB } from '../../src/index/open.js';
 import { latestScan } from '../../src/index/scans.js';
 import { scanStorage } from '../../src/scan/run.js';
@@ -82,9 +83,11 @@ test('graph and usage queries search indexes, never scan a stored table', async 
   const id = latestScan(h, db).id;
   for (const f of [graph.untaggedManifests, graph.missingReferences, graph.unlinkedReferences, graph.unreferencedLayerLinks, graph.unreferencedBlobs, graph.unreadableManifests]) f(spy, id);
   for (const f of [usage.repositoryUsage, usage.tagUsage, usage.usageTotals]) f(spy, id);
-  assert.ok(seen.length >= 11);
+  for (const f of [queries.badLinks, queries.danglingLayerLinks]) f(spy, id);
+  assert.ok(seen.length >= 13);
   for (const sql of seen) {
-    const plan = (prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ scan: id }) as Array<{ detail: string }>).map((r) => r.detail);
+    const explain = prepare(`EXPLAIN QUERY PLAN ${sql}`);
+    const plan = ((sql.includes(':scan') ? explain.all({ scan: id }) : explain.all(id)) as Array<{ detail: string }>).map((r) => r.detail);
     const scans = plan.filter((d) => /^SCAN /.test(d) && !/^SCAN (CONSTANT ROW|\(subquery)/.test(d));
     assert.deepEqual(scans, [], `${sql.replace(/\s+/g, ' ').slice(0, 120)}\n${plan.join('\n')}`);
   }
