@@ -115,7 +115,29 @@ function machine(): Record<string, string> {
     'docker-registry': sh('docker-registry', ['--version']).out.trim() || 'absent',
     cc: sh('cc', ['--version']).out.split('\n')[0] ?? '?',
     commit: `${sh('git', ['rev-parse', '--short', 'HEAD']).out.trim()}${sh('git', ['status', '--porcelain', '--', 'src']).out.trim() ? ' (src/ has uncommitted changes)' : ''}`,
+    'page reclaim': proactiveReclaim(),
   };
+}
+
+/**
+ * A VM may page out what was not touched lately (DAMON "pageout"): then "warm" only means
+ * "read within that age", and a tree left alone between two runs goes cold.
+ */
+function proactiveReclaim(): string {
+  const k = '/sys/kernel/mm/damon/admin/kdamonds/0';
+  const read = (rel: string): string => {
+    try {
+      return readFileSync(`${k}/${rel}`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  if (read('state') !== 'on') return 'no proactive reclaim (DAMON off or absent)';
+  const action = read('contexts/0/schemes/0/action');
+  const minAge = Number(read('contexts/0/schemes/0/access_pattern/age/min'));
+  const aggrUs = Number(read('contexts/0/monitoring_attrs/intervals/aggr_us'));
+  const idle = Number.isFinite(minAge * aggrUs) && aggrUs > 0 ? `${((minAge * aggrUs) / 1e6).toFixed(0)} s` : '?';
+  return `DAMON ${action || '?'} of memory idle ≥ ${idle}: a tree left alone that long goes cold`;
 }
 
 function canDropCaches(): boolean {

@@ -64,6 +64,12 @@ export class WorkerPool implements TaskRunner {
         }
         if (busy === 0 && peek() === undefined) {
           cleanup();
+          try {
+            sink.flush?.();
+          } catch (err) {
+            reject(err);
+            return;
+          }
           resolve();
         }
       };

@@ -69,6 +69,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
         const sink = new CollectingSink(writer, opts.onProgress);
         const before = graphInputCounts(db, previous);
         const incremental = await rescanInPlace(db, root.v2, previous, writer, sink, runner);
+        writer.flush();
         phase('rescan');
         // The derived manifest graph stays valid when nothing was read again and nothing went away.
         const reread = incremental.repositoriesReread + incremental.fansReread + incremental.manifestsRead;

@@ -47,6 +47,8 @@ export interface ScanSink {
   blobFan(f: BlobFanRecord): void;
   manifest(m: ManifestRecord): void;
   debris(d: DebrisRecord): void;
+  /** Makes everything received so far visible (the index writer batches rows); runners call it when a drain ends. */
+  flush?(): void;
 }
 
 export interface WalkProgress {
@@ -318,6 +320,10 @@ export class CollectingSink implements ScanSink {
     this.inner.debris(d);
   }
 
+  flush(): void {
+    this.inner.flush?.();
+  }
+
   /** The manifests phase, in digest order (locality in blobs/), in batches. */
   manifestTasks(): WalkTask[] {
     const digests = [...this.revisionDigests].sort();
@@ -350,6 +356,7 @@ export class InlineRunner implements TaskRunner {
       onResult?.(r);
       for (let i = r.children.length - 1; i >= 0; i--) queue.push(r.children[i]!);
     }
+    sink.flush?.();
   }
 
   async close(): Promise<void> {}
