@@ -2,7 +2,7 @@ import { loadAuditInput, loadGraphInput } from '../audit/load.js';
 import { guardIndex } from '../index/open.js';
 import { audit } from '../audit/rules.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../audit/findings.js';
-import { renderReport } from '../report/report.js';
+import { renderReportChunks } from '../report/report.js';
 import type { Format } from '../report/format.js';
 import { openSession, type SessionOptions } from './session.js';
 
@@ -15,7 +15,8 @@ export interface ReportOptions extends SessionOptions {
 }
 
 export interface ReportOutcome {
-  output: string;
+  /** The rendered report, in pieces to write one after the other (produced as they are consumed). */
+  output: Iterable<string>;
   /** True when --fail-on is set and a finding at or above it exists. */
   failed: boolean;
   findings: Finding[];
@@ -27,7 +28,7 @@ export async function runReport(opts: ReportOptions): Promise<ReportOutcome> {
     const input = guardIndex(opts.dbFile, () => ({ ...loadAuditInput(s.db, s.scan.id), graph: loadGraphInput(s.db, s.scan.id, opts.kinds) }));
     const { repositories, findings: all } = audit(input, { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
     const findings = opts.kinds?.length ? all.filter((f) => opts.kinds!.includes(f.kind)) : all;
-    const output = renderReport(
+    const output = renderReportChunks(
       { root: s.scan.root, scannedAt: new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString(), repositories, findings },
       opts.format,
     );

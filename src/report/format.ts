@@ -30,6 +30,30 @@ export function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
+/**
+ * The same bytes as json(value), in pieces: the array under `key` (which must be value's last key)
+ * is serialised a batch of items at a time, so a report with 100k findings never exists as one
+ * 50 MB string (and one 50 MB buffer on its way to stdout).
+ */
+export function* jsonChunks(value: Record<string, unknown>, key: string, batch = 1000): Generator<string> {
+  const items = value[key];
+  const keys = Object.keys(value);
+  if (!Array.isArray(items) || items.length === 0 || keys[keys.length - 1] !== key) {
+    yield json(value);
+    return;
+  }
+  const head = JSON.stringify({ ...value, [key]: [] }, null, 2);
+  // head ends with `"<key>": []\n}`: open the array instead, then close it after the items.
+  yield `${head.slice(0, head.length - '[]\n}'.length)}[\n`;
+  for (let i = 0; i < items.length; i += batch) {
+    const end = Math.min(i + batch, items.length);
+    let out = '';
+    for (let j = i; j < end; j++) out += `    ${JSON.stringify(items[j], null, 2).replace(/\n/g, '\n    ')}${j < items.length - 1 ? ',' : ''}\n`;
+    yield out;
+  }
+  yield '  ]\n}\n';
+}
+
 /** Names read from disk may hold control characters; never let them reach a terminal raw. */
 export function printable(s: string): string {
   // eslint-disable-next-line no-control-regex

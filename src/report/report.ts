@@ -1,6 +1,6 @@
 import type { Finding } from '../audit/findings.js';
 import type { RepositoryReport } from '../audit/rules.js';
-import { csv, json, printable, shortDigest, table, yesNo, type Format } from './format.js';
+import { csv, json, jsonChunks, printable, shortDigest, table, yesNo, type Format } from './format.js';
 
 export interface ReportView {
   root: string;
@@ -9,8 +9,8 @@ export interface ReportView {
   findings: Finding[];
 }
 
-/** The JSON contract of `report --format json` (documented in the README). */
-export function reportJson(v: ReportView): unknown {
+/** The JSON contract of `report --format json` (documented in the README); `findings` stays the last key. */
+export function reportJson(v: ReportView): Record<string, unknown> {
   return {
     root: v.root,
     scannedAt: v.scannedAt,
@@ -36,6 +36,11 @@ function summary(findings: Finding[]): string {
   for (const f of findings) counts.set(`${f.severity}\u0000${f.kind}`, (counts.get(`${f.severity}\u0000${f.kind}`) ?? 0) + 1);
   const rows = [...counts].map(([k, n]) => [...k.split('\u0000'), n] as [string, string, number]);
   return rows.length ? table(['severity', 'kind', 'count'], rows) : 'No findings.';
+}
+
+/** The report in the pieces it is written in (JSON is streamed a batch of findings at a time). */
+export function renderReportChunks(v: ReportView, format: Format): Iterable<string> {
+  return format === 'json' ? jsonChunks(reportJson(v), 'findings') : [renderReport(v, format)];
 }
 
 export function renderReport(v: ReportView, format: Format): string {

@@ -33,7 +33,7 @@ export function reportCommand(ctx: CommandContext): Command {
         thorough: Boolean(o.thorough),
       });
       endProgress(quiet);
-      ctx.stdout(out.output);
+      for (const chunk of out.output) ctx.stdout(chunk);
       if (out.failed) ctx.setExitCode(ExitCode.Findings);
     });
 }

@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { json, jsonChunks } from '../../src/report/format.js';
+
+test('jsonChunks writes the bytes of json(), whatever the number of items and the batch size', () => {
+  const finding = (i: number): Record<string, unknown> => ({
+    kind: i % 2 ? 'untagged-manifest' : 'debris',
+    severity: 'info',
+    repository: `team/app-${i} "quoted"\n`,
+    ...(i % 3 ? { digest: `sha256:${i.toString(16).padStart(64, '0')}` } : {}),
+    bytes: i * 1000,
+    nested: { list: [i, { deep: [] }], empty: {} },
+    skipped: undefined,
+  });
+  for (const n of [0, 1, 2, 999, 1000, 1001, 2500]) {
+    for (const batch of [1, 7, 1000]) {
+      const doc = { root: '/srv/registry', scannedAt: '2026-11-28T00:00:00.000Z', repositories: [{ name: 'a', tags: 0 }], findings: Array.from({ length: n }, (_, i) => finding(i)) };
+      const chunks = [...jsonChunks(doc, 'findings', batch)];
+      assert.equal(chunks.join(''), json(doc), `${n} items, batch ${batch}`);
+      if (n > batch) assert.ok(chunks.length > 2, 'streamed in pieces');
+    }
+  }
+  // Not the last key, or not an array: one piece, still the same bytes.
+  const odd = { findings: [1, 2], after: true };
+  assert.deepEqual([...jsonChunks(odd, 'findings')], [json(odd)]);
+});
