@@ -3,7 +3,8 @@
  * and creating a directory chain through the mutating seam.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, constants } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, readlinkSync, constants } from 'node:fs';
+import fg from 'fast-glob';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { MutatingFs } from './fsops.js';
@@ -36,17 +37,16 @@ function describe(abs: string): string {
   return `other ${head}`;
 }
 
-/** Every entry below `abs` (itself as ""), described; `cp -a` keeps all of it, so a good copy compares equal. */
+/**
+ * Every entry below `abs` (itself as ""), described, in path order; `cp -a` keeps all of it, so a
+ * good copy compares equal. A generic walk, the kind fast-glob serves: every entry, dot files
+ * included, symbolic links listed and never followed, any read error thrown.
+ */
 export function describeTree(abs: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string): void => {
-    const p = rel === '' ? abs : `${abs}/${rel}`;
-    const d = describe(p);
-    out.set(rel, d);
-    if (!d.startsWith('dir ')) return;
-    for (const name of readdirSync(p).sort()) walk(rel === '' ? name : `${rel}/${name}`);
-  };
-  walk('');
+  const out = new Map<string, string>([['', describe(abs)]]);
+  if (!out.get('')!.startsWith('dir ')) return out;
+  const rels = fg.sync('**', { cwd: abs, dot: true, onlyFiles: false, followSymbolicLinks: false, suppressErrors: false });
+  for (const rel of rels.sort()) out.set(rel, describe(`${abs}/${rel}`));
   return out;
 }
 
