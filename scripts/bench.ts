@@ -523,7 +523,8 @@ function report(r: Rendered, work: string, tree: string): void {
   const tg = targets(warm, cold, args.size, mediumRss);
 
   const md: string[] = [];
-  md.push(`### ${sizeName} tree, seed ${args.seed}, ${args.reps} warm rep${args.reps > 1 ? 's' : ''}${cold.length ? `, ${args.coldReps ?? args.reps} cold` : ''} (commit ${info.commit})`);
+  const reps = [warm.length ? `${args.reps} warm rep${args.reps > 1 ? 's' : ''}` : '', cold.length ? `${args.coldReps ?? args.reps} cold` : ''].filter(Boolean).join(', ');
+  md.push(`### ${sizeName} tree, seed ${args.seed}, ${reps} (commit ${info.commit})`);
   md.push('');
   md.push(
     `Tree: ${summary.files.toLocaleString('en')} files, ${summary.dirs.toLocaleString('en')} directories, ` +
