@@ -29,6 +29,11 @@ export const jobsOption = (): Option => new Option('-j, --jobs <n>', 'scan worke
 export const thoroughOption = (): Option =>
   new Option('--thorough', 'scan: also list every link and blob directory, to report stray and temporary files beside link and data files');
 
+/** How a command that scans walks the root: its --jobs and --thorough, parsed. */
+export function scanSettings(o: { jobs?: string; thorough?: boolean }): { jobs: number | undefined; thorough: boolean } {
+  return { jobs: parseJobs(o.jobs), thorough: Boolean(o.thorough) };
+}
+
 /** undefined → the default; otherwise a whole number 0..64. */
 export function parseJobs(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

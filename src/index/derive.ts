@@ -8,10 +8,7 @@
 import type { DB } from './open.js';
 import { restoreIndexes, suspendIndexes } from './scans.js';
 
-/** Marks the step of STEPS where the suspended indexes of `held` are built again. */
-const RESTORE_HELD_INDEXES = '-- restore held indexes';
-
-const STEPS = [
+const GRAPH_STEPS = [
   // Revisions whose manifest blob exists, once per repository and digest.
   `CREATE TEMP TABLE g_rev (repo_id INTEGER NOT NULL, digest TEXT NOT NULL, current INTEGER NOT NULL DEFAULT 0,
      live INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (repo_id, digest)) WITHOUT ROWID`,
@@ -75,8 +72,10 @@ const STEPS = [
   `INSERT INTO g_digest
    SELECT g.digest, g.repos, (SELECT b.size FROM blobs b WHERE b.scan_id = :scan AND b.digest = g.digest)
    FROM (SELECT digest, sum(holders > 0) AS repos FROM g_held GROUP BY digest) g`,
+];
 
-  // Rewritten whole, without its secondary indexes while rows go in (see deriveGraph).
+/** `held` rewritten whole; deriveGraph runs these without its secondary indexes. */
+const HELD_STEPS = [
   `DELETE FROM held WHERE scan_id = :scan`,
   `INSERT INTO held (scan_id, repo_id, digest, size, revision, current, tagged, live, needs_link, child, linked, holders, repos)
    SELECT :scan, h.repo_id, h.digest, n.size, h.revision, h.current, h.tagged, h.live, h.needs_link, h.child,
@@ -84,8 +83,10 @@ const STEPS = [
      h.holders, n.repos
    FROM g_held h JOIN g_digest n ON n.digest = h.digest
    ORDER BY h.repo_id, h.digest`,
-  RESTORE_HELD_INDEXES,
+];
 
+/** Per-tag usage, which reads the new `held` rows. */
+const TAG_STEPS = [
   // Manifests in exactly one tag's closure: deleting that tag (and what only it keeps) deletes them.
   `CREATE TEMP TABLE g_only (repo_id INTEGER NOT NULL, manifest TEXT NOT NULL, PRIMARY KEY (repo_id, manifest)) WITHOUT ROWID`,
   `INSERT INTO g_only SELECT repo_id, manifest FROM g_closure GROUP BY repo_id, manifest HAVING count(*) = 1`,
@@ -120,25 +121,26 @@ const TEMP_TABLES = ['g_rev', 'g_tag', 'g_closure', 'g_only', 'g_hold', 'g_held'
  * and built again after: one sort each instead of a B-tree update per row.
  */
 export function deriveGraph(db: DB, scanId: number, onStep?: (sql: string, ms: number) => void): void {
-  dropTemp(db);
-  let heldIndexes: string[] = [];
-  try {
-    for (const sql of STEPS) {
+  const run = (steps: readonly string[]): void => {
+    for (const sql of steps) {
       const started = performance.now();
-      if (sql === RESTORE_HELD_INDEXES) {
-        restoreIndexes(db, heldIndexes);
-        heldIndexes = [];
-        onStep?.('restore held indexes', performance.now() - started);
-        continue;
-      }
-      if (sql.startsWith('DELETE FROM held ')) heldIndexes = suspendIndexes(db, ['held']);
       const stmt = db.prepare(sql);
       if (sql.includes(':scan')) stmt.run({ scan: scanId });
       else stmt.run();
       onStep?.(sql.replace(/\s+/g, ' ').slice(0, 90), performance.now() - started);
     }
+  };
+  dropTemp(db);
+  try {
+    run(GRAPH_STEPS);
+    const heldIndexes = suspendIndexes(db, ['held']);
+    run(HELD_STEPS);
+    const started = performance.now();
+    restoreIndexes(db, heldIndexes);
+    onStep?.('restore held indexes', performance.now() - started);
+    run(TAG_STEPS);
   } finally {
-    // On failure the caller rolls back, which brings the dropped indexes back with everything else.
+    // On failure the caller rolls back, which also brings back the suspended indexes.
     dropTemp(db);
   }
 }

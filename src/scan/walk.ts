@@ -191,10 +191,14 @@ export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink, th
   const fRel = `${BLOBS}/${alg}/${fan}`;
   const statted: StatEntry[] = [];
   const digests: string[] = [];
-  const stat = (rel: string): Stats => {
-    const st = lstatSync(`${v2}/${fRel}/${rel}`);
+  const note = (rel: string, st: Stats): Stats => {
     statted.push({ rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
     return st;
+  };
+  const stat = (rel: string): Stats => note(rel, lstatSync(`${v2}/${fRel}/${rel}`));
+  const found = (digest: Digest, data: Stats): void => {
+    sink.blob({ digest, size: data.size, mtimeMs: Math.trunc(data.mtimeMs) });
+    digests.push(digest);
   };
   let hexes: ReturnType<typeof listDir> | null = null;
   try {
@@ -219,9 +223,7 @@ export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink, th
         // missing or unreadable: the listing below says which
       }
       if (st?.isFile()) {
-        statted.push({ rel: `${h.name}/data`, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
-        sink.blob({ digest, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
-        digests.push(digest);
+        found(digest, note(`${h.name}/data`, st));
         continue;
       }
     }
@@ -241,9 +243,7 @@ export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink, th
         continue;
       }
       try {
-        const st = stat(`${h.name}/data`);
-        sink.blob({ digest, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
-        digests.push(digest);
+        found(digest, stat(`${h.name}/data`));
       } catch (err) {
         sink.debris({ path: dRel, kind: 'unreadable', detail: describeFsError(err) });
       }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { runCatalog } from '../../app/catalog.js';
-import { asFormat, dbOption, formatOption, jobsOption, parseJobs, thoroughOption, quietOption } from '../options.js';
+import { asFormat, dbOption, formatOption, jobsOption, scanSettings, thoroughOption, quietOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -22,8 +22,7 @@ export function catalogCommand(ctx: CommandContext): Command {
         format: asFormat(o.format),
         version: o.registryVersion === '3' ? 3 : 2,
         onProgress: progressReporter(quiet),
-        jobs: parseJobs(o.jobs),
-        thorough: Boolean(o.thorough),
+        ...scanSettings(o),
       });
       endProgress(quiet);
       ctx.stdout(out.output);

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { runGcPreview } from '../../app/gc-preview.js';
 import { GC_SCENARIOS, type GcScenarioId } from '../../gc/scenarios.js';
-import { asFormat, dbOption, formatOption, jobsOption, parseJobs, thoroughOption, quietOption } from '../options.js';
+import { asFormat, dbOption, formatOption, jobsOption, scanSettings, thoroughOption, quietOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -25,8 +25,7 @@ export function gcPreviewCommand(ctx: CommandContext): Command {
         format: asFormat(o.format),
         ...(o.scenario ? { scenarios: o.scenario } : {}),
         onProgress: progressReporter(quiet),
-        jobs: parseJobs(o.jobs),
-        thorough: Boolean(o.thorough),
+        ...scanSettings(o),
       });
       endProgress(quiet);
       ctx.stdout(out.output);

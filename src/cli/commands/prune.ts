@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { runPrune } from '../../app/prune.js';
-import { asFormat, dbOption, formatOption, parseDuration, jobsOption, parseJobs, thoroughOption, quietOption, uploadAgeOption } from '../options.js';
+import { asFormat, dbOption, formatOption, parseDuration, jobsOption, scanSettings, thoroughOption, quietOption, uploadAgeOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -30,8 +30,7 @@ export function pruneCommand(ctx: CommandContext): Command {
         minAgeMs: parseDuration(o.minAge, '--min-age'),
         uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
         onProgress: progressReporter(quiet),
-        jobs: parseJobs(o.jobs),
-        thorough: Boolean(o.thorough),
+        ...scanSettings(o),
       });
       endProgress(quiet);
       ctx.stdout(out.output);

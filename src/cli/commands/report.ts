@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { runReport } from '../../app/report.js';
 import { FINDING_KINDS, type Severity } from '../../audit/findings.js';
 import { ExitCode } from '../exit-codes.js';
-import { asFormat, dbOption, formatOption, parseDuration, jobsOption, parseJobs, thoroughOption, quietOption, uploadAgeOption } from '../options.js';
+import { asFormat, dbOption, formatOption, parseDuration, jobsOption, scanSettings, thoroughOption, quietOption, uploadAgeOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -29,8 +29,7 @@ export function reportCommand(ctx: CommandContext): Command {
         ...(o.kind ? { kinds: o.kind } : {}),
         ...(o.failOn ? { failOn: o.failOn } : {}),
         onProgress: progressReporter(quiet),
-        jobs: parseJobs(o.jobs),
-        thorough: Boolean(o.thorough),
+        ...scanSettings(o),
       });
       endProgress(quiet);
       for (const chunk of out.output) ctx.stdout(chunk);

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { openIndexForWrite } from '../../index/open.js';
 import { scanStorage } from '../../scan/run.js';
-import { dbOption, jobsOption, parseJobs, quietOption, thoroughOption } from '../options.js';
+import { dbOption, jobsOption, quietOption, scanSettings, thoroughOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -18,7 +18,7 @@ export function scanCommand(ctx: CommandContext): Command {
       const quiet = Boolean(o.quiet);
       const db = openIndexForWrite(o.db);
       try {
-        const r = await scanStorage(db, root, { dbFile: o.db, onProgress: progressReporter(quiet), jobs: parseJobs(o.jobs), full: Boolean(o.full), thorough: Boolean(o.thorough) });
+        const r = await scanStorage(db, root, { dbFile: o.db, onProgress: progressReporter(quiet), ...scanSettings(o), full: Boolean(o.full) });
         endProgress(quiet);
         // For the benchmark: where the time went, on stderr so JSON and scripts are unaffected.
         if (process.env.REGAUDIT_TIMINGS) process.stderr.write(`phases (ms): ${r.phases.map(([n, ms]) => `${n} ${ms}`).join(', ')}\n`);

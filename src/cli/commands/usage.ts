@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { runUsage } from '../../app/usage.js';
 import type { UsageBy } from '../../report/usage.js';
 import { UsageError } from '../../errors.js';
-import { asFormat, dbOption, formatOption, jobsOption, parseJobs, thoroughOption, quietOption } from '../options.js';
+import { asFormat, dbOption, formatOption, jobsOption, scanSettings, thoroughOption, quietOption } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -35,8 +35,7 @@ export function usageCommand(ctx: CommandContext): Command {
         sort: o.sort,
         ...(top !== undefined ? { top } : {}),
         onProgress: progressReporter(quiet),
-        jobs: parseJobs(o.jobs),
-        thorough: Boolean(o.thorough),
+        ...scanSettings(o),
       });
       endProgress(quiet);
       ctx.stdout(out.output);
