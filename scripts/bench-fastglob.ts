@@ -51,7 +51,8 @@ function nodeWalk(v2: string): string {
     }
   }
   let manifestBytes = 0;
-  for (const hex of manifests) manifestBytes += readFileSync(`${v2}/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`).length;
+  for (const hex of manifests)
+    manifestBytes += readFileSync(`${v2}/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`).length;
   return `files=${files} links=${links} blobs=${blobs} blob_bytes=${blobBytes} manifests=${manifests.size} manifest_bytes=${manifestBytes} startedat=${startedat}`;
 }
 

@@ -99,7 +99,8 @@ function median(xs: number[]): number {
 }
 
 function machine(): Record<string, string> {
-  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? os.cpus()[0]?.model ?? '?';
+  const cpu =
+    readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? os.cpus()[0]?.model ?? '?';
   const mhz = readFileSync('/proc/cpuinfo', 'utf8').match(/^cpu MHz\s*:\s*(.*)$/m)?.[1];
   const df = sh('df', ['-hT', REPO]).out.trim().split('\n')[1]?.split(/\s+/) ?? [];
   const dev = df[0] ?? '?';
@@ -215,7 +216,13 @@ function cliCommands(): Map<string, string> {
   return cmds;
 }
 
-function measurements(root: string, work: string, floorBin: string, s: Summary, cli: Map<string, string>): Measurement[] {
+function measurements(
+  root: string,
+  work: string,
+  floorBin: string,
+  s: Summary,
+  cli: Map<string, string>,
+): Measurement[] {
   const db = path.join(work, 'bench.db');
   const rmDb = (): void => {
     for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) rmSync(f, { force: true });
@@ -228,25 +235,71 @@ function measurements(root: string, work: string, floorBin: string, s: Summary, 
 
   const ms: Measurement[] = [];
   for (const t of [1, 2, 8]) {
-    ms.push({ id: `floor-${t}`, label: `floor (C, ${t} thread${t > 1 ? 's' : ''})`, argv: [floorBin, root, String(t)], capture: true, check: countCheck(s.files), kind: 'floor' });
+    ms.push({
+      id: `floor-${t}`,
+      label: `floor (C, ${t} thread${t > 1 ? 's' : ''})`,
+      argv: [floorBin, root, String(t)],
+      capture: true,
+      check: countCheck(s.files),
+      kind: 'floor',
+    });
   }
   ms.push({ id: 'find', label: '`find ROOT -type f`', argv: ['find', root, '-type', 'f'], kind: 'reference' });
   if (existsSync('/usr/bin/docker-registry')) {
-    ms.push({ id: 'gc', label: '`docker-registry garbage-collect --dry-run`', argv: ['/usr/bin/docker-registry', 'garbage-collect', '--dry-run', gcConfig], kind: 'reference' });
+    ms.push({
+      id: 'gc',
+      label: '`docker-registry garbage-collect --dry-run`',
+      argv: ['/usr/bin/docker-registry', 'garbage-collect', '--dry-run', gcConfig],
+      kind: 'reference',
+    });
   } else log('!! /usr/bin/docker-registry not found: the garbage-collect measurement is skipped');
-  ms.push({ id: 'fg-sync', label: 'fast-glob sync (list only)', argv: [...fgScript, root, 'sync'], capture: true, check: countCheck(s.files), kind: 'reference' });
-  ms.push({ id: 'fg-async', label: 'fast-glob async (list only)', argv: [...fgScript, root, 'async'], capture: true, check: countCheck(s.files), kind: 'reference' });
-  ms.push({ id: 'node-walk', label: 'Node sync readdir walk (floor work)', argv: [...fgScript, root, 'node-walk'], capture: true, check: countCheck(s.files), kind: 'reference' });
+  ms.push({
+    id: 'fg-sync',
+    label: 'fast-glob sync (list only)',
+    argv: [...fgScript, root, 'sync'],
+    capture: true,
+    check: countCheck(s.files),
+    kind: 'reference',
+  });
+  ms.push({
+    id: 'fg-async',
+    label: 'fast-glob async (list only)',
+    argv: [...fgScript, root, 'async'],
+    capture: true,
+    check: countCheck(s.files),
+    kind: 'reference',
+  });
+  ms.push({
+    id: 'node-walk',
+    label: 'Node sync readdir walk (floor work)',
+    argv: [...fgScript, root, 'node-walk'],
+    capture: true,
+    check: countCheck(s.files),
+    kind: 'reference',
+  });
 
   if (cli.size === 0) {
-    log(`!! regaudit CLI not available (${path.relative(REPO, CLI)} missing or --help failed): regaudit measurements skipped`);
+    log(
+      `!! regaudit CLI not available (${path.relative(REPO, CLI)} missing or --help failed): regaudit measurements skipped`,
+    );
     return ms;
   }
   const quiet = (h: string | undefined): string[] => (h && /--quiet/.test(h) ? ['--quiet'] : []);
   const scanHelp = cli.get('scan');
   if (scanHelp !== undefined) {
-    ms.push({ id: 'scan', label: '`regaudit scan` (full, new db)', argv: [process.execPath, CLI, 'scan', root, '--db', db, ...quiet(scanHelp)], before: rmDb, kind: 'regaudit' });
-    ms.push({ id: 'rescan', label: '`regaudit scan` (again, unchanged tree)', argv: [process.execPath, CLI, 'scan', root, '--db', db, ...quiet(scanHelp)], kind: 'regaudit' });
+    ms.push({
+      id: 'scan',
+      label: '`regaudit scan` (full, new db)',
+      argv: [process.execPath, CLI, 'scan', root, '--db', db, ...quiet(scanHelp)],
+      before: rmDb,
+      kind: 'regaudit',
+    });
+    ms.push({
+      id: 'rescan',
+      label: '`regaudit scan` (again, unchanged tree)',
+      argv: [process.execPath, CLI, 'scan', root, '--db', db, ...quiet(scanHelp)],
+      kind: 'regaudit',
+    });
   } else log('!! the CLI has no scan command: scan measurements skipped');
   // Read-only queries only (never restore/quarantine/...): the report, usage and prune-plan queries the targets name.
   for (const [name, help] of cli) {
@@ -315,7 +368,10 @@ const TIMED_ENV = { ...process.env, REGAUDIT_TIMINGS: '1' };
 function medianPhases(runs: readonly Run[]): Array<[string, number]> | undefined {
   const withPhases = runs.filter((r) => r.phases);
   if (!withPhases.length) return undefined;
-  return withPhases[0]!.phases!.map(([name]) => [name, median(withPhases.map((r) => r.phases!.find(([n]) => n === name)?.[1] ?? 0))]);
+  return withPhases[0]!.phases!.map(([name]) => [
+    name,
+    median(withPhases.map((r) => r.phases!.find(([n]) => n === name)?.[1] ?? 0)),
+  ]);
 }
 
 /** Where the scans' time went, one row per scan measurement. */
@@ -323,21 +379,41 @@ function phaseTable(results: readonly Result[]): string | null {
   const rows = results.filter((r) => r.phases?.length && !r.error);
   if (!rows.length) return null;
   const names = [...new Set(rows.flatMap((r) => r.phases!.map(([n]) => n)))];
-  const lines = [`| ${rows[0]!.mode} scan phases (median s) | ${names.join(' | ')} |`, `|---|${names.map(() => '---:').join('|')}|`];
-  for (const r of rows) lines.push(`| ${r.label} | ${names.map((n) => f2((r.phases!.find(([x]) => x === n)?.[1] ?? NaN) / 1000)).join(' | ')} |`);
+  const lines = [
+    `| ${rows[0]!.mode} scan phases (median s) | ${names.join(' | ')} |`,
+    `|---|${names.map(() => '---:').join('|')}|`,
+  ];
+  for (const r of rows)
+    lines.push(
+      `| ${r.label} | ${names.map((n) => f2((r.phases!.find(([x]) => x === n)?.[1] ?? NaN) / 1000)).join(' | ')} |`,
+    );
   return lines.join('\n');
 }
 
 function runAll(ms: Measurement[], work: string, mode: 'warm' | 'cold', reps: number): Result[] {
   const results = new Map<string, Result>();
-  for (const m of ms) results.set(m.id, { id: m.id, label: m.label, kind: m.kind, mode, runs: [], median: NaN, min: NaN, max: NaN, rssMB: null });
+  for (const m of ms)
+    results.set(m.id, {
+      id: m.id,
+      label: m.label,
+      kind: m.kind,
+      mode,
+      runs: [],
+      median: NaN,
+      min: NaN,
+      max: NaN,
+      rssMB: null,
+    });
   const once = (m: Measurement, tag: string, keep: boolean): void => {
     const res = results.get(m.id);
     if (!res || res.error) return;
     const { run, stdout, stderr } = runOnce(m, work, mode === 'cold');
-    let err = run.code !== 0 ? `exit ${run.code}: ${stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}` : undefined;
+    let err =
+      run.code !== 0 ? `exit ${run.code}: ${stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}` : undefined;
     err ??= m.check?.(stdout);
-    log(`[${mode} ${tag}] ${m.id.padEnd(10)} ${run.wall.toFixed(2).padStart(8)} s  ${run.rssMB === null ? '' : `${run.rssMB.toFixed(0)} MB`}${err ? `  !! ${err}` : ''}`);
+    log(
+      `[${mode} ${tag}] ${m.id.padEnd(10)} ${run.wall.toFixed(2).padStart(8)} s  ${run.rssMB === null ? '' : `${run.rssMB.toFixed(0)} MB`}${err ? `  !! ${err}` : ''}`,
+    );
     if (err) res.error = err;
     else if (keep) res.runs.push(run);
   };
@@ -375,7 +451,9 @@ function table(results: Result[], floorId: string): string {
       continue;
     }
     if (!r.runs.length) continue;
-    lines.push(`| ${r.label} | ${f2(r.median)} | ${f2(r.min)} | ${f2(r.max)} | ${f2(r.median / floor)} | ${r.rssMB === null ? '–' : r.rssMB.toFixed(0)} |`);
+    lines.push(
+      `| ${r.label} | ${f2(r.median)} | ${f2(r.min)} | ${f2(r.max)} | ${f2(r.median / floor)} | ${r.rssMB === null ? '–' : r.rssMB.toFixed(0)} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -387,7 +465,8 @@ interface Target {
 }
 
 function targets(warm: Result[], cold: Result[], size: Args['size'], mediumRss: number | null): Target[] {
-  const get = (rs: Result[], id: string): Result | undefined => rs.find((r) => r.id === id && !r.error && r.runs.length > 0);
+  const get = (rs: Result[], id: string): Result | undefined =>
+    rs.find((r) => r.id === id && !r.error && r.runs.length > 0);
   const t: Target[] = [];
   const scan = get(warm, 'scan');
   const floor2 = get(warm, 'floor-2');
@@ -395,7 +474,13 @@ function targets(warm: Result[], cold: Result[], size: Args['size'], mediumRss: 
   const na = (name: string, why: string): Target => ({ name, value: why, pass: null });
   // Ratios of medians and of the fastest runs; on a busy machine the fastest run is the least disturbed one, so
   // pass/fail is decided on the fastest runs and the median ratio is shown next to it.
-  const ratio = (name: string, a: Result | undefined, b: Result | undefined, limit: number, why = 'not measured'): Target => {
+  const ratio = (
+    name: string,
+    a: Result | undefined,
+    b: Result | undefined,
+    limit: number,
+    why = 'not measured',
+  ): Target => {
     if (!a || !b) return na(name, why);
     const min = a.min / b.min;
     return { name, value: `${f2(min)}× (medians: ${f2(a.median / b.median)}×)`, pass: min <= limit };
@@ -403,15 +488,41 @@ function targets(warm: Result[], cold: Result[], size: Args['size'], mediumRss: 
   t.push(ratio('warm scan ≤ 2.5× 2-thread floor', scan, floor2, 2.5));
   t.push(
     scan && gc
-      ? { name: 'warm scan ≥ 3× faster than GC dry-run', value: `GC ÷ scan = ${f2(gc.min / scan.min)} (medians: ${f2(gc.median / scan.median)})`, pass: gc.min >= 3 * scan.min }
+      ? {
+          name: 'warm scan ≥ 3× faster than GC dry-run',
+          value: `GC ÷ scan = ${f2(gc.min / scan.min)} (medians: ${f2(gc.median / scan.median)})`,
+          pass: gc.min >= 3 * scan.min,
+        }
       : na('warm scan ≥ 3× faster than GC dry-run', 'not measured'),
   );
-  t.push(ratio('cold scan ≤ 2× 8-thread floor', get(cold, 'scan'), get(cold, 'floor-8'), 2, 'not measured (run with --cold)'));
-  const rssOf = [...warm, ...cold].filter((r) => (r.kind === 'regaudit' || r.kind === 'query') && r.rssMB !== null && !r.error);
+  t.push(
+    ratio(
+      'cold scan ≤ 2× 8-thread floor',
+      get(cold, 'scan'),
+      get(cold, 'floor-8'),
+      2,
+      'not measured (run with --cold)',
+    ),
+  );
+  const rssOf = [...warm, ...cold].filter(
+    (r) => (r.kind === 'regaudit' || r.kind === 'query') && r.rssMB !== null && !r.error,
+  );
   const peak = rssOf.length ? Math.max(...rssOf.map((r) => r.rssMB ?? 0)) : null;
-  t.push(peak !== null ? { name: 'peak RSS ≤ 256 MB', value: `${peak.toFixed(0)} MB`, pass: peak <= 256 } : na('peak RSS ≤ 256 MB', 'not measured'));
+  t.push(
+    peak !== null
+      ? { name: 'peak RSS ≤ 256 MB', value: `${peak.toFixed(0)} MB`, pass: peak <= 256 }
+      : na('peak RSS ≤ 256 MB', 'not measured'),
+  );
   if (size === 'large') {
-    t.push(peak !== null && mediumRss !== null ? { name: 'RSS flat: large ≤ 1.2× medium', value: `${peak.toFixed(0)} / ${mediumRss.toFixed(0)} MB = ${f2(peak / mediumRss)}×`, pass: peak <= 1.2 * mediumRss } : na('RSS flat: large ≤ 1.2× medium', 'needs a medium run (bench-out/medium-<seed>/results.json)'));
+    t.push(
+      peak !== null && mediumRss !== null
+        ? {
+            name: 'RSS flat: large ≤ 1.2× medium',
+            value: `${peak.toFixed(0)} / ${mediumRss.toFixed(0)} MB = ${f2(peak / mediumRss)}×`,
+            pass: peak <= 1.2 * mediumRss,
+          }
+        : na('RSS flat: large ≤ 1.2× medium', 'needs a medium run (bench-out/medium-<seed>/results.json)'),
+    );
   }
   const rescan = get(warm, 'rescan');
   t.push(ratio('rescan of unchanged tree ≤ 0.25× full scan', rescan, scan, 0.25));
@@ -425,7 +536,7 @@ function targets(warm: Result[], cold: Result[], size: Args['size'], mediumRss: 
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
+function main(): void {
   const args = parseArgs(process.argv.slice(2));
   const sizeName = String(args.size);
   const work = path.join(REPO, 'bench-out', `${sizeName}-${args.seed}`);
@@ -465,8 +576,15 @@ async function main(): Promise<void> {
   if (args.build) {
     log(`building a snapshot of the working tree (tsc -p tsconfig.json --outDir ${path.relative(REPO, BUILD)}) ...`);
     rmSync(BUILD, { recursive: true, force: true });
-    const b = sh(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--outDir', BUILD]);
-    if (b.code !== 0) log(`!! tsc reported errors (measuring what was emitted):\n${b.out.split('\n').slice(0, 10).join('\n')}`);
+    const b = sh(process.execPath, [
+      path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      'tsconfig.json',
+      '--outDir',
+      BUILD,
+    ]);
+    if (b.code !== 0)
+      log(`!! tsc reported errors (measuring what was emitted):\n${b.out.split('\n').slice(0, 10).join('\n')}`);
     // src/version.ts looks for package.json next to the build's src/
     writeFileSync(path.join(BUILD, 'package.json'), readFileSync(path.join(REPO, 'package.json')));
   }
@@ -490,13 +608,15 @@ async function main(): Promise<void> {
   if (args.cold) {
     if (canDropCaches()) cold = runAll(ms, work, 'cold', args.coldReps ?? args.reps);
     else {
-      coldNote = 'COLD-CACHE MEASUREMENTS SKIPPED: cannot write /proc/sys/vm/drop_caches (needs root, not in a restricted container)';
+      coldNote =
+        'COLD-CACHE MEASUREMENTS SKIPPED: cannot write /proc/sys/vm/drop_caches (needs root, not in a restricted container)';
       log(`!!!!!! ${coldNote}`);
     }
   }
 
   const load1 = os.loadavg();
-  info['load average'] = `${load0.map((x) => x.toFixed(1)).join(' ')} at start, ${load1.map((x) => x.toFixed(1)).join(' ')} at end (1/5/15 min; other work on the machine inflates and spreads the numbers)`;
+  info['load average'] =
+    `${load0.map((x) => x.toFixed(1)).join(' ')} at start, ${load1.map((x) => x.toFixed(1)).join(' ')} at end (1/5/15 min; other work on the machine inflates and spreads the numbers)`;
   report({ args, machine: info, summary, genSeconds, warm, cold, coldNote }, work, tree);
 }
 
@@ -517,13 +637,20 @@ function report(r: Rendered, work: string, tree: string): void {
   const mediumResults = path.join(REPO, 'bench-out', `medium-${args.seed}`, 'results.json');
   if (args.size === 'large' && existsSync(mediumResults)) {
     const prev = JSON.parse(readFileSync(mediumResults, 'utf8')) as { warm: Result[]; cold: Result[] };
-    const rs = [...prev.warm, ...prev.cold].filter((x) => (x.kind === 'regaudit' || x.kind === 'query') && x.rssMB !== null && !x.error);
+    const rs = [...prev.warm, ...prev.cold].filter(
+      (x) => (x.kind === 'regaudit' || x.kind === 'query') && x.rssMB !== null && !x.error,
+    );
     if (rs.length) mediumRss = Math.max(...rs.map((x) => x.rssMB ?? 0));
   }
   const tg = targets(warm, cold, args.size, mediumRss);
 
   const md: string[] = [];
-  const reps = [warm.length ? `${args.reps} warm rep${args.reps > 1 ? 's' : ''}` : '', cold.length ? `${args.coldReps ?? args.reps} cold` : ''].filter(Boolean).join(', ');
+  const reps = [
+    warm.length ? `${args.reps} warm rep${args.reps > 1 ? 's' : ''}` : '',
+    cold.length ? `${args.coldReps ?? args.reps} cold` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   md.push(`### ${sizeName} tree, seed ${args.seed}, ${reps} (commit ${info.commit})`);
   md.push('');
   md.push(
@@ -534,14 +661,21 @@ function report(r: Rendered, work: string, tree: string): void {
       `${genSeconds !== null ? `; generated in ${genSeconds.toFixed(0)} s` : ''}; ${existsSync(tree) ? du(tree) : '?'} on disk.`,
   );
   md.push('');
-  if (warm.length) md.push(`Warm cache (one untimed warm-up run each, then ${args.reps} timed):`, '', table(warm, 'floor-2'), '');
-  if (cold.length) md.push('Cold cache (`sync; echo 3 > /proc/sys/vm/drop_caches` before every run):', '', table(cold, 'floor-8'), '');
+  if (warm.length)
+    md.push(`Warm cache (one untimed warm-up run each, then ${args.reps} timed):`, '', table(warm, 'floor-2'), '');
+  if (cold.length)
+    md.push('Cold cache (`sync; echo 3 > /proc/sys/vm/drop_caches` before every run):', '', table(cold, 'floor-8'), '');
   for (const rs of [warm, cold]) {
     const pt = phaseTable(rs);
     if (pt) md.push(pt, '');
   }
   if (r.coldNote) md.push(`**${r.coldNote}**`, '');
-  md.push('Targets (pass/fail on the fastest runs, the least disturbed on a busy machine):', '', '| target | value | result |', '|---|---:|---|');
+  md.push(
+    'Targets (pass/fail on the fastest runs, the least disturbed on a busy machine):',
+    '',
+    '| target | value | result |',
+    '|---|---:|---|',
+  );
   for (const x of tg) md.push(`| ${x.name} | ${x.value} | ${x.pass === null ? 'n/a' : x.pass ? 'pass' : '**FAIL**'} |`);
   md.push('');
   const text = md.join('\n');
@@ -557,7 +691,9 @@ function du(p: string): string {
   return r.code === 0 ? (r.out.split(/\s+/)[0] ?? '?') : '?';
 }
 
-main().catch((e: unknown) => {
+try {
+  main();
+} catch (e: unknown) {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);
-});
+}

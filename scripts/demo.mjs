@@ -16,7 +16,9 @@ const archive = path.join(repoRoot, 'fixtures', 'sample-storage.tar.gz');
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 
 if (!existsSync(cli)) {
-  console.error(`demo: ${path.relative(process.cwd(), cli)} not found; run \`npm run build\` first (or \`npm run demo\`)`);
+  console.error(
+    `demo: ${path.relative(process.cwd(), cli)} not found; run \`npm run build\` first (or \`npm run demo\`)`,
+  );
   process.exit(2);
 }
 
@@ -44,7 +46,9 @@ try {
   console.log(`sample storage extracted to $TMP/storage (TMP=${tmp})`);
   run('report', ['report', root, '--db', db]);
   run('prune (dry run)', ['prune', root, '--db', db, ...process.argv.slice(2)]);
-  console.log('\n(dry run: nothing was deleted; `prune --apply` would act on the plan above, with the registry stopped)');
+  console.log(
+    '\n(dry run: nothing was deleted; `prune --apply` would act on the plan above, with the registry stopped)',
+  );
 } catch (e) {
   console.error(`demo: ${e instanceof Error ? e.message : String(e)}`);
   status = 1;

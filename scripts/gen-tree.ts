@@ -150,7 +150,9 @@ class Rng {
     return b;
   }
   hex(n: number): string {
-    return this.bytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
+    return this.bytes(Math.ceil(n / 2))
+      .toString('hex')
+      .slice(0, n);
   }
   uuid4(): string {
     const b = this.bytes(16);

@@ -38,7 +38,9 @@ const keep = arg('--keep');
 
 function tree(dir: string, rel = ''): string[] {
   const lines: string[] = [];
-  for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  )) {
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) {
       lines.push(`${r}/`);
@@ -86,7 +88,10 @@ async function main(): Promise<void> {
       const deep = await pushImage(reg, 'a.b/c_d/e__f/g-h', '1.0', { layers: ['deep name layer'] }, { format: 'oci' });
 
       // multi-arch OCI index; its two children are untagged revisions referenced by the tagged index
-      const idx = await pushIndex(reg, 'platform/multi', 'latest', [{ layers: ['multi amd64'] }, { layers: ['multi arm64'] }]);
+      const idx = await pushIndex(reg, 'platform/multi', 'latest', [
+        { layers: ['multi amd64'] },
+        { layers: ['multi arm64'] },
+      ]);
 
       notes.push(
         `| \`myimage\` | pushed \`mytag\` and \`old\`, both deleted via \`DELETE /v2/myimage/manifests/<digest>\`, then GC | **empty**: only \`_layers\` links (dangling after GC), empty revision dirs, empty \`tags/\`. Still listed by \`/v2/_catalog\` (the seed problem). | delete |`,
@@ -170,7 +175,9 @@ async function main(): Promise<void> {
       'Tags per listed repository (`/v2/<name>/tags/list`; 2.8 answers `"tags": null` for an emptied repo, shown as []):',
       '',
       '```',
-      ...cat.map((r) => `${r}: ${tags[r] === undefined ? '404 NAME_UNKNOWN (no _manifests/tags)' : JSON.stringify(tags[r])}`),
+      ...cat.map(
+        (r) => `${r}: ${tags[r] === undefined ? '404 NAME_UNKNOWN (no _manifests/tags)' : JSON.stringify(tags[r])}`,
+      ),
       '```',
       '',
       '## Timestamps: `--min-age` and `--upload-age`',
@@ -181,7 +188,7 @@ async function main(): Promise<void> {
       '- within 1 hour of the build (`--min-age`, default `1h`): every empty repository is skipped as `recent-activity`;',
       '- after that: `myimage`, `org/team` and `incoming` are planned for deletion (a "push in progress" that has not',
       '  moved for over an hour is indistinguishable from garbage), `uploads/pending` is skipped as `upload-in-progress`;',
-      '- 7 days after the build (`--upload-age`, default `168h`, the registry\'s own upload purge age) the upload counts as',
+      "- 7 days after the build (`--upload-age`, default `168h`, the registry's own upload purge age) the upload counts as",
       '  abandoned and `uploads/pending` is planned for deletion too.',
       '',
       'Pass `--min-age 0s` to see the plan regardless of age. The tests that use the sample only assert what does not',
@@ -196,13 +203,15 @@ async function main(): Promise<void> {
     ].join('\n');
     writeFileSync(mdOut, md);
     if (keep) cpSync(root, path.resolve(keep), { recursive: true, preserveTimestamps: true });
-    process.stdout.write(`wrote ${path.relative(process.cwd(), out)} (${size} bytes) and ${path.relative(process.cwd(), mdOut)}\n`);
+    process.stdout.write(
+      `wrote ${path.relative(process.cwd(), out)} (${size} bytes) and ${path.relative(process.cwd(), mdOut)}\n`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

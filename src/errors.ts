@@ -22,7 +22,13 @@ export class InterruptedError extends RegauditError {}
 
 /** errno code of a Node fs error, if any. */
 export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
+}
+
+/** SQLite result code (`SQLITE_BUSY`, ...) of a better-sqlite3 error, if it is one. */
+export function sqliteCode(err: unknown): string | undefined {
+  const code = errnoCode(err);
+  return code?.startsWith('SQLITE') ? code : undefined;
 }
 
 /** A short human description of a Node fs error. */

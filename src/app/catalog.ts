@@ -14,7 +14,10 @@ export interface CatalogOptions extends SessionOptions {
 export async function runCatalog(opts: CatalogOptions): Promise<{ output: string; repositories: string[] }> {
   const s = await openSession(opts);
   try {
-    const repositories = catalogOrder(guardIndex(opts.dbFile, () => catalogEntries(s.db, s.scan.id)), opts.version);
+    const repositories = catalogOrder(
+      guardIndex(opts.dbFile, () => catalogEntries(s.db, s.scan.id)),
+      opts.version,
+    );
     return { output: renderCatalog(opts.version, repositories, opts.format), repositories };
   } finally {
     s.db.close();

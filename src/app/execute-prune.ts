@@ -38,8 +38,10 @@ export interface Execution {
 function asStorageError(err: unknown): unknown {
   const code = errnoCode(err);
   if (err instanceof RegauditError || code === undefined || code.startsWith('SQLITE')) return err;
-  const where = typeof err === 'object' && err && 'path' in err ? `${String((err as { path: unknown }).path)}: ` : '';
-  return new StorageError(`${where}${describeFsError(err)} (prune stopped; every step it took is complete, rerun it to finish)`);
+  const where = typeof err === 'object' && err && 'path' in err ? `${String(err.path)}: ` : '';
+  return new StorageError(
+    `${where}${describeFsError(err)} (prune stopped; every step it took is complete, rerun it to finish)`,
+  );
 }
 
 export function executePlan(o: ExecuteOptions): Execution {

@@ -52,9 +52,16 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
       // From an existing index: the storage must still be there (apply re-reads every repository anyway).
       if (opts.root === undefined) prepare(resolveStorageRoot(s.scan.root).v2);
       // The plan needs the repository states and the leftovers, not the whole audit.
-      const { repositoryRows, debrisRows } = guardIndex(opts.dbFile, () => ({ repositoryRows: repositories(s.db, s.scan.id), debrisRows: debris(s.db, s.scan.id) }));
+      const { repositoryRows, debrisRows } = guardIndex(opts.dbFile, () => ({
+        repositoryRows: repositories(s.db, s.scan.id),
+        debrisRows: debris(s.db, s.scan.id),
+      }));
       const repos = repositoryRows.map(withState);
-      const plan = planPrune(repos, debrisRows, { now: opts.now, minAgeMs: opts.minAgeMs, uploadAgeMs: opts.uploadAgeMs });
+      const plan = planPrune(repos, debrisRows, {
+        now: opts.now,
+        minAgeMs: opts.minAgeMs,
+        uploadAgeMs: opts.uploadAgeMs,
+      });
       const execution = executePlan({
         db: s.db,
         dbFile: opts.dbFile,
@@ -67,7 +74,14 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
       });
       const result = execution.result;
       const output = renderPrune(
-        { root: s.scan.root, applied: opts.apply, plan, ...(result ? { result } : {}), journalRun: execution.runId, ...(quarantineDir !== undefined ? { quarantine: { dir: quarantineDir, batch: execution.batch } } : {}) },
+        {
+          root: s.scan.root,
+          applied: opts.apply,
+          plan,
+          ...(result ? { result } : {}),
+          journalRun: execution.runId,
+          ...(quarantineDir !== undefined ? { quarantine: { dir: quarantineDir, batch: execution.batch } } : {}),
+        },
         opts.format,
       );
       return { output, plan, ...(result ? { result } : {}), execution };

@@ -35,7 +35,13 @@ export function runQuarantineList(o: { dir: string; format: Format }): string {
   return renderBatches(dir, listBatches(dir), o.format);
 }
 
-export function runQuarantinePurge(o: { dir: string; olderThanMs: number; dryRun: boolean; format: Format; now: number }): string {
+export function runQuarantinePurge(o: {
+  dir: string;
+  olderThanMs: number;
+  dryRun: boolean;
+  format: Format;
+  now: number;
+}): string {
   const dir = path.resolve(o.dir);
   if (o.dryRun) return renderPurge(dir, purgeDecisions(listBatches(dir), o.now, o.olderThanMs), false, o.format);
   const release = acquireQuarantineLock(dir);

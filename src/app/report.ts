@@ -25,11 +25,19 @@ export interface ReportOutcome {
 export async function runReport(opts: ReportOptions): Promise<ReportOutcome> {
   const s = await openSession(opts);
   try {
-    const input = guardIndex(opts.dbFile, () => ({ ...loadAuditInput(s.db, s.scan.id), graph: loadGraphInput(s.db, s.scan.id, opts.kinds) }));
+    const input = guardIndex(opts.dbFile, () => ({
+      ...loadAuditInput(s.db, s.scan.id),
+      graph: loadGraphInput(s.db, s.scan.id, opts.kinds),
+    }));
     const { repositories, findings: all } = audit(input, { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
     const findings = opts.kinds?.length ? all.filter((f) => opts.kinds!.includes(f.kind)) : all;
     const output = renderReportChunks(
-      { root: s.scan.root, scannedAt: new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString(), repositories, findings },
+      {
+        root: s.scan.root,
+        scannedAt: new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString(),
+        repositories,
+        findings,
+      },
       opts.format,
     );
     const failOn = opts.failOn;

@@ -15,13 +15,29 @@ export interface UsageOptions extends SessionOptions {
 export async function runUsage(opts: UsageOptions): Promise<{ output: string }> {
   const s = await openSession(opts);
   try {
-    const { totals, rows } = guardIndex(opts.dbFile, () => ({
-      totals: usageTotals(s.db, s.scan.id),
-      rows: (opts.by === 'tag' ? tagUsage(s.db, s.scan.id) : repositoryUsage(s.db, s.scan.id)) as UsageRow[],
-    }));
+    const { totals, rows } = guardIndex<{ totals: ReturnType<typeof usageTotals>; rows: UsageRow[] }>(
+      opts.dbFile,
+      () => ({
+        totals: usageTotals(s.db, s.scan.id),
+        rows: opts.by === 'tag' ? tagUsage(s.db, s.scan.id) : repositoryUsage(s.db, s.scan.id),
+      }),
+    );
     const sorted = sortUsage(rows, opts.by, opts.sort, opts.top);
     const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
-    return { output: renderUsage({ root: s.scan.root, scannedAt, totals, by: opts.by, sort: sorted.sort, top: opts.top ?? null, rows: sorted.rows }, opts.format) };
+    return {
+      output: renderUsage(
+        {
+          root: s.scan.root,
+          scannedAt,
+          totals,
+          by: opts.by,
+          sort: sorted.sort,
+          top: opts.top ?? null,
+          rows: sorted.rows,
+        },
+        opts.format,
+      ),
+    };
   } finally {
     s.db.close();
   }

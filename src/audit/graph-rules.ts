@@ -116,7 +116,8 @@ export function unreferencedBlobFindings(rows: UnreferencedBlobRow[]): Finding[]
 const UNREADABLE: Readonly<Record<string, string>> = {
   'too-large': 'is over the 4 MiB the registry accepts for a manifest: not read, so what it references is unknown',
   'not-json': 'is not JSON: pulling it fails, and garbage-collect aborts when it marks it',
-  'unknown-schema': 'is JSON but neither schema1, an image manifest nor an index/list: garbage-collect aborts when it marks it',
+  'unknown-schema':
+    'is JSON but neither schema1, an image manifest nor an index/list: garbage-collect aborts when it marks it',
   unreadable: 'cannot be read: pulling it fails, and garbage-collect aborts when it marks it',
 };
 

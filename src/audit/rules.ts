@@ -34,7 +34,9 @@ export function withState(r: RepositoryRow): RepositoryReport {
 }
 
 function catalogClause(r: RepositoryReport): string {
-  const by = [r.listedByV2 ? '2.x (_layers present)' : '', r.listedByV3 ? '3.x (_manifests present)' : ''].filter(Boolean);
+  const by = [r.listedByV2 ? '2.x (_layers present)' : '', r.listedByV3 ? '3.x (_manifests present)' : ''].filter(
+    Boolean,
+  );
   return by.length ? `still listed in /v2/_catalog by ${by.join(' and ')}` : 'not listed by either catalog';
 }
 
@@ -47,7 +49,9 @@ export function emptyRepositories(repos: RepositoryReport[]): Finding[] {
       repository: r.name,
       message:
         `no tags and no revisions (${r.layerLinks} layer links, ${r.uploads} uploads); ${catalogClause(r)}` +
-        (r.uploads > 0 ? '; it holds uploads: if one is in progress this is a push that has not finished, and prune leaves it until its uploads are older than --upload-age' : ''),
+        (r.uploads > 0
+          ? '; it holds uploads: if one is in progress this is a push that has not finished, and prune leaves it until its uploads are older than --upload-age'
+          : ''),
     }));
 }
 
@@ -94,7 +98,11 @@ export function linkProblems(links: LinkRow[]): Finding[] {
   const out: Finding[] = [];
   for (const l of links) {
     const what = LINK_DESCRIPTION[l.kind] ?? l.kind;
-    const base = { repository: l.repository, ...(l.tag !== null ? { tag: l.tag } : {}), ...(l.pathDigest ? { digest: l.pathDigest } : {}) };
+    const base = {
+      repository: l.repository,
+      ...(l.tag !== null ? { tag: l.tag } : {}),
+      ...(l.pathDigest ? { digest: l.pathDigest } : {}),
+    };
     if (l.problem !== null) {
       out.push({
         ...base,
@@ -176,7 +184,10 @@ export function debrisFindings(rows: DebrisRow[]): Finding[] {
 }
 
 /** All findings of the index-level rules, sorted. */
-export function audit(input: AuditInput, opts: AuditOptions): { repositories: RepositoryReport[]; findings: Finding[] } {
+export function audit(
+  input: AuditInput,
+  opts: AuditOptions,
+): { repositories: RepositoryReport[]; findings: Finding[] } {
   const repos = input.repositories.map(withState);
   const findings = [
     ...emptyRepositories(repos),

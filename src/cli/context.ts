@@ -9,5 +9,5 @@ export interface CommandContext {
    * process ends at once, between two atomic steps (every such step is ordered so a rerun finishes
    * the job). Elsewhere main.ts turns those signals into one stderr line and exit 130/143.
    */
-  killableDuring?<T>(fn: () => T): T;
+  killableDuring?: <T>(fn: () => T) => T;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The process boundary: the only place that writes errors to stderr and sets the exit code. */
 import { CommanderError } from 'commander';
-import { RegauditError } from '../errors.js';
+import { RegauditError, sqliteCode } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { createProgram } from './program.js';
 
@@ -18,7 +18,9 @@ type Handled = keyof typeof SIGNALS;
  * interrupted prune has only taken atomic steps. Say so, instead of dying silently.
  */
 function onSignal(sig: Handled): void {
-  process.stderr.write(`regaudit: interrupted by ${sig}; nothing half-done is kept (the index keeps its previous scan; rerun an interrupted prune or restore to finish it)\n`);
+  process.stderr.write(
+    `regaudit: interrupted by ${sig}; nothing half-done is kept (the index keeps its previous scan; rerun an interrupted prune or restore to finish it)\n`,
+  );
   process.exit(SIGNALS[sig]);
 }
 
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
       fail(err.message.replace(/^error: /, ''));
     } else if (err instanceof RegauditError) {
       fail(err.message);
-    } else if (String((err as { code?: unknown })?.code ?? '').startsWith('SQLITE')) {
+    } else if (sqliteCode(err) !== undefined) {
       // A database failure no command mapped (e.g. a corrupt page met mid-query): still one line.
       fail(`index database error: ${(err as Error).message} (if the index is corrupt, delete it and scan again)`);
     } else {

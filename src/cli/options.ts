@@ -6,10 +6,13 @@ import { FORMATS, type Format } from '../report/format.js';
 export const DEFAULT_DB = 'regaudit.db';
 
 export const dbOption = (): Option => new Option('--db <file>', 'index database').default(DEFAULT_DB);
-export const formatOption = (): Option => new Option('--format <format>', 'output format').choices(FORMATS as string[]).default('table');
+export const formatOption = (): Option =>
+  new Option('--format <format>', 'output format').choices(FORMATS).default('table');
 export const quietOption = (): Option => new Option('-q, --quiet', 'no progress on stderr');
 export const uploadAgeOption = (): Option =>
-  new Option('--upload-age <duration>', 'uploads older than this are stale (the registry purges at 168h)').default('168h');
+  new Option('--upload-age <duration>', 'uploads older than this are stale (the registry purges at 168h)').default(
+    '168h',
+  );
 
 /** "90s", "1h", "30d" → milliseconds; a clear usage error otherwise. */
 export function parseDuration(value: string, flag: string): number {
@@ -24,19 +27,27 @@ export function asFormat(v: string): Format {
   return v as Format;
 }
 
-export const jobsOption = (): Option => new Option('-j, --jobs <n>', 'scan worker threads (0: walk in the main thread; default: 2 per core, 2 to 4)');
+export const jobsOption = (): Option =>
+  new Option('-j, --jobs <n>', 'scan worker threads (0: walk in the main thread; default: 2 per core, 2 to 4)');
 
 export const thoroughOption = (): Option =>
-  new Option('--thorough', 'scan: also list every link and blob directory, to report stray and temporary files beside link and data files');
+  new Option(
+    '--thorough',
+    'scan: also list every link and blob directory, to report stray and temporary files beside link and data files',
+  );
 
 /** How a command that scans walks the root: its --jobs and --thorough, parsed. */
-export function scanSettings(o: { jobs?: string; thorough?: boolean }): { jobs: number | undefined; thorough: boolean } {
+export function scanSettings(o: { jobs?: string; thorough?: boolean }): {
+  jobs: number | undefined;
+  thorough: boolean;
+} {
   return { jobs: parseJobs(o.jobs), thorough: Boolean(o.thorough) };
 }
 
 /** undefined → the default; otherwise a whole number 0..64. */
 export function parseJobs(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) > 64) throw new UsageError(`--jobs ${JSON.stringify(v)}: not a whole number from 0 to 64`);
+  if (!/^\d+$/.test(v) || Number(v) > 64)
+    throw new UsageError(`--jobs ${JSON.stringify(v)}: not a whole number from 0 to 64`);
   return Number(v);
 }

@@ -12,7 +12,17 @@ import { scanCommand } from './commands/scan.js';
 import { usageCommand } from './commands/usage.js';
 
 /** Every subcommand, in help order. */
-const COMMANDS = [scanCommand, reportCommand, usageCommand, gcPreviewCommand, catalogCommand, pruneCommand, restoreCommand, quarantineCommand, journalCommand];
+const COMMANDS = [
+  scanCommand,
+  reportCommand,
+  usageCommand,
+  gcPreviewCommand,
+  catalogCommand,
+  pruneCommand,
+  restoreCommand,
+  quarantineCommand,
+  journalCommand,
+];
 
 export function createProgram(ctx: CommandContext): Command {
   const program = new Command('regaudit')
@@ -21,6 +31,11 @@ export function createProgram(ctx: CommandContext): Command {
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ outputError: () => {} });
-  for (const make of COMMANDS) program.addCommand(make(ctx).exitOverride().configureOutput({ outputError: () => {} }));
+  for (const make of COMMANDS)
+    program.addCommand(
+      make(ctx)
+        .exitOverride()
+        .configureOutput({ outputError: () => {} }),
+    );
   return program;
 }

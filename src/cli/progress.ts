@@ -7,7 +7,9 @@ export function progressReporter(quiet: boolean): ((p: WalkProgress) => void) | 
   return (p) => {
     const secs = (Date.now() - started) / 1000;
     const rate = secs > 0 ? Math.round(p.files / secs) : 0;
-    process.stderr.write(`\r\x1b[K${p.phase}: ${p.files} files, ${p.dirs} dirs, ${p.repositories} repositories, ${rate} files/s, ${secs.toFixed(1)} s`);
+    process.stderr.write(
+      `\r\x1b[K${p.phase}: ${p.files} files, ${p.dirs} dirs, ${p.repositories} repositories, ${rate} files/s, ${secs.toFixed(1)} s`,
+    );
   };
 }
 

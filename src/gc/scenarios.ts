@@ -28,10 +28,38 @@ export interface GcScenario {
 }
 
 export const GC_SCENARIOS: readonly GcScenario[] = [
-  { id: '2', version: 2, deleteUntagged: false, command: 'registry garbage-collect (2.8)', marker: 'has_layers', markFlag: null },
-  { id: '2-m', version: 2, deleteUntagged: true, command: 'registry garbage-collect --delete-untagged (2.8)', marker: 'has_layers', markFlag: 'tagged' },
-  { id: '3', version: 3, deleteUntagged: false, command: 'registry garbage-collect (3.x)', marker: 'has_manifests', markFlag: null },
-  { id: '3-m', version: 3, deleteUntagged: true, command: 'registry garbage-collect --delete-untagged (3.x)', marker: 'has_manifests', markFlag: 'live' },
+  {
+    id: '2',
+    version: 2,
+    deleteUntagged: false,
+    command: 'registry garbage-collect (2.8)',
+    marker: 'has_layers',
+    markFlag: null,
+  },
+  {
+    id: '2-m',
+    version: 2,
+    deleteUntagged: true,
+    command: 'registry garbage-collect --delete-untagged (2.8)',
+    marker: 'has_layers',
+    markFlag: 'tagged',
+  },
+  {
+    id: '3',
+    version: 3,
+    deleteUntagged: false,
+    command: 'registry garbage-collect (3.x)',
+    marker: 'has_manifests',
+    markFlag: null,
+  },
+  {
+    id: '3-m',
+    version: 3,
+    deleteUntagged: true,
+    command: 'registry garbage-collect --delete-untagged (3.x)',
+    marker: 'has_manifests',
+    markFlag: 'live',
+  },
 ];
 
 /** Media types the manifest store of both versions unmarshals for schemaVersion 2 (plus "" / absent). */
@@ -99,14 +127,20 @@ export interface GcIssueInput {
   debris: GcDebrisRow[];
 }
 
-const enumerated = (r: GcRepositoryRow, s: GcScenario): boolean => (s.marker === 'has_layers' ? r.hasLayers : r.hasManifests);
+const enumerated = (r: GcRepositoryRow, s: GcScenario): boolean =>
+  s.marker === 'has_layers' ? r.hasLayers : r.hasManifests;
 
 /** Why the manifest store of this version refuses the manifest, or null. */
 export function unmarshalProblem(m: GcManifestRow, version: 2 | 3): string | null {
   if (m.problem === 'too-large') return null;
-  if (m.problem !== null) return m.problem === 'unreadable' ? 'cannot be read' : `is ${m.problem === 'not-json' ? 'not JSON' : 'of an unknown schema'}`;
-  if (m.schemaVersion === 1) return version === 3 ? 'is schema1, which 3.x no longer reads ("unrecognized manifest schema version 1")' : null;
-  if (m.mediaType !== null && m.mediaType !== '' && !GC_MEDIA_TYPES.includes(m.mediaType)) return `has media type ${m.mediaType}, which the manifest store does not unmarshal`;
+  if (m.problem !== null)
+    return m.problem === 'unreadable'
+      ? 'cannot be read'
+      : `is ${m.problem === 'not-json' ? 'not JSON' : 'of an unknown schema'}`;
+  if (m.schemaVersion === 1)
+    return version === 3 ? 'is schema1, which 3.x no longer reads ("unrecognized manifest schema version 1")' : null;
+  if (m.mediaType !== null && m.mediaType !== '' && !GC_MEDIA_TYPES.includes(m.mediaType))
+    return `has media type ${m.mediaType}, which the manifest store does not unmarshal`;
   return null;
 }
 
@@ -135,21 +169,46 @@ export function gcIssues(input: GcIssueInput, s: GcScenario): GcIssue[] {
       }
       continue;
     }
-    if (r.nameProblem !== null) out.push({ effect: 'aborts', repository: r.name, message: `invalid repository name (${r.nameProblem}): "failed to parse repo name"` });
-    if (s.version === 3 && !r.hasLayers) out.push({ effect: 'aborts', repository: r.name, message: 'no _layers directory: the layer-link pass fails with "Path not found"' });
+    if (r.nameProblem !== null)
+      out.push({
+        effect: 'aborts',
+        repository: r.name,
+        message: `invalid repository name (${r.nameProblem}): "failed to parse repo name"`,
+      });
+    if (s.version === 3 && !r.hasLayers)
+      out.push({
+        effect: 'aborts',
+        repository: r.name,
+        message: 'no _layers directory: the layer-link pass fails with "Path not found"',
+      });
     if (s.deleteUntagged && r.hasTagsDir === false && r.untagged > 0) {
       out.push(
         s.version === 2
-          ? { effect: 'aborts', repository: r.name, message: `no _manifests/tags directory and ${r.untagged} untagged revisions: "failed to retrieve tags"` }
-          : { effect: 'breaks', repository: r.name, message: `no _manifests/tags directory: its ${r.untagged} untagged revisions are neither marked nor deleted, so their blobs are swept under them` },
+          ? {
+              effect: 'aborts',
+              repository: r.name,
+              message: `no _manifests/tags directory and ${r.untagged} untagged revisions: "failed to retrieve tags"`,
+            }
+          : {
+              effect: 'breaks',
+              repository: r.name,
+              message: `no _manifests/tags directory: its ${r.untagged} untagged revisions are neither marked nor deleted, so their blobs are swept under them`,
+            },
       );
     }
-    if (r.problem !== null) out.push({ effect: 'uncertain', repository: r.name, message: `part of the repository could not be read (${r.problem})` });
+    if (r.problem !== null)
+      out.push({
+        effect: 'uncertain',
+        repository: r.name,
+        message: `part of the repository could not be read (${r.problem})`,
+      });
   }
   for (const l of input.badLinks) {
     if (!isEnumerated(l.repository)) continue;
     const stops =
-      l.kind === 'revision' || (l.kind === 'tag-current' && s.deleteUntagged) || (l.kind === 'layer' && s.version === 3);
+      l.kind === 'revision' ||
+      (l.kind === 'tag-current' && s.deleteUntagged) ||
+      (l.kind === 'layer' && s.version === 3);
     if (!stops) continue;
     out.push({
       effect: 'aborts',
@@ -161,16 +220,38 @@ export function gcIssues(input: GcIssueInput, s: GcScenario): GcIssue[] {
   for (const m of input.manifests) {
     if (!isEnumerated(m.repository) || !isRead(m, s)) continue;
     if (m.problem === 'too-large') {
-      out.push({ effect: 'uncertain', repository: m.repository, digest: m.digest, message: 'manifest over 4 MiB was not read: what it references is counted as swept' });
+      out.push({
+        effect: 'uncertain',
+        repository: m.repository,
+        digest: m.digest,
+        message: 'manifest over 4 MiB was not read: what it references is counted as swept',
+      });
       continue;
     }
     const why = unmarshalProblem(m, s.version);
-    if (why !== null) out.push({ effect: 'aborts', repository: m.repository, digest: m.digest, message: `manifest ${why}: "failed to retrieve manifest"` });
+    if (why !== null)
+      out.push({
+        effect: 'aborts',
+        repository: m.repository,
+        digest: m.digest,
+        message: `manifest ${why}: "failed to retrieve manifest"`,
+      });
   }
   for (const d of input.debris) {
-    if (d.kind === 'symlink') out.push({ effect: 'uncertain', repository: null, path: d.path, message: 'symbolic link: the registry follows it, regaudit does not' });
+    if (d.kind === 'symlink')
+      out.push({
+        effect: 'uncertain',
+        repository: null,
+        path: d.path,
+        message: 'symbolic link: the registry follows it, regaudit does not',
+      });
     else if (d.path.startsWith('blobs/') && d.kind !== 'tmp-file') {
-      out.push({ effect: 'uncertain', repository: null, path: d.path, message: 'not part of the blob layout: a data file below it makes the sweep fail ("error enumerating blobs")' });
+      out.push({
+        effect: 'uncertain',
+        repository: null,
+        path: d.path,
+        message: 'not part of the blob layout: a data file below it makes the sweep fail ("error enumerating blobs")',
+      });
     }
   }
   return out;

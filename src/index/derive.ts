@@ -152,7 +152,9 @@ function dropTemp(db: DB): void {
 /** Repositories and blobs of a scan, as one string: an incremental rescan that changes it must derive again. */
 export function graphInputCounts(db: DB, scanId: number): string {
   const row = db
-    .prepare(`SELECT (SELECT count(*) FROM repositories WHERE scan_id = :scan) AS repos, (SELECT count(*) FROM blobs WHERE scan_id = :scan) AS blobs`)
+    .prepare(
+      `SELECT (SELECT count(*) FROM repositories WHERE scan_id = :scan) AS repos, (SELECT count(*) FROM blobs WHERE scan_id = :scan) AS blobs`,
+    )
     .get({ scan: scanId }) as { repos: number; blobs: number };
   return `${row.repos}/${row.blobs}`;
 }

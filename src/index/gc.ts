@@ -58,7 +58,12 @@ const TEMP = ['gc_marks', 'gc_sweep', 'gc_deleted', 'gc_pos', 'gc_minpos', 'gc_l
  * Computes the scenarios. `positions` maps repository name → position in the 3.x catalog walk
  * (3.x layer links: a link survives only if its repository or an earlier one marked the blob).
  */
-export function gcSets(db: DB, scanId: number, scenarios: readonly GcScenario[], positions: ReadonlyMap<string, number>): GcSets[] {
+export function gcSets(
+  db: DB,
+  scanId: number,
+  scenarios: readonly GcScenario[],
+  positions: ReadonlyMap<string, number>,
+): GcSets[] {
   const p = { scan: scanId };
   const dropAll = (): void => {
     for (const t of TEMP) db.exec(`DROP TABLE IF EXISTS temp.${t}`);
@@ -66,14 +71,18 @@ export function gcSets(db: DB, scanId: number, scenarios: readonly GcScenario[],
   dropAll();
   try {
     // Every held digest with, per scenario, whether some enumerated repository marks it: one pass.
-    db.exec(`CREATE TEMP TABLE gc_marks (digest TEXT PRIMARY KEY, ${scenarios.map((s) => `${markColumn(s)} INTEGER NOT NULL`).join(', ')}) WITHOUT ROWID`);
+    db.exec(
+      `CREATE TEMP TABLE gc_marks (digest TEXT PRIMARY KEY, ${scenarios.map((s) => `${markColumn(s)} INTEGER NOT NULL`).join(', ')}) WITHOUT ROWID`,
+    );
     db.prepare(
       `INSERT INTO gc_marks SELECT x.digest, ${scenarios.map((s) => `max(${marks(s)})`).join(', ')}
        FROM repositories rx JOIN held x ON x.repo_id = rx.id WHERE rx.scan_id = :scan AND x.holders > 0 GROUP BY x.digest`,
     ).run(p);
     if (scenarios.some((s) => s.version === 3)) {
       db.exec(`CREATE TEMP TABLE gc_pos (repo_id INTEGER PRIMARY KEY, pos INTEGER NOT NULL)`);
-      const ins = db.prepare(`INSERT INTO gc_pos SELECT id, :pos FROM repositories WHERE scan_id = :scan AND name = :name AND has_manifests = 1`);
+      const ins = db.prepare(
+        `INSERT INTO gc_pos SELECT id, :pos FROM repositories WHERE scan_id = :scan AND name = :name AND has_manifests = 1`,
+      );
       for (const [name, pos] of positions) ins.run({ ...p, name, pos });
     }
     return scenarios.map((s) => scenario(db, p, s));
@@ -83,12 +92,17 @@ export function gcSets(db: DB, scanId: number, scenarios: readonly GcScenario[],
 }
 
 function scenario(db: DB, p: { scan: number }, s: GcScenario): GcSets {
-  const marked = (digest: string): string => `EXISTS (SELECT 1 FROM gc_marks k WHERE k.digest = ${digest} AND k.${markColumn(s)} = 1)`;
+  const marked = (digest: string): string =>
+    `EXISTS (SELECT 1 FROM gc_marks k WHERE k.digest = ${digest} AND k.${markColumn(s)} = 1)`;
   for (const t of ['gc_sweep', 'gc_deleted', 'gc_minpos', 'gc_lost']) db.exec(`DROP TABLE IF EXISTS temp.${t}`);
   db.exec(`CREATE TEMP TABLE gc_sweep (digest TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID`);
-  db.prepare(`INSERT INTO gc_sweep SELECT b.digest, b.size FROM blobs b WHERE b.scan_id = :scan AND NOT ${marked('b.digest')}`).run(p);
+  db.prepare(
+    `INSERT INTO gc_sweep SELECT b.digest, b.size FROM blobs b WHERE b.scan_id = :scan AND NOT ${marked('b.digest')}`,
+  ).run(p);
 
-  db.exec(`CREATE TEMP TABLE gc_deleted (repo_id INTEGER NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (repo_id, digest)) WITHOUT ROWID`);
+  db.exec(
+    `CREATE TEMP TABLE gc_deleted (repo_id INTEGER NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (repo_id, digest)) WITHOUT ROWID`,
+  );
   if (s.deleteUntagged) {
     // 2.x deletes every untagged revision it enumerates; 3.x skips repositories without a tags
     // directory and keeps any manifest something marked (unmarkReferencedManifest).
@@ -160,10 +174,15 @@ function scenario(db: DB, p: { scan: number }, s: GcScenario): GcSets {
   return {
     blobs: db.prepare(`SELECT digest, size FROM gc_sweep ORDER BY digest`).all() as GcBlob[],
     manifests: db
-      .prepare(`SELECT r.name AS repository, d.digest, d.size FROM gc_deleted d JOIN repositories r ON r.id = d.repo_id ORDER BY r.name, d.digest`)
+      .prepare(
+        `SELECT r.name AS repository, d.digest, d.size FROM gc_deleted d JOIN repositories r ON r.id = d.repo_id ORDER BY r.name, d.digest`,
+      )
       .all() as GcManifest[],
     layerLinks,
-    brokenTags: broken.map((b) => ({ ...b, deletedManifests: b.deletedManifests ? b.deletedManifests.split(',').sort() : [] })),
+    brokenTags: broken.map((b) => ({
+      ...b,
+      deletedManifests: b.deletedManifests ? b.deletedManifests.split(',').sort() : [],
+    })),
   };
 }
 
@@ -217,13 +236,20 @@ export function gcManifests(db: DB, scanId: number): GcManifestRow[] {
        ORDER BY r.name, h.digest`,
     )
     .all({ scan: scanId }) as Array<Record<string, unknown>>;
-  return rows.map((r) => ({ ...(r as unknown as GcManifestRow), current: r.current === 1, tagged: r.tagged === 1, live: r.live === 1 }));
+  return rows.map((r) => ({
+    ...(r as unknown as GcManifestRow),
+    current: r.current === 1,
+    tagged: r.tagged === 1,
+    live: r.live === 1,
+  }));
 }
 
 /** Every repository directory with its catalog markers, as the catalog walkers see them. */
 export function catalogEntries(db: DB, scanId: number): CatalogEntry[] {
   const rows = db
-    .prepare(`SELECT name, has_layers AS hasLayers, has_manifests AS hasManifests FROM repositories WHERE scan_id = :scan ORDER BY name`)
+    .prepare(
+      `SELECT name, has_layers AS hasLayers, has_manifests AS hasManifests FROM repositories WHERE scan_id = :scan ORDER BY name`,
+    )
     .all({ scan: scanId }) as Array<{ name: string; hasLayers: number; hasManifests: number }>;
   return rows.map((r) => ({ name: r.name, hasLayers: r.hasLayers === 1, hasManifests: r.hasManifests === 1 }));
 }

@@ -71,8 +71,14 @@ function neededRefs(db: DB, scanId: number, where: string): NeededRefRow[] {
        WHERE r.scan_id = :scan AND ${where}
        ORDER BY r.name, h.digest`,
     )
-    .all({ scan: scanId }) as Array<Omit<NeededRefRow, 'blobPresent' | 'size'> & { blobSize: number | null; declared: number | null }>;
-  return rows.map(({ blobSize, declared, ...r }) => ({ ...r, size: blobSize ?? declared, blobPresent: blobSize !== null }));
+    .all({ scan: scanId }) as Array<
+    Omit<NeededRefRow, 'blobPresent' | 'size'> & { blobSize: number | null; declared: number | null }
+  >;
+  return rows.map(({ blobSize, declared, ...r }) => ({
+    ...r,
+    size: blobSize ?? declared,
+    blobPresent: blobSize !== null,
+  }));
 }
 
 /**
@@ -80,7 +86,11 @@ function neededRefs(db: DB, scanId: number, where: string): NeededRefRow[] {
  * blobs/, and an index/list child that is not a revision of the same repository with its blob.
  */
 export function missingReferences(db: DB, scanId: number): NeededRefRow[] {
-  return neededRefs(db, scanId, `((h.needs_link = 1 AND h.size IS NULL) OR (h.child = 1 AND h.revision = 0 AND h.needs_link = 0))`);
+  return neededRefs(
+    db,
+    scanId,
+    `((h.needs_link = 1 AND h.size IS NULL) OR (h.child = 1 AND h.revision = 0 AND h.needs_link = 0))`,
+  );
 }
 
 /** Blobs a manifest of the repository needs that exist but have no `_layers` link there (BLOB_UNKNOWN). */

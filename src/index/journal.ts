@@ -35,14 +35,22 @@ export interface PruneActionRow {
 }
 
 /** Records a run and everything it plans, in one transaction, before anything is carried out. */
-export function beginPruneRun(db: DB, run: { root: string; mode: PruneMode; startedMs: number }, actions: readonly JournalAction[]): number {
+export function beginPruneRun(
+  db: DB,
+  run: { root: string; mode: PruneMode; startedMs: number },
+  actions: readonly JournalAction[],
+): number {
   return db.transaction(() => {
     const id = Number(
       db
-        .prepare(`INSERT INTO prune_runs (root, mode, tool_version, pid, host, started_ms, status) VALUES (?, ?, ?, ?, ?, ?, 'running')`)
+        .prepare(
+          `INSERT INTO prune_runs (root, mode, tool_version, pid, host, started_ms, status) VALUES (?, ?, ?, ?, ?, ?, 'running')`,
+        )
         .run(run.root, run.mode, TOOL_VERSION, process.pid, hostname(), run.startedMs).lastInsertRowid,
     );
-    const ins = db.prepare(`INSERT INTO prune_actions (run_id, seq, kind, target, planned, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    const ins = db.prepare(
+      `INSERT INTO prune_actions (run_id, seq, kind, target, planned, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
     actions.forEach((a, i) => ins.run(id, i + 1, a.kind, a.target, a.action, a.reason ?? null, a.detail ?? null));
     return id;
   })();
@@ -53,18 +61,18 @@ export function setPruneBatch(db: DB, runId: number, batch: string): void {
 }
 
 export function recordOutcome(db: DB, runId: number, o: JournalOutcome): void {
-  db.prepare(`UPDATE prune_actions SET outcome = ?, outcome_detail = ?, done_ms = ? WHERE run_id = ? AND kind = ? AND target = ?`).run(
-    o.outcome,
-    o.outcomeDetail ?? null,
-    Date.parse(o.at),
-    runId,
-    o.kind,
-    o.target,
-  );
+  db.prepare(
+    `UPDATE prune_actions SET outcome = ?, outcome_detail = ?, done_ms = ? WHERE run_id = ? AND kind = ? AND target = ?`,
+  ).run(o.outcome, o.outcomeDetail ?? null, Date.parse(o.at), runId, o.kind, o.target);
 }
 
 export function finishPruneRun(db: DB, runId: number, finishedMs: number, error?: string): void {
-  db.prepare(`UPDATE prune_runs SET status = ?, finished_ms = ?, error = ? WHERE id = ?`).run(error === undefined ? 'complete' : 'failed', finishedMs, error ?? null, runId);
+  db.prepare(`UPDATE prune_runs SET status = ?, finished_ms = ?, error = ? WHERE id = ?`).run(
+    error === undefined ? 'complete' : 'failed',
+    finishedMs,
+    error ?? null,
+    runId,
+  );
 }
 
 const RUN_COLUMNS = `r.id, r.root, r.mode, r.quarantine_batch AS quarantineBatch, r.tool_version AS toolVersion, r.pid, r.host,

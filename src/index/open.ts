@@ -18,10 +18,12 @@ function diskFull(file: string): boolean {
 
 /** A one-line reason for a SQLite failure, naming the file. */
 export function indexFailure(file: string, err: unknown): IndexError {
-  const code = typeof err === 'object' && err && 'code' in err ? String((err as { code: unknown }).code) : '';
+  const code = typeof err === 'object' && err && 'code' in err ? String(err.code) : '';
   const msg = err instanceof Error ? err.message : String(err);
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return new IndexError(`${file}: not a regaudit index (file is not a database or is corrupt)`);
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new IndexError(`${file}: index is locked by another process`);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+    return new IndexError(`${file}: not a regaudit index (file is not a database or is corrupt)`);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+    return new IndexError(`${file}: index is locked by another process`);
   if (code.startsWith('SQLITE_FULL')) return new IndexError(`${file}: disk full while writing the index`);
   if (code.startsWith('SQLITE_CANTOPEN')) return new IndexError(`${file}: cannot open index (${msg})`);
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_IOERR'))
@@ -35,7 +37,8 @@ export function guardIndex<T>(file: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (typeof err === 'object' && err && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE')) throw indexFailure(file, err);
+    if (typeof err === 'object' && err && 'code' in err && String(err.code).startsWith('SQLITE'))
+      throw indexFailure(file, err);
     throw err;
   }
 }
@@ -103,7 +106,9 @@ export function openIndexForRead(file: string): DB {
     }
     const v = userVersion(db);
     if (v > SCHEMA_VERSION) {
-      throw new IndexError(`${file}: index schema version ${v} is newer than this regaudit supports (${SCHEMA_VERSION}); upgrade regaudit or rescan`);
+      throw new IndexError(
+        `${file}: index schema version ${v} is newer than this regaudit supports (${SCHEMA_VERSION}); upgrade regaudit or rescan`,
+      );
     }
     if (v < SCHEMA_VERSION) {
       db.close();

@@ -17,7 +17,9 @@ export interface ScanRow {
 export function insertScan(db: DB, root: string, givenPath: string, startedMs: number, thorough: boolean): number {
   return Number(
     db
-      .prepare(`INSERT INTO scans (root, given_path, started_ms, status, tool_version, thorough) VALUES (?, ?, ?, 'running', ?, ?)`)
+      .prepare(
+        `INSERT INTO scans (root, given_path, started_ms, status, tool_version, thorough) VALUES (?, ?, ?, 'running', ?, ?)`,
+      )
       .run(root, givenPath, startedMs, TOOL_VERSION, thorough ? 1 : 0).lastInsertRowid,
   );
 }
@@ -30,14 +32,15 @@ export function dropScansOf(db: DB, root: string): void {
   db.prepare(`DELETE FROM scans WHERE root = ?`).run(root);
 }
 
-export function completeScan(db: DB, id: number, stats: { files: number; dirs: number; finishedMs: number }, givenPath?: string): void {
-  db.prepare(`UPDATE scans SET status = 'complete', finished_ms = ?, files = ?, dirs = ?, given_path = coalesce(?, given_path) WHERE id = ?`).run(
-    stats.finishedMs,
-    stats.files,
-    stats.dirs,
-    givenPath ?? null,
-    id,
-  );
+export function completeScan(
+  db: DB,
+  id: number,
+  stats: { files: number; dirs: number; finishedMs: number },
+  givenPath?: string,
+): void {
+  db.prepare(
+    `UPDATE scans SET status = 'complete', finished_ms = ?, files = ?, dirs = ?, given_path = coalesce(?, given_path) WHERE id = ?`,
+  ).run(stats.finishedMs, stats.files, stats.dirs, givenPath ?? null, id);
 }
 
 /**
@@ -45,11 +48,15 @@ export function completeScan(db: DB, id: number, stats: { files: number; dirs: n
  * version may read storage differently, so its scan is replaced by a full one) and in the same mode.
  */
 export function reusableScan(db: DB, root: string, thorough: boolean): number | undefined {
-  const row = db.prepare(`SELECT id, tool_version, thorough FROM scans WHERE root = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`).get(root) as
-    | { id: number; tool_version: string; thorough: number }
-    | undefined;
+  const row = db
+    .prepare(
+      `SELECT id, tool_version, thorough FROM scans WHERE root = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`,
+    )
+    .get(root) as { id: number; tool_version: string; thorough: number } | undefined;
   const count = (db.prepare(`SELECT count(*) FROM scans WHERE root = ?`).pluck().get(root) as number) ?? 0;
-  return row && row.tool_version === TOOL_VERSION && row.thorough === (thorough ? 1 : 0) && count === 1 ? row.id : undefined;
+  return row && row.tool_version === TOOL_VERSION && row.thorough === (thorough ? 1 : 0) && count === 1
+    ? row.id
+    : undefined;
 }
 
 /** Files the index knows of in one scan: links, blobs, upload directories. */
@@ -71,10 +78,19 @@ const SCAN_COLUMNS = `id, root, given_path AS givenPath, started_ms AS startedMs
 export function latestScan(db: DB, file: string, root?: string): ScanRow {
   const row = (
     root === undefined
-      ? db.prepare(`SELECT ${SCAN_COLUMNS} FROM scans WHERE status = 'complete' ORDER BY finished_ms DESC, id DESC LIMIT 1`).get()
-      : db.prepare(`SELECT ${SCAN_COLUMNS} FROM scans WHERE status = 'complete' AND root = ? ORDER BY id DESC LIMIT 1`).get(root)
+      ? db
+          .prepare(
+            `SELECT ${SCAN_COLUMNS} FROM scans WHERE status = 'complete' ORDER BY finished_ms DESC, id DESC LIMIT 1`,
+          )
+          .get()
+      : db
+          .prepare(`SELECT ${SCAN_COLUMNS} FROM scans WHERE status = 'complete' AND root = ? ORDER BY id DESC LIMIT 1`)
+          .get(root)
   ) as ScanRow | undefined;
-  if (!row) throw new IndexError(`${file}: the index holds no complete scan${root ? ` of ${root}` : ''}; run "regaudit scan" first`);
+  if (!row)
+    throw new IndexError(
+      `${file}: the index holds no complete scan${root ? ` of ${root}` : ''}; run "regaudit scan" first`,
+    );
   return row;
 }
 
@@ -88,7 +104,9 @@ const BULK_TABLES = ['links', 'tags', 'blobs', 'uploads', 'manifests', 'manifest
  */
 export function suspendIndexes(db: DB, tables: readonly string[] = BULK_TABLES): string[] {
   const rows = db
-    .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${tables.map(() => '?').join(', ')}) ORDER BY name`)
+    .prepare(
+      `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${tables.map(() => '?').join(', ')}) ORDER BY name`,
+    )
     .all(...tables) as Array<{ name: string; sql: string }>;
   for (const r of rows) db.exec(`DROP INDEX "${r.name}"`);
   return rows.map((r) => r.sql);

@@ -13,8 +13,18 @@ export interface RepositoryStampRow {
 
 export function repositoryStamps(db: DB, scanId: number): Map<string, RepositoryStampRow> {
   const rows = db
-    .prepare(`SELECT id, name, has_layers, has_manifests, has_uploads, stamp, extra FROM repositories WHERE scan_id = ?`)
-    .all(scanId) as Array<{ id: number; name: string; has_layers: number; has_manifests: number; has_uploads: number; stamp: string | null; extra: string | null }>;
+    .prepare(
+      `SELECT id, name, has_layers, has_manifests, has_uploads, stamp, extra FROM repositories WHERE scan_id = ?`,
+    )
+    .all(scanId) as Array<{
+    id: number;
+    name: string;
+    has_layers: number;
+    has_manifests: number;
+    has_uploads: number;
+    stamp: string | null;
+    extra: string | null;
+  }>;
   return new Map(
     rows.map((r) => [
       r.name,
@@ -31,13 +41,20 @@ export function repositoryStamps(db: DB, scanId: number): Map<string, Repository
 }
 
 /** The rows of one repository that imply paths on disk. */
-export function repositoryRows(db: DB, repoId: number): {
+export function repositoryRows(
+  db: DB,
+  repoId: number,
+): {
   tags: string[];
   links: Array<{ kind: string; tag: string | null; pathDigest: string | null }>;
 } {
   return {
-    tags: (db.prepare(`SELECT name FROM tags WHERE repo_id = ?`).pluck().all(repoId) as string[]),
-    links: db.prepare(`SELECT kind, tag, path_digest AS pathDigest FROM links WHERE repo_id = ?`).all(repoId) as Array<{ kind: string; tag: string | null; pathDigest: string | null }>,
+    tags: db.prepare(`SELECT name FROM tags WHERE repo_id = ?`).pluck().all(repoId) as string[],
+    links: db.prepare(`SELECT kind, tag, path_digest AS pathDigest FROM links WHERE repo_id = ?`).all(repoId) as Array<{
+      kind: string;
+      tag: string | null;
+      pathDigest: string | null;
+    }>,
   };
 }
 
@@ -46,7 +63,12 @@ export function deleteRepository(db: DB, repoId: number): void {
 }
 
 export function fanStamps(db: DB, scanId: number): Map<string, { stamp: string; extra: string[] }> {
-  const rows = db.prepare(`SELECT alg, fan, stamp, extra FROM blob_fans WHERE scan_id = ?`).all(scanId) as Array<{ alg: string; fan: string; stamp: string; extra: string }>;
+  const rows = db.prepare(`SELECT alg, fan, stamp, extra FROM blob_fans WHERE scan_id = ?`).all(scanId) as Array<{
+    alg: string;
+    fan: string;
+    stamp: string;
+    extra: string;
+  }>;
   return new Map(rows.map((r) => [`${r.alg}/${r.fan}`, { stamp: r.stamp, extra: JSON.parse(r.extra) as string[] }]));
 }
 
@@ -54,7 +76,10 @@ export function fanStamps(db: DB, scanId: number): Map<string, { stamp: string; 
 const range = (alg: string, fan: string): [string, string] => [`${alg}:${fan}`, `${alg}:${fan}~`];
 
 export function fanDigests(db: DB, scanId: number, alg: string, fan: string): string[] {
-  return db.prepare(`SELECT digest FROM blobs WHERE scan_id = ? AND digest >= ? AND digest < ?`).pluck().all(scanId, ...range(alg, fan)) as string[];
+  return db
+    .prepare(`SELECT digest FROM blobs WHERE scan_id = ? AND digest >= ? AND digest < ?`)
+    .pluck()
+    .all(scanId, ...range(alg, fan)) as string[];
 }
 
 export function deleteFan(db: DB, scanId: number, alg: string, fan: string): void {
@@ -64,7 +89,9 @@ export function deleteFan(db: DB, scanId: number, alg: string, fan: string): voi
 
 /** Removes and returns the debris rows that belong to no repository. */
 export function takeLooseDebris(db: DB, scanId: number): DebrisRecord[] {
-  const rows = db.prepare(`SELECT path, kind, detail FROM debris WHERE scan_id = ? AND repo_id IS NULL`).all(scanId) as DebrisRecord[];
+  const rows = db
+    .prepare(`SELECT path, kind, detail FROM debris WHERE scan_id = ? AND repo_id IS NULL`)
+    .all(scanId) as DebrisRecord[];
   db.prepare(`DELETE FROM debris WHERE scan_id = ? AND repo_id IS NULL`).run(scanId);
   return rows;
 }
@@ -81,7 +108,10 @@ export function revisionDigests(db: DB, scanId: number): string[] {
 
 /** digest → true when parsed for good (content-addressed: never changes), false when worth retrying. */
 export function parsedManifests(db: DB, scanId: number): Map<string, boolean> {
-  const rows = db.prepare(`SELECT digest, problem FROM manifests WHERE scan_id = ?`).all(scanId) as Array<{ digest: string; problem: string | null }>;
+  const rows = db.prepare(`SELECT digest, problem FROM manifests WHERE scan_id = ?`).all(scanId) as Array<{
+    digest: string;
+    problem: string | null;
+  }>;
   return new Map(rows.map((r) => [r.digest, r.problem !== 'missing' && r.problem !== 'unreadable']));
 }
 

@@ -80,7 +80,9 @@ export interface UsageTotals {
 }
 
 export function usageTotals(db: DB, scanId: number): UsageTotals {
-  const all = db.prepare(`SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM blobs WHERE scan_id = :scan`).get({ scan: scanId }) as {
+  const all = db
+    .prepare(`SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM blobs WHERE scan_id = :scan`)
+    .get({ scan: scanId }) as {
     n: number;
     bytes: number;
   };

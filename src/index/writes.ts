@@ -63,14 +63,39 @@ export class IndexWriter implements ScanSink {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insTag = new Batch(db, `INSERT OR IGNORE INTO tags (repo_id, name)`, 2);
-    this.insLink = new Batch(db, `INSERT INTO links (repo_id, kind, tag, path_digest, digest, problem, raw, size, mtime_ms)`, 9);
-    this.insUpload = new Batch(db, `INSERT OR REPLACE INTO uploads (repo_id, upload_id, started_at, started_ms, size, mtime_ms)`, 6);
+    this.insLink = new Batch(
+      db,
+      `INSERT INTO links (repo_id, kind, tag, path_digest, digest, problem, raw, size, mtime_ms)`,
+      9,
+    );
+    this.insUpload = new Batch(
+      db,
+      `INSERT OR REPLACE INTO uploads (repo_id, upload_id, started_at, started_ms, size, mtime_ms)`,
+      6,
+    );
     this.insBlob = new Batch(db, `INSERT OR REPLACE INTO blobs (scan_id, digest, size, mtime_ms)`, 4);
-    this.insManifest = new Batch(db, `INSERT OR REPLACE INTO manifests (scan_id, digest, media_type, schema_version, size, problem)`, 6);
-    this.insRef = new Batch(db, `INSERT INTO manifest_refs (scan_id, manifest_digest, ref_digest, role, media_type, size, is_foreign, platform)`, 8);
+    this.insManifest = new Batch(
+      db,
+      `INSERT OR REPLACE INTO manifests (scan_id, digest, media_type, schema_version, size, problem)`,
+      6,
+    );
+    this.insRef = new Batch(
+      db,
+      `INSERT INTO manifest_refs (scan_id, manifest_digest, ref_digest, role, media_type, size, is_foreign, platform)`,
+      8,
+    );
     this.insFan = new Batch(db, `INSERT OR REPLACE INTO blob_fans (scan_id, alg, fan, stamp, extra)`, 5);
     this.insDebris = new Batch(db, `INSERT INTO debris (scan_id, repo_id, path, kind, detail)`, 5);
-    this.batches = [this.insTag, this.insLink, this.insUpload, this.insBlob, this.insManifest, this.insRef, this.insFan, this.insDebris];
+    this.batches = [
+      this.insTag,
+      this.insLink,
+      this.insUpload,
+      this.insBlob,
+      this.insManifest,
+      this.insRef,
+      this.insFan,
+      this.insDebris,
+    ];
   }
 
   /** Writes the rows still buffered. */
@@ -96,7 +121,8 @@ export class IndexWriter implements ScanSink {
       ).lastInsertRowid,
     );
     for (const t of s.tags) this.insTag.add(id, t);
-    for (const l of s.links) this.insLink.add(id, l.kind, l.tag, l.pathDigest, l.digest, l.problem, l.raw, l.size, l.mtimeMs);
+    for (const l of s.links)
+      this.insLink.add(id, l.kind, l.tag, l.pathDigest, l.digest, l.problem, l.raw, l.size, l.mtimeMs);
     for (const u of s.uploads) this.insUpload.add(id, u.id, u.startedAt, u.startedMs, u.size, u.mtimeMs);
     for (const d of s.debris) this.insDebris.add(this.scanId, id, d.path, d.kind, d.detail);
   }

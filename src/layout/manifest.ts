@@ -83,13 +83,15 @@ export function parseManifest(text: string): ParsedManifest {
     if (r) refs.push(r);
   };
   if (schemaVersion === 1) {
-    if (!Array.isArray(doc.fsLayers)) return { ok: false, problem: 'unknown-schema', detail: 'schema1 without fsLayers' };
+    if (!Array.isArray(doc.fsLayers))
+      return { ok: false, problem: 'unknown-schema', detail: 'schema1 without fsLayers' };
     for (const l of doc.fsLayers) {
       if (isObj(l) && typeof l.blobSum === 'string') push(descriptor({ digest: l.blobSum }, 'blobsum'));
     }
     return { ok: true, mediaType, schemaVersion, refs };
   }
-  if (schemaVersion !== 2) return { ok: false, problem: 'unknown-schema', detail: `schemaVersion ${String(doc.schemaVersion)}` };
+  if (schemaVersion !== 2)
+    return { ok: false, problem: 'unknown-schema', detail: `schemaVersion ${String(doc.schemaVersion)}` };
   if (Array.isArray(doc.manifests)) {
     for (const m of doc.manifests) push(descriptor(m, 'child'));
   } else if (isObj(doc.config) || Array.isArray(doc.layers)) {

@@ -85,7 +85,8 @@ export function parsePath(rel: string): ParsedPath {
   if (segs[0] === BLOBS) {
     // blobs/sha256/ab/abcdef.../data
     const [, alg, fan, hex, file] = segs;
-    if (segs.length !== 5 || file !== 'data' || alg === undefined || hex === undefined) return bad('not blobs/<alg>/<xx>/<hex>/data');
+    if (segs.length !== 5 || file !== 'data' || alg === undefined || hex === undefined)
+      return bad('not blobs/<alg>/<xx>/<hex>/data');
     const digest = digestOf(alg, hex);
     if (!digest) return bad('invalid digest in blob path');
     if (fan !== hex.slice(0, 2)) return bad('fan-out directory does not match digest');
@@ -118,7 +119,8 @@ export function parsePath(rel: string): ParsedPath {
       if (rest.length === 1) return { kind: 'tagsDir', repo };
       const tag = rest[1]!;
       // _manifests/tags/<tag>/current/link
-      if (rest.length === 4 && rest[2] === 'current' && rest[3] === 'link') return { kind: 'tagCurrentLink', repo, tag };
+      if (rest.length === 4 && rest[2] === 'current' && rest[3] === 'link')
+        return { kind: 'tagCurrentLink', repo, tag };
       // _manifests/tags/<tag>/index/sha256/<hex>/link
       if (rest[2] === 'index') {
         const d = linkDigest(rest.slice(3));

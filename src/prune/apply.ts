@@ -69,12 +69,14 @@ function countsFromSnapshot(s: RepositorySnapshot): { tagLinks: number; revision
 
 /** repositories/ and every directory from it down to `rel` must be real directories, not symlinks. */
 function assertPlainPath(v2: string, rel: string): string {
-  if (rel.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new StorageError(`refusing unsafe path ${rel}`);
+  if (rel.split('/').some((s) => s === '' || s === '.' || s === '..'))
+    throw new StorageError(`refusing unsafe path ${rel}`);
   let abs = v2;
   for (const seg of [REPOSITORIES, ...rel.split('/')]) {
     abs = `${abs}/${seg}`;
     const st = lstatSync(abs);
-    if (!st.isDirectory()) throw new StorageError(`${abs}: not a plain directory (${st.isSymbolicLink() ? 'symbolic link' : 'file'})`);
+    if (!st.isDirectory())
+      throw new StorageError(`${abs}: not a plain directory (${st.isSymbolicLink() ? 'symbolic link' : 'file'})`);
   }
   return abs;
 }
@@ -82,7 +84,7 @@ function assertPlainPath(v2: string, rel: string): string {
 const isPermission = (err: unknown): boolean => errnoCode(err) === 'EACCES' || errnoCode(err) === 'EPERM';
 
 function permissionDetail(err: unknown): string {
-  const where = typeof err === 'object' && err && 'path' in err ? `${String((err as { path: unknown }).path)}: ` : '';
+  const where = typeof err === 'object' && err && 'path' in err ? `${String(err.path)}: ` : '';
   return `${where}${describeFsError(err)}`;
 }
 
@@ -130,7 +132,9 @@ class Applier {
     const diff = treeDifference(src, staging);
     if (diff !== null) {
       removeTree(this.fs, staging);
-      throw new StorageError(`copy of ${src} into the quarantine does not match the original (${diff}); nothing was removed`);
+      throw new StorageError(
+        `copy of ${src} into the quarantine does not match the original (${diff}); nothing was removed`,
+      );
     }
     this.fs.rename(staging, `${destDir}/${name}`);
   }
@@ -228,7 +232,12 @@ class Applier {
 
   repository(entry: PlannedRepository): AppliedRepository {
     const out: AppliedRepository = { ...entry, deleted: false };
-    const skip = (reason: SkipReason, detail: string): AppliedRepository => ({ ...out, action: 'skip', reason, detail });
+    const skip = (reason: SkipReason, detail: string): AppliedRepository => ({
+      ...out,
+      action: 'skip',
+      reason,
+      detail,
+    });
     let abs: string;
     try {
       abs = assertPlainPath(this.v2, entry.name);
@@ -238,7 +247,8 @@ class Applier {
     const now = rereadRepository(abs, entry.name);
     if (now.problem !== null) return skip('changed-since-scan', `re-read failed: ${now.problem}`);
     const counts = countsFromSnapshot(now);
-    if (repositoryState({ liveTags: 0, ...counts }) !== 'empty') return skip('changed-since-scan', 'it has tags or revisions now');
+    if (repositoryState({ liveTags: 0, ...counts }) !== 'empty')
+      return skip('changed-since-scan', 'it has tags or revisions now');
     if (now.entries !== entry.expect.entries || now.newestMtimeMs !== entry.expect.newestMtimeMs) {
       return skip('changed-since-scan', `its contents changed (entries ${entry.expect.entries} → ${now.entries})`);
     }
@@ -297,7 +307,9 @@ export function applyPlan(plan: PrunePlan, opts: ApplyOptions): ApplyResult {
       res = applier.repository(byName.get(name)!);
     } catch (err) {
       if (err instanceof StorageError) throw err;
-      throw new StorageError(`${opts.v2}/${REPOSITORIES}/${name}: ${describeFsError(err)} (prune stopped; rerun it to finish)`);
+      throw new StorageError(
+        `${opts.v2}/${REPOSITORIES}/${name}: ${describeFsError(err)} (prune stopped; rerun it to finish)`,
+      );
     }
     results.set(name, res);
     opts.onRepository?.(res);

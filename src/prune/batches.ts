@@ -67,7 +67,12 @@ export function listBatches(dir: string): BatchInfo[] {
     const { files, bytes } = sizeOf(path.join(p, 'repositories'));
     try {
       const j = readJournal(p);
-      const settled = j.status === 'restored' ? j.restores.at(-1)?.finishedAt : j.status === 'complete' ? j.runs.at(-1)?.finishedAt : null;
+      const settled =
+        j.status === 'restored'
+          ? j.restores.at(-1)?.finishedAt
+          : j.status === 'complete'
+            ? j.runs.at(-1)?.finishedAt
+            : null;
       out.push({
         name,
         path: p,
@@ -80,10 +85,29 @@ export function listBatches(dir: string): BatchInfo[] {
         bytes,
       });
     } catch (err) {
-      out.push({ name, path: p, status: null, root: null, createdAt: null, settledAt: null, repositories: 0, files, bytes, problem: (err as Error).message });
+      out.push({
+        name,
+        path: p,
+        status: null,
+        root: null,
+        createdAt: null,
+        settledAt: null,
+        repositories: 0,
+        files,
+        bytes,
+        problem: (err as Error).message,
+      });
     }
   }
-  return out.sort((a, b) => ((a.createdAt ?? '') < (b.createdAt ?? '') ? -1 : (a.createdAt ?? '') > (b.createdAt ?? '') ? 1 : a.name < b.name ? -1 : 1));
+  return out.sort((a, b) =>
+    (a.createdAt ?? '') < (b.createdAt ?? '')
+      ? -1
+      : (a.createdAt ?? '') > (b.createdAt ?? '')
+        ? 1
+        : a.name < b.name
+          ? -1
+          : 1,
+  );
 }
 
 export interface PurgeDecision extends BatchInfo {

@@ -26,7 +26,13 @@ function runTool(bin: string, args: string[]): void {
   if (r.error) throw r.error;
   if (r.status !== 0) {
     const msg = (r.stderr || `${bin} exited ${r.status ?? r.signal}`).trim().split('\n')[0] ?? '';
-    const code = /no space left/i.test(msg) ? 'ENOSPC' : /read-only file system/i.test(msg) ? 'EROFS' : /permission denied/i.test(msg) ? 'EACCES' : undefined;
+    const code = /no space left/i.test(msg)
+      ? 'ENOSPC'
+      : /read-only file system/i.test(msg)
+        ? 'EROFS'
+        : /permission denied/i.test(msg)
+          ? 'EACCES'
+          : undefined;
     throw Object.assign(new Error(`${bin}: ${msg}`), code ? { code } : {});
   }
 }

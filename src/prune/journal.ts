@@ -35,7 +35,12 @@ export function plannedActions(plan: PrunePlan): JournalAction[] {
 export function repositoryOutcome(r: AppliedRepository, ms: number): JournalOutcome {
   const base: JournalAction = { target: r.name, kind: 'repository', action: 'delete' };
   if (r.deleted) return { ...base, outcome: r.quarantined ? 'quarantined' : 'deleted', at: new Date(ms).toISOString() };
-  return { ...base, outcome: 'skipped', outcomeDetail: `${r.reason ?? ''}: ${r.detail ?? ''}`, at: new Date(ms).toISOString() };
+  return {
+    ...base,
+    outcome: 'skipped',
+    outcomeDetail: `${r.reason ?? ''}: ${r.detail ?? ''}`,
+    at: new Date(ms).toISOString(),
+  };
 }
 
 export function cleanupOutcome(c: AppliedCleanup, quarantined: boolean, ms: number): JournalOutcome {

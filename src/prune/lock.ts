@@ -47,8 +47,10 @@ function acquireLock(file: string, holderKind: string): () => void {
       };
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'EROFS') throw new StorageError(`${file}: read-only file system; nothing can be changed there (nothing was changed)`);
-      if (code !== 'EEXIST') throw new StorageError(`${file}: cannot create lock (${describeFsError(err)}); nothing was changed`);
+      if (code === 'EROFS')
+        throw new StorageError(`${file}: read-only file system; nothing can be changed there (nothing was changed)`);
+      if (code !== 'EEXIST')
+        throw new StorageError(`${file}: cannot create lock (${describeFsError(err)}); nothing was changed`);
       let holder: { pid?: number; host?: string; since?: string } = {};
       try {
         holder = JSON.parse(readFileSync(file, 'utf8')) as typeof holder;
@@ -57,7 +59,9 @@ function acquireLock(file: string, holderKind: string): () => void {
       }
       const stale = holder.host === hostname() && typeof holder.pid === 'number' && !alive(holder.pid);
       if (!stale || attempt > 0) {
-        throw new LockError(`${file}: another ${holderKind} holds the lock (pid ${holder.pid ?? '?'} on ${holder.host ?? '?'} since ${holder.since ?? '?'}); remove the file if that process is gone`);
+        throw new LockError(
+          `${file}: another ${holderKind} holds the lock (pid ${holder.pid ?? '?'} on ${holder.host ?? '?'} since ${holder.since ?? '?'}); remove the file if that process is gone`,
+        );
       }
       try {
         unlinkSync(file);

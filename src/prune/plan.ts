@@ -50,7 +50,11 @@ export interface PlanOptions {
   uploadAgeMs: number;
 }
 
-export function planPrune(repos: readonly RepositoryReport[], debris: readonly DebrisRow[], opts: PlanOptions): PrunePlan {
+export function planPrune(
+  repos: readonly RepositoryReport[],
+  debris: readonly DebrisRow[],
+  opts: PlanOptions,
+): PrunePlan {
   const repositories: PlannedRepository[] = [];
   for (const r of repos) {
     if (r.state !== 'empty') continue;
@@ -70,8 +74,10 @@ export function planPrune(repos: readonly RepositoryReport[], debris: readonly D
       entry.detail = detail;
     };
     if (r.problem !== null) skip('unreadable', r.problem);
-    else if (r.uploads > 0 && opts.now - r.newestUploadMs < opts.uploadAgeMs) skip('upload-in-progress', `${r.uploads} upload(s), newest activity ${iso(r.newestUploadMs)}`);
-    else if (opts.now - r.newestMtimeMs < opts.minAgeMs) skip('recent-activity', `newest entry ${iso(r.newestMtimeMs)}`);
+    else if (r.uploads > 0 && opts.now - r.newestUploadMs < opts.uploadAgeMs)
+      skip('upload-in-progress', `${r.uploads} upload(s), newest activity ${iso(r.newestUploadMs)}`);
+    else if (opts.now - r.newestMtimeMs < opts.minAgeMs)
+      skip('recent-activity', `newest entry ${iso(r.newestMtimeMs)}`);
     repositories.push(entry);
   }
   const cleanup: PlannedCleanup[] = debris

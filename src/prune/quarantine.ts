@@ -101,7 +101,9 @@ export function resolveQuarantineDir(dir: string, v2: string): string {
   const realV2 = realpathLoose(v2);
   for (const area of [REPOSITORIES, BLOBS]) {
     if (isInside(real, path.join(realV2, area))) {
-      throw new UsageError(`--quarantine ${dir}: inside the storage's ${area}/, where the registry would see it; choose a directory outside ${path.join(realV2, area)}`);
+      throw new UsageError(
+        `--quarantine ${dir}: inside the storage's ${area}/, where the registry would see it; choose a directory outside ${path.join(realV2, area)}`,
+      );
     }
   }
   return real;
@@ -121,7 +123,12 @@ export function readJournal(batchDir: string): BatchJournal {
   } catch {
     throw new StorageError(`${file}: not valid JSON`);
   }
-  if (j?.format !== JOURNAL_FORMAT || typeof j.root !== 'string' || typeof j.directories !== 'object' || !Array.isArray(j.runs)) {
+  if (
+    j?.format !== JOURNAL_FORMAT ||
+    typeof j.root !== 'string' ||
+    typeof j.directories !== 'object' ||
+    !Array.isArray(j.runs)
+  ) {
     throw new StorageError(`${file}: not a regaudit quarantine journal (format ${JSON.stringify(j?.format)})`);
   }
   return j;
@@ -133,7 +140,10 @@ export function writeJournal(mfs: MutatingFs, batchDir: string, j: BatchJournal,
 }
 
 function batchName(now: number): string {
-  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -154,7 +164,8 @@ function resumable(dir: string, v2: string): { name: string; journal: BatchJourn
     } catch {
       continue;
     }
-    if (j.root === v2 && j.status === 'running' && (!best || j.createdAt > best.journal.createdAt)) best = { name, journal: j };
+    if (j.root === v2 && j.status === 'running' && (!best || j.createdAt > best.journal.createdAt))
+      best = { name, journal: j };
   }
   return best;
 }
@@ -167,7 +178,12 @@ function recordChain(j: BatchJournal, v2: string, rel: string): void {
     try {
       const st = lstatSync(path.join(v2, r), { bigint: true });
       if (!st.isDirectory()) return;
-      j.directories[r] = { mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs.toString() };
+      j.directories[r] = {
+        mode: Number(st.mode),
+        uid: Number(st.uid),
+        gid: Number(st.gid),
+        mtimeNs: st.mtimeNs.toString(),
+      };
     } catch {
       return;
     }

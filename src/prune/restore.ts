@@ -84,10 +84,13 @@ function conflictOf(v2: string, j: BatchJournal, repo: BatchRepository): string 
   // When prune took the repository itself (not only a leftover trash), a part it did not take
   // has been created since. A part it took that is in storage again but gone from the batch is
   // one an interrupted restore already put back.
-  const taken = new Set((j.repositories[repo.name] ?? []).filter((p) => (REPOSITORY_PARTS as readonly string[]).includes(p)));
+  const taken = new Set(
+    (j.repositories[repo.name] ?? []).filter((p) => (REPOSITORY_PARTS as readonly string[]).includes(p)),
+  );
   if (taken.size === 0) return null;
   for (const part of REPOSITORY_PARTS) {
-    if (!taken.has(part) && exists(`${abs}/${part}`)) return `${repo.name} has been re-created since (${part} exists in storage)`;
+    if (!taken.has(part) && exists(`${abs}/${part}`))
+      return `${repo.name} has been re-created since (${part} exists in storage)`;
   }
   return null;
 }
@@ -179,8 +182,10 @@ class Restorer {
 export function restoreBatch(mfs: MutatingFs, batchDir: string, opts: { v2?: string; now: number }): RestoreResult {
   const j = readJournal(batchDir);
   const v2 = opts.v2 ?? j.root;
-  if (j.status === 'restored') throw new StorageError(`${batchDir}: this batch was already restored (${j.restores.at(-1)?.finishedAt ?? '?'})`);
-  if (!exists(`${v2}/${REPOSITORIES}`) && !exists(v2)) throw new StorageError(`${v2}: storage root not found (pass --root if it moved)`);
+  if (j.status === 'restored')
+    throw new StorageError(`${batchDir}: this batch was already restored (${j.restores.at(-1)?.finishedAt ?? '?'})`);
+  if (!exists(`${v2}/${REPOSITORIES}`) && !exists(v2))
+    throw new StorageError(`${v2}: storage root not found (pass --root if it moved)`);
   const { repos, leftovers } = batchRepositories(batchDir);
   const conflicts = repos.map((r) => conflictOf(v2, j, r)).filter((c): c is string => c !== null);
   if (conflicts.length > 0) {
@@ -189,7 +194,12 @@ export function restoreBatch(mfs: MutatingFs, batchDir: string, opts: { v2?: str
   }
   if (j.status !== 'restoring') {
     j.status = 'restoring';
-    j.restores.push({ toolVersion: TOOL_VERSION, startedAt: new Date(opts.now).toISOString(), finishedAt: null, repositories: repos.length });
+    j.restores.push({
+      toolVersion: TOOL_VERSION,
+      startedAt: new Date(opts.now).toISOString(),
+      finishedAt: null,
+      repositories: repos.length,
+    });
     writeJournal(mfs, batchDir, j, opts.now);
   }
   // Verified copies already back in storage, and partial copies of a killed prune: both redundant.

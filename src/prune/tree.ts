@@ -45,7 +45,13 @@ function describe(abs: string): string {
 export function describeTree(abs: string): Map<string, string> {
   const out = new Map<string, string>([['', describe(abs)]]);
   if (!out.get('')!.startsWith('dir ')) return out;
-  const rels = fg.sync('**', { cwd: abs, dot: true, onlyFiles: false, followSymbolicLinks: false, suppressErrors: false });
+  const rels = fg.sync('**', {
+    cwd: abs,
+    dot: true,
+    onlyFiles: false,
+    followSymbolicLinks: false,
+    suppressErrors: false,
+  });
   for (const rel of rels.sort()) out.set(rel, describe(`${abs}/${rel}`));
   return out;
 }
@@ -97,7 +103,12 @@ export function ensureDir(mfs: MutatingFs, abs: string): string[] {
  * rmdir `dir`, then its parents, while they are empty, stopping below `stop` (never removed).
  * Ends quietly at a directory that is not empty or already gone, or that `alsoStopOn` accepts.
  */
-export function removeEmptyDirs(mfs: MutatingFs, dir: string, stop: string, alsoStopOn: (err: unknown) => boolean = () => false): void {
+export function removeEmptyDirs(
+  mfs: MutatingFs,
+  dir: string,
+  stop: string,
+  alsoStopOn: (err: unknown) => boolean = () => false,
+): void {
   let d = dir;
   while (d.startsWith(`${stop}/`)) {
     try {

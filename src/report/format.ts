@@ -48,7 +48,8 @@ export function* jsonChunks(value: Record<string, unknown>, key: string, batch =
   for (let i = 0; i < items.length; i += batch) {
     const end = Math.min(i + batch, items.length);
     let out = '';
-    for (let j = i; j < end; j++) out += `    ${JSON.stringify(items[j], null, 2).replace(/\n/g, '\n    ')}${j < items.length - 1 ? ',' : ''}\n`;
+    for (let j = i; j < end; j++)
+      out += `    ${JSON.stringify(items[j], null, 2).replace(/\n/g, '\n    ')}${j < items.length - 1 ? ',' : ''}\n`;
     yield out;
   }
   yield '  ]\n}\n';

@@ -43,11 +43,13 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
     const rows: Array<Array<string | number | null>> = [];
     for (const p of v.predictions) {
       const id = p.scenario.id;
-      for (const i of p.issues) rows.push([id, i.effect, i.repository, null, i.digest ?? i.path ?? null, null, i.message]);
+      for (const i of p.issues)
+        rows.push([id, i.effect, i.repository, null, i.digest ?? i.path ?? null, null, i.message]);
       for (const b of p.blobs) rows.push([id, 'delete-blob', null, null, b.digest, b.size, null]);
       for (const m of p.manifests) rows.push([id, 'delete-manifest', m.repository, null, m.digest, m.size, null]);
       for (const l of p.layerLinks) rows.push([id, 'remove-layer-link', l.repository, null, l.digest, l.size, null]);
-      for (const t of p.brokenTags) rows.push([id, 'break-tag', t.repository, t.tag, t.digest, t.bytes, t.deletedManifests.join(' ')]);
+      for (const t of p.brokenTags)
+        rows.push([id, 'break-tag', t.repository, t.tag, t.digest, t.bytes, t.deletedManifests.join(' ')]);
     }
     return csv(['scenario', 'action', 'repository', 'tag', 'digest', 'bytes', 'detail'], rows);
   }
@@ -55,7 +57,15 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
     `Storage: ${printable(v.root)} (scanned ${v.scannedAt})`,
     'What `registry garbage-collect` would do (nothing is changed; run it only on a stopped or read-only registry):',
     table(
-      ['scenario', 'outcome', 'blobs deleted', 'bytes freed', 'manifests deleted', 'layer links removed', 'tags broken'],
+      [
+        'scenario',
+        'outcome',
+        'blobs deleted',
+        'bytes freed',
+        'manifests deleted',
+        'layer links removed',
+        'tags broken',
+      ],
       v.predictions.map((p) => [
         p.scenario.command,
         outcome(p),
@@ -69,20 +79,43 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
   ];
   /** At most LIST_LIMIT rows in a table; the rest is counted (JSON and CSV list everything). */
   const capped = <T>(xs: T[], render: (ys: T[]) => string): string[] =>
-    xs.length === 0 ? [] : [render(xs.slice(0, LIST_LIMIT)), ...(xs.length > LIST_LIMIT ? [`  … and ${xs.length - LIST_LIMIT} more (--format json or csv lists all)`] : [])];
+    xs.length === 0
+      ? []
+      : [
+          render(xs.slice(0, LIST_LIMIT)),
+          ...(xs.length > LIST_LIMIT
+            ? [`  … and ${xs.length - LIST_LIMIT} more (--format json or csv lists all)`]
+            : []),
+        ];
   for (const p of v.predictions) {
     const detail: string[] = [
       ...capped(p.issues, (is) =>
-        table(['effect', 'repository', 'where', 'why'], is.map((i) => [i.effect, printable(i.repository ?? ''), printable(shortDigest(i.digest ?? i.path ?? '')), printable(i.message)]), { wrap: { 3: 70 } }),
+        table(
+          ['effect', 'repository', 'where', 'why'],
+          is.map((i) => [
+            i.effect,
+            printable(i.repository ?? ''),
+            printable(shortDigest(i.digest ?? i.path ?? '')),
+            printable(i.message),
+          ]),
+          { wrap: { 3: 70 } },
+        ),
       ),
       ...capped(p.brokenTags, (ts) =>
         table(
           ['broken tag', 'manifest', 'children deleted', 'blobs swept', 'bytes'],
-          ts.map((t) => [printable(`${t.repository}:${t.tag}`), shortDigest(t.digest), t.deletedManifests.length, t.sweptBlobs, humanBytes(t.bytes)]),
+          ts.map((t) => [
+            printable(`${t.repository}:${t.tag}`),
+            shortDigest(t.digest),
+            t.deletedManifests.length,
+            t.sweptBlobs,
+            humanBytes(t.bytes),
+          ]),
         ),
       ),
     ];
-    if (p.blobs.length && p.blobs.length <= LIST_LIMIT) detail.push(p.blobs.map((b) => `  delete ${b.digest} (${humanBytes(b.size)})`).join('\n'));
+    if (p.blobs.length && p.blobs.length <= LIST_LIMIT)
+      detail.push(p.blobs.map((b) => `  delete ${b.digest} (${humanBytes(b.size)})`).join('\n'));
     else if (p.blobs.length) detail.push(`  ${p.blobs.length} blobs (the list: --format json or csv)`);
     if (detail.length) lines.push('', `${p.scenario.command}:`, ...detail);
   }

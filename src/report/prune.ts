@@ -45,7 +45,15 @@ export function pruneJson(v: PruneView): unknown {
       done: c.done,
       ...('detail' in c && c.detail ? { detail: c.detail } : {}),
     })),
-    ...(v.quarantine ? { quarantine: { dir: v.quarantine.dir, batch: v.quarantine.batch?.path ?? null, resumed: v.quarantine.batch?.resumed ?? false } } : {}),
+    ...(v.quarantine
+      ? {
+          quarantine: {
+            dir: v.quarantine.dir,
+            batch: v.quarantine.batch?.path ?? null,
+            resumed: v.quarantine.batch?.resumed ?? false,
+          },
+        }
+      : {}),
     ...(v.journalRun !== undefined ? { journalRun: v.journalRun } : {}),
     advice: STOP_THE_WORLD_ADVICE.replace(/\n/g, ' '),
   };
@@ -53,11 +61,27 @@ export function pruneJson(v: PruneView): unknown {
 
 export function renderPrune(v: PruneView, format: Format): string {
   if (format === 'json') return json(pruneJson(v));
-  const data = pruneJson(v) as { repositories: Array<Record<string, unknown>>; cleanup: Array<Record<string, unknown>> };
+  const data = pruneJson(v) as {
+    repositories: Array<Record<string, unknown>>;
+    cleanup: Array<Record<string, unknown>>;
+  };
   if (format === 'csv') {
     return csv(
       ['name', 'action', 'reason', 'deleted', 'layerLinks', 'uploads', 'listedByV2', 'listedByV3', 'detail'],
-      data.repositories.map((r) => [r.name, r.action, r.reason, r.deleted, r.layerLinks, r.uploads, r.listedByV2, r.listedByV3, r.detail] as string[]),
+      data.repositories.map(
+        (r) =>
+          [
+            r.name,
+            r.action,
+            r.reason,
+            r.deleted,
+            r.layerLinks,
+            r.uploads,
+            r.listedByV2,
+            r.listedByV3,
+            r.detail,
+          ] as string[],
+      ),
     );
   }
   const toDelete = data.repositories.filter((r) => r.action === 'delete').length;
@@ -66,7 +90,10 @@ export function renderPrune(v: PruneView, format: Format): string {
     ? `Pruned ${printable(v.root)}: ${data.repositories.filter((r) => r.deleted).length} repositories ${verb}.`
     : `Dry run on ${printable(v.root)}: ${toDelete} repositories would be ${verb} (nothing changed; add --apply to ${v.quarantine ? 'quarantine' : 'delete'}).`;
   const lines = [head];
-  if (v.quarantine?.batch) lines.push(`Quarantine batch: ${printable(v.quarantine.batch.path)}${v.quarantine.batch.resumed ? ' (resumed: a killed prune left it unfinished)' : ''}; undo with "regaudit restore ${printable(v.quarantine.batch.path)}".`);
+  if (v.quarantine?.batch)
+    lines.push(
+      `Quarantine batch: ${printable(v.quarantine.batch.path)}${v.quarantine.batch.resumed ? ' (resumed: a killed prune left it unfinished)' : ''}; undo with "regaudit restore ${printable(v.quarantine.batch.path)}".`,
+    );
   else if (v.quarantine) lines.push(`Quarantine directory: ${printable(v.quarantine.dir)}.`);
   if (data.repositories.length) {
     lines.push(
@@ -75,7 +102,7 @@ export function renderPrune(v: PruneView, format: Format): string {
         data.repositories.map((r) => [
           printable(String(r.name)),
           v.applied && r.deleted ? verb : String(r.action),
-          printable(String(r.reason ?? '')),
+          printable(typeof r.reason === 'string' ? r.reason : ''),
           Number(r.layerLinks),
           Number(r.uploads),
           yesNo(Boolean(r.listedByV2)),
@@ -85,9 +112,19 @@ export function renderPrune(v: PruneView, format: Format): string {
     );
   } else lines.push('No empty repositories.');
   if (data.cleanup.length) {
-    lines.push(table(['leftover', 'action', 'reason'], data.cleanup.map((c) => [printable(String(c.path)), v.applied ? (c.done ? 'removed' : 'kept') : String(c.action), String(c.reason)])));
+    lines.push(
+      table(
+        ['leftover', 'action', 'reason'],
+        data.cleanup.map((c) => [
+          printable(String(c.path)),
+          v.applied ? (c.done ? 'removed' : 'kept') : String(c.action),
+          String(c.reason),
+        ]),
+      ),
+    );
   }
-  if (v.applied && v.journalRun !== undefined) lines.push(`Journal: run ${v.journalRun} in the index ("regaudit journal --run ${v.journalRun}").`);
+  if (v.applied && v.journalRun !== undefined)
+    lines.push(`Journal: run ${v.journalRun} in the index ("regaudit journal --run ${v.journalRun}").`);
   lines.push('', STOP_THE_WORLD_ADVICE);
   return `${lines.join('\n')}\n`;
 }

@@ -33,7 +33,8 @@ export function reportJson(v: ReportView): Record<string, unknown> {
 
 function summary(findings: Finding[]): string {
   const counts = new Map<string, number>();
-  for (const f of findings) counts.set(`${f.severity}\u0000${f.kind}`, (counts.get(`${f.severity}\u0000${f.kind}`) ?? 0) + 1);
+  for (const f of findings)
+    counts.set(`${f.severity}\u0000${f.kind}`, (counts.get(`${f.severity}\u0000${f.kind}`) ?? 0) + 1);
   const rows = [...counts].map(([k, n]) => [...k.split('\u0000'), n] as [string, string, number]);
   return rows.length ? table(['severity', 'kind', 'count'], rows) : 'No findings.';
 }
@@ -53,7 +54,16 @@ export function renderReport(v: ReportView, format: Format): string {
   }
   const repos = table(
     ['repository', 'state', 'tags', 'revisions', 'layer links', 'uploads', 'listed 2.x', 'listed 3.x'],
-    v.repositories.map((r) => [printable(r.name), r.state, r.tagLinks, r.revisions, r.layerLinks, r.uploads, yesNo(r.listedByV2), yesNo(r.listedByV3)]),
+    v.repositories.map((r) => [
+      printable(r.name),
+      r.state,
+      r.tagLinks,
+      r.revisions,
+      r.layerLinks,
+      r.uploads,
+      yesNo(r.listedByV2),
+      yesNo(r.listedByV3),
+    ]),
   );
   const details = v.findings.length
     ? table(

@@ -15,9 +15,16 @@ export const USAGE_COLUMNS: Readonly<Record<UsageBy, readonly string[]>> = {
 const TEXT = new Set(['repository', 'tag']);
 
 /** Sorts by `column` (default freed), ties by repository then tag; keeps the first `top`. */
-export function sortUsage<T extends UsageRow>(rows: T[], by: UsageBy, column = 'freed', top?: number): { sort: string; rows: T[] } {
+export function sortUsage<T extends UsageRow>(
+  rows: T[],
+  by: UsageBy,
+  column = 'freed',
+  top?: number,
+): { sort: string; rows: T[] } {
   if (!USAGE_COLUMNS[by].includes(column)) {
-    throw new UsageError(`--sort ${JSON.stringify(column)}: not a column of usage by ${by} (${USAGE_COLUMNS[by].join(', ')})`);
+    throw new UsageError(
+      `--sort ${JSON.stringify(column)}: not a column of usage by ${by} (${USAGE_COLUMNS[by].join(', ')})`,
+    );
   }
   const key = column as keyof T;
   const name = (r: UsageRow): string => `${r.repository}\u0000${'tag' in r ? r.tag : ''}`;
@@ -61,7 +68,11 @@ export function renderUsage(v: UsageView, format: Format): string {
   const cols = USAGE_COLUMNS[v.by];
   const head = v.by === 'tag' ? [...cols.slice(0, 2), 'digest', ...cols.slice(2)] : [...cols];
   const cell = (r: UsageRow, c: string): string | number => (r as unknown as Record<string, string | number>)[c] ?? '';
-  if (format === 'csv') return csv(head, v.rows.map((r) => head.map((c) => cell(r, c))));
+  if (format === 'csv')
+    return csv(
+      head,
+      v.rows.map((r) => head.map((c) => cell(r, c))),
+    );
   const bytesCols = new Set(['reachable', 'exclusive', 'shared', 'freed']);
   const rows = v.rows.map((r) =>
     head.map((c) => {

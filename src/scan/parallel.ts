@@ -25,7 +25,10 @@ export class WorkerPool implements TaskRunner {
 
   constructor(v2: string, jobs: number, thorough = false) {
     const { url, execArgv } = workerUrl();
-    this.workers = Array.from({ length: jobs }, () => new Worker(url, { workerData: { v2, thorough }, execArgv, resourceLimits: WORKER_LIMITS }));
+    this.workers = Array.from(
+      { length: jobs },
+      () => new Worker(url, { workerData: { v2, thorough }, execArgv, resourceLimits: WORKER_LIMITS }),
+    );
   }
 
   drain(tasks: Iterable<WalkTask>, sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
@@ -35,7 +38,7 @@ export class WorkerPool implements TaskRunner {
     let pending: WalkTask | undefined;
     const peek = (): WalkTask | undefined => {
       if (queue.length > 0) return queue[queue.length - 1];
-      if (pending === undefined) pending = source.next().value ?? undefined;
+      if (pending === undefined) pending = (source.next().value as WalkTask | undefined) ?? undefined;
       return pending;
     };
     const take = (): WalkTask => {
@@ -52,7 +55,7 @@ export class WorkerPool implements TaskRunner {
         if (!failed) {
           failed = true;
           cleanup();
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
       };
       const dispatch = (): void => {
@@ -67,7 +70,7 @@ export class WorkerPool implements TaskRunner {
           try {
             sink.flush?.();
           } catch (err) {
-            reject(err);
+            reject(err instanceof Error ? err : new Error(String(err)));
             return;
           }
           resolve();

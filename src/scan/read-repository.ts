@@ -108,8 +108,7 @@ class RepoReader {
       // The registry would follow it; we do not, so what it holds is unknown.
       this.snap.problem ??= `${rel} is a symbolic link`;
       this.debris(rel, 'symlink', 'symbolic link inside a repository (not followed)');
-    }
-    else if (name.endsWith('.tmp')) this.debris(rel, 'tmp-file', 'temporary file left by an interrupted write');
+    } else if (name.endsWith('.tmp')) this.debris(rel, 'tmp-file', 'temporary file left by an interrupted write');
     else this.debris(rel, 'unrecognized', `unexpected ${type}`);
   }
 
@@ -121,14 +120,32 @@ class RepoReader {
       const problem = (err as { code?: string }).code === 'ENOTFILE' ? 'not-a-file' : 'unreadable';
       if (problem === 'unreadable') this.snap.problem ??= `${rel}: ${describeFsError(err)}`;
       this.snap.entries++;
-      this.snap.links.push({ kind, tag, pathDigest, digest: null, problem, raw: describeFsError(err), size: 0, mtimeMs: 0 });
+      this.snap.links.push({
+        kind,
+        tag,
+        pathDigest,
+        digest: null,
+        problem,
+        raw: describeFsError(err),
+        size: 0,
+        mtimeMs: 0,
+      });
       return;
     }
     this.linkRead(rel, kind, tag, pathDigest, f);
   }
 
   private linkRead(rel: string, kind: LinkKind, tag: string | null, pathDigest: Digest | null, f: SmallFile): void {
-    const rec: LinkRecord = { kind, tag, pathDigest, digest: null, problem: null, raw: null, size: f.size, mtimeMs: f.mtimeMs };
+    const rec: LinkRecord = {
+      kind,
+      tag,
+      pathDigest,
+      digest: null,
+      problem: null,
+      raw: null,
+      size: f.size,
+      mtimeMs: f.mtimeMs,
+    };
     this.seen(f.mtimeMs, { rel, mtimeMs: f.mtimeExact, ctimeMs: f.ctimeMs, size: f.size });
     if (f.truncated) rec.problem = 'too-large';
     else if (f.size === 0) rec.problem = 'empty';
@@ -188,7 +205,8 @@ class RepoReader {
           const fRel = `${hRel}/${f.name}`;
           const fType = entryType(f, `${this.absRepo}/${fRel}`);
           if (f.name === 'link' && fType === 'file') this.link(fRel, kind, tag, digest);
-          else if (f.name === 'signatures' && kind === 'revision' && fType === 'dir') this.debris(fRel, 'legacy-signatures', 'schema1 signature links from registry ≤ 2.4');
+          else if (f.name === 'signatures' && kind === 'revision' && fType === 'dir')
+            this.debris(fRel, 'legacy-signatures', 'schema1 signature links from registry ≤ 2.4');
           else this.unexpected(fRel, fType, f.name);
         }
       }
@@ -205,8 +223,7 @@ class RepoReader {
       else if (e.name === 'tags' && type === 'dir') {
         this.snap.hasTagsDir = true;
         this.tags(rel);
-      }
-      else this.unexpected(rel, type, e.name);
+      } else this.unexpected(rel, type, e.name);
     }
   }
 
@@ -324,7 +341,12 @@ class RepoReader {
  * links (crash debris of registry ≥ 3.1, legacy signature links); `entries`, `newestMtimeMs`, the
  * stamp and every link row are the same either way.
  */
-export function readRepository(absRepo: string, name: string, partTypes: ReadonlyMap<RepositoryPart, string>, thorough = false): RepositorySnapshot {
+export function readRepository(
+  absRepo: string,
+  name: string,
+  partTypes: ReadonlyMap<RepositoryPart, string>,
+  thorough = false,
+): RepositorySnapshot {
   return new RepoReader(absRepo, name, thorough).read(partTypes);
 }
 

@@ -11,7 +11,16 @@ import type { IndexWriter } from '../index/writes.js';
 import { BLOBS, REPOSITORIES, type RepositoryPart } from '../layout/paths.js';
 import type { Digest } from '../layout/digest.js';
 import { derivedFanPaths, derivedRepositoryPaths } from './stamp.js';
-import { initialTasks, manifestTasksFor, namespace, type CollectingSink, type RepositoryReader, type TaskRunner, type VerifyItem, type WalkTask } from './walk.js';
+import {
+  initialTasks,
+  manifestTasksFor,
+  namespace,
+  type CollectingSink,
+  type RepositoryReader,
+  type TaskRunner,
+  type VerifyItem,
+  type WalkTask,
+} from './walk.js';
 
 export interface RescanStats {
   repositories: number;
@@ -21,7 +30,14 @@ export interface RescanStats {
   manifestsRead: number;
 }
 
-export async function rescanInPlace(db: DB, v2: string, scanId: number, writer: IndexWriter, sink: CollectingSink, runner: TaskRunner): Promise<RescanStats> {
+export async function rescanInPlace(
+  db: DB,
+  v2: string,
+  scanId: number,
+  writer: IndexWriter,
+  sink: CollectingSink,
+  runner: TaskRunner,
+): Promise<RescanStats> {
   const stats: RescanStats = { repositories: 0, repositoriesReread: 0, fans: 0, fansReread: 0, manifestsRead: 0 };
   const oldRepos = stamps.repositoryStamps(db, scanId);
   const oldFans = stamps.fanStamps(db, scanId);
@@ -37,7 +53,8 @@ export async function rescanInPlace(db: DB, v2: string, scanId: number, writer: 
   const fanTasks: Array<{ alg: string; fan: string }> = [];
   const queue: WalkTask[] = initialTasks(v2, sink).reverse();
   for (let task = queue.pop(); task; task = queue.pop()) {
-    if (task.kind === 'namespace') for (const child of namespace(v2, task.name, sink, record).reverse()) queue.push(child);
+    if (task.kind === 'namespace')
+      for (const child of namespace(v2, task.name, sink, record).reverse()) queue.push(child);
     else if (task.kind === 'blobFan') fanTasks.push(task);
   }
   stats.repositories = found.size;
@@ -51,7 +68,12 @@ export async function rescanInPlace(db: DB, v2: string, scanId: number, writer: 
       const old = oldRepos.get(name);
       if (!old || old.stamp === null) continue;
       const isDir = (p: RepositoryPart): boolean => parts.some(([n, t]) => n === p && t === 'dir');
-      if (isDir('_layers') !== old.hasLayers || isDir('_manifests') !== old.hasManifests || isDir('_uploads') !== old.hasUploads) continue;
+      if (
+        isDir('_layers') !== old.hasLayers ||
+        isDir('_manifests') !== old.hasManifests ||
+        isDir('_uploads') !== old.hasUploads
+      )
+        continue;
       const paths = [...derivedRepositoryPaths({ ...old, ...stamps.repositoryRows(db, old.id) }), ...old.extra];
       verified.add(`r:${name}`);
       yield { key: `r:${name}`, base: `${v2}/${REPOSITORIES}/${name}`, paths, stamp: old.stamp };
@@ -113,7 +135,8 @@ export async function rescanInPlace(db: DB, v2: string, scanId: number, writer: 
   }
   for (const d of looseDebris) {
     const [, alg, fan] = d.path.split('/');
-    if (d.path.startsWith(`${BLOBS}/`) && keptFans.has(`${alg}/${fan}`) && d.path.split('/').length > 3) writer.debris(d);
+    if (d.path.startsWith(`${BLOBS}/`) && keptFans.has(`${alg}/${fan}`) && d.path.split('/').length > 3)
+      writer.debris(d);
   }
 
   // 4. Manifests: read the ones not parsed yet (or missing/unreadable last time); drop the unneeded.

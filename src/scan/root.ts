@@ -35,12 +35,17 @@ export function resolveStorageRoot(given: string): StorageRoot {
     path.join(abs, 'v2'),
   ];
   const tail = abs.split(path.sep).slice(-3).join('/');
-  if (tail === 'docker/registry/v2' || (path.basename(abs) === 'v2' && (isDir(path.join(abs, 'repositories')) || isDir(path.join(abs, 'blobs'))))) {
+  if (
+    tail === 'docker/registry/v2' ||
+    (path.basename(abs) === 'v2' && (isDir(path.join(abs, 'repositories')) || isDir(path.join(abs, 'blobs'))))
+  ) {
     candidates.unshift(abs);
   }
   for (const c of candidates) {
     if (!isDir(c)) continue;
-    const rootDirectory = c.endsWith(path.join('docker', 'registry', 'v2')) ? path.resolve(c, '..', '..', '..') : path.dirname(c);
+    const rootDirectory = c.endsWith(path.join('docker', 'registry', 'v2'))
+      ? path.resolve(c, '..', '..', '..')
+      : path.dirname(c);
     return { v2: c, rootDirectory };
   }
   // Distinguish "cannot look inside" from "not storage".

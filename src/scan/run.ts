@@ -1,7 +1,15 @@
 import { availableParallelism } from 'node:os';
 import type { DB } from '../index/open.js';
 import { indexFailure } from '../index/open.js';
-import { completeScan, countFiles, dropScansOf, insertScan, reusableScan, restoreIndexes, suspendIndexes } from '../index/scans.js';
+import {
+  completeScan,
+  countFiles,
+  dropScansOf,
+  insertScan,
+  reusableScan,
+  restoreIndexes,
+  suspendIndexes,
+} from '../index/scans.js';
 import { deriveGraph, graphInputCounts } from '../index/derive.js';
 import { IndexWriter } from '../index/writes.js';
 import { RegauditError } from '../errors.js';
@@ -79,7 +87,16 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
         completeScan(db, previous, { files, dirs: -1, finishedMs: now() }, given);
         db.exec('COMMIT');
         phase('commit');
-        return { scanId: previous, root, files, dirs: -1, repositories: incremental.repositories, elapsedMs: now() - started, incremental, phases };
+        return {
+          scanId: previous,
+          root,
+          files,
+          dirs: -1,
+          repositories: incremental.repositories,
+          elapsedMs: now() - started,
+          incremental,
+          phases,
+        };
       }
       dropScansOf(db, root.v2);
       const indexes = suspendIndexes(db);
@@ -101,7 +118,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
     }
   } catch (err) {
     if (err instanceof RegauditError) throw err;
-    if (typeof err === 'object' && err && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE')) {
+    if (typeof err === 'object' && err && 'code' in err && String(err.code).startsWith('SQLITE')) {
       throw indexFailure(opts.dbFile, err);
     }
     throw err;

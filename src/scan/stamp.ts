@@ -44,11 +44,22 @@ export function stampOf(entries: readonly StatEntry[]): string {
 export function makeStamp(statted: readonly StatEntry[], derived: ReadonlySet<string>): Stamp {
   const rels = new Set(statted.map((e) => e.rel));
   const kept = statted.filter((e) => !rels.has(`${e.rel}/link`) && !rels.has(`${e.rel}/data`));
-  return { stamp: stampOf(kept), extra: kept.filter((e) => !derived.has(e.rel)).map((e) => e.rel).sort() };
+  return {
+    stamp: stampOf(kept),
+    extra: kept
+      .filter((e) => !derived.has(e.rel))
+      .map((e) => e.rel)
+      .sort(),
+  };
 }
 
 /** Re-stats derived ∪ extra under `base`; true when the stamp still matches. */
-export function stampStillValid(base: string, derived: Iterable<string>, extra: readonly string[], stamp: string): boolean {
+export function stampStillValid(
+  base: string,
+  derived: Iterable<string>,
+  extra: readonly string[],
+  stamp: string,
+): boolean {
   const entries: StatEntry[] = [];
   const seen = new Set<string>();
   for (const rel of [...derived, ...extra]) {

@@ -95,8 +95,10 @@ function list(abs: string, rel: string, sink: ScanSink): ReturnType<typeof listD
 }
 
 function stray(sink: ScanSink, rel: string, name: string, type?: string): void {
-  if (type === 'symlink') sink.debris({ path: rel, kind: 'symlink', detail: 'symbolic link under blobs/ (not followed)' });
-  else if (name.endsWith('.tmp')) sink.debris({ path: rel, kind: 'tmp-file', detail: 'temporary file left by an interrupted write' });
+  if (type === 'symlink')
+    sink.debris({ path: rel, kind: 'symlink', detail: 'symbolic link under blobs/ (not followed)' });
+  else if (name.endsWith('.tmp'))
+    sink.debris({ path: rel, kind: 'tmp-file', detail: 'temporary file left by an interrupted write' });
   else sink.debris({ path: rel, kind: 'unrecognized', detail: 'not part of the blob layout' });
 }
 
@@ -125,7 +127,10 @@ const NOTHING: TaskResult = { children: [], changed: [] };
 export function runTask(v2: string, task: WalkTask, sink: ScanSink, thorough = false): TaskResult {
   switch (task.kind) {
     case 'namespace':
-      return { children: namespace(v2, task.name, sink, (abs, name, parts) => readRepository(abs, name, parts, thorough)), changed: [] };
+      return {
+        children: namespace(v2, task.name, sink, (abs, name, parts) => readRepository(abs, name, parts, thorough)),
+        changed: [],
+      };
     case 'repository': {
       const rel = `${REPOSITORIES}/${task.name}`;
       sink.repository(readRepository(`${v2}/${rel}`, task.name, new Map(task.parts), thorough));
@@ -138,7 +143,10 @@ export function runTask(v2: string, task: WalkTask, sink: ScanSink, thorough = f
       for (const d of task.digests) sink.manifest(readManifest(v2, d));
       return NOTHING;
     case 'verify':
-      return { children: [], changed: task.items.filter((i) => !stampStillValid(i.base, i.paths, [], i.stamp)).map((i) => i.key) };
+      return {
+        children: [],
+        changed: task.items.filter((i) => !stampStillValid(i.base, i.paths, [], i.stamp)).map((i) => i.key),
+      };
     default: {
       const never: never = task;
       throw new Error(`unknown task ${JSON.stringify(never)}`);
@@ -147,36 +155,59 @@ export function runTask(v2: string, task: WalkTask, sink: ScanSink, thorough = f
 }
 
 /** Reads a repository found by the walk; null means "unchanged since the last scan, keep it". */
-export type RepositoryReader = (abs: string, name: string, parts: ReadonlyMap<RepositoryPart, string>) => RepositorySnapshot | null;
+export type RepositoryReader = (
+  abs: string,
+  name: string,
+  parts: ReadonlyMap<RepositoryPart, string>,
+) => RepositorySnapshot | null;
 
 /** A directory under repositories/: a repository, a namespace, or both. */
-export function namespace(v2: string, name: string, sink: ScanSink, reader: RepositoryReader = readRepository): WalkTask[] {
+export function namespace(
+  v2: string,
+  name: string,
+  sink: ScanSink,
+  reader: RepositoryReader = readRepository,
+): WalkTask[] {
   const rel = name === '' ? REPOSITORIES : `${REPOSITORIES}/${name}`;
   const abs = `${v2}/${rel}`;
   const entries = list(abs, rel, sink);
   if (!entries) return [];
   const parts = new Map<RepositoryPart, string>();
   for (const e of entries) {
-    if ((REPOSITORY_PARTS as readonly string[]).includes(e.name)) parts.set(e.name as RepositoryPart, entryType(e, `${abs}/${e.name}`));
+    if ((REPOSITORY_PARTS as readonly string[]).includes(e.name))
+      parts.set(e.name as RepositoryPart, entryType(e, `${abs}/${e.name}`));
   }
   if (name !== '' && parts.size > 0) {
     const snap = reader(abs, name, parts);
     if (snap) sink.repository(snap);
   }
-  if (entries.length === 0 && name !== '') sink.debris({ path: rel, kind: 'empty-directory', detail: 'empty directory under repositories/' });
+  if (entries.length === 0 && name !== '')
+    sink.debris({ path: rel, kind: 'empty-directory', detail: 'empty directory under repositories/' });
   const children: WalkTask[] = [];
   for (const e of entries) {
     const childRel = `${rel}/${e.name}`;
     if (e.name.startsWith('_')) {
       if (parts.has(e.name as RepositoryPart)) continue;
-      if (e.name === TRASH_DIR) sink.debris({ path: childRel, kind: 'pending-deletion', detail: 'left by an interrupted prune; prune finishes it' });
-      else sink.debris({ path: childRel, kind: 'unknown-directory', detail: 'unknown _-prefixed entry (the registry skips it)' });
+      if (e.name === TRASH_DIR)
+        sink.debris({
+          path: childRel,
+          kind: 'pending-deletion',
+          detail: 'left by an interrupted prune; prune finishes it',
+        });
+      else
+        sink.debris({
+          path: childRel,
+          kind: 'unknown-directory',
+          detail: 'unknown _-prefixed entry (the registry skips it)',
+        });
       continue;
     }
     const type = entryType(e, `${abs}/${e.name}`);
     if (type === 'dir') children.push({ kind: 'namespace', name: name === '' ? e.name : `${name}/${e.name}` });
-    else if (type === 'symlink') sink.debris({ path: childRel, kind: 'symlink', detail: 'symbolic link under repositories/ (not followed)' });
-    else if (e.name.endsWith('.tmp')) sink.debris({ path: childRel, kind: 'tmp-file', detail: 'temporary file left by an interrupted write' });
+    else if (type === 'symlink')
+      sink.debris({ path: childRel, kind: 'symlink', detail: 'symbolic link under repositories/ (not followed)' });
+    else if (e.name.endsWith('.tmp'))
+      sink.debris({ path: childRel, kind: 'tmp-file', detail: 'temporary file left by an interrupted write' });
     else sink.debris({ path: childRel, kind: 'stray-file', detail: `${type} under repositories/` });
   }
   return children;
@@ -346,10 +377,11 @@ export class InlineRunner implements TaskRunner {
     private readonly thorough = false,
   ) {}
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async for the interface; the inline walk is synchronous
   async drain(tasks: Iterable<WalkTask>, sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
     const source = tasks[Symbol.iterator]();
     const queue: WalkTask[] = [];
-    const next = (): WalkTask | undefined => queue.pop() ?? source.next().value ?? undefined;
+    const next = (): WalkTask | undefined => queue.pop() ?? (source.next().value as WalkTask | undefined);
     for (let task = next(); task; task = next()) {
       if (task.kind === 'blobFan' && sink instanceof CollectingSink) sink.progress.phase = 'blobs';
       const r = runTask(this.v2, task, sink, this.thorough);
@@ -370,7 +402,12 @@ export function manifestTasksFor(digests: readonly Digest[]): WalkTask[] {
 }
 
 /** A full walk: repositories and blobs, then every manifest a revision link names. */
-export async function runWalk(v2: string, sink: CollectingSink, runner: TaskRunner, phase?: (name: string) => void): Promise<void> {
+export async function runWalk(
+  v2: string,
+  sink: CollectingSink,
+  runner: TaskRunner,
+  phase?: (name: string) => void,
+): Promise<void> {
   sink.progress.phase = 'repositories';
   await runner.drain(initialTasks(v2, sink), sink);
   phase?.('walk');

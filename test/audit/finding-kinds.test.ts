@@ -16,7 +16,10 @@ const HOUR = 3600_000;
 const hex = (d: string): string => d.slice(d.indexOf(':') + 1);
 const blobDir = (d: string): string => `blobs/sha256/${hex(d).slice(0, 2)}/${hex(d)}`;
 
-async function findings(tree: StorageTree, opts: { uploadAgeMs?: number; kinds?: string[]; thorough?: boolean } = {}): Promise<Finding[]> {
+async function findings(
+  tree: StorageTree,
+  opts: { uploadAgeMs?: number; kinds?: string[]; thorough?: boolean } = {},
+): Promise<Finding[]> {
   const out = await runReport({
     dbFile: path.join(tree.root, 'idx.db'),
     root: tree.root,
@@ -31,7 +34,8 @@ async function findings(tree: StorageTree, opts: { uploadAgeMs?: number; kinds?:
 }
 
 const ofKind = (fs: Finding[], kind: string): Finding[] => fs.filter((f) => f.kind === kind);
-const where = (fs: Finding[], kind: string): string[] => ofKind(fs, kind).map((f) => `${f.repository ?? ''} ${f.tag ?? ''} ${f.digest ?? f.path ?? ''}`.trim());
+const where = (fs: Finding[], kind: string): string[] =>
+  ofKind(fs, kind).map((f) => `${f.repository ?? ''} ${f.tag ?? ''} ${f.digest ?? f.path ?? ''}`.trim());
 
 function tree(t: { after(fn: () => void): void }): StorageTree {
   const s = new StorageTree();
@@ -57,7 +61,10 @@ test('untagged-manifest: neither tagged nor a child of a tagged index; referrers
     subject: { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: tagged.manifest, size: 100 },
   });
   const fs = await findings(s);
-  assert.deepEqual(where(fs, 'untagged-manifest').sort(), [`app  ${loose.manifest}`, `app  ${signature}`, `multi  ${c.manifest}`, `multi  ${oldIndex}`].sort());
+  assert.deepEqual(
+    where(fs, 'untagged-manifest').sort(),
+    [`app  ${loose.manifest}`, `app  ${signature}`, `multi  ${c.manifest}`, `multi  ${oldIndex}`].sort(),
+  );
   const sig = ofKind(fs, 'untagged-manifest').find((f) => f.digest === signature)!;
   assert.match(sig.message, /referrer of sha256:/);
   const plain = ofKind(fs, 'untagged-manifest').find((f) => f.digest === loose.manifest)!;
@@ -78,20 +85,37 @@ test('missing-blob: config/layer gone, schema1 blobSum gone, index child absent;
     schemaVersion: 2,
     mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
     config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: cfg, size: 16 },
-    layers: [{ mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: foreign, size: 999, urls: ['https://example.invalid/l'] }],
+    layers: [
+      {
+        mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+        digest: foreign,
+        size: 999,
+        urls: ['https://example.invalid/l'],
+      },
+    ],
   });
   // schema1: references are fsLayers[].blobSum.
   const s1a = s.blob('schema1 layer a');
   const s1b = sha256('schema1 layer b (gone)');
   s.layerLink('legacy', s1a);
-  s.manifest('legacy', 'old', { schemaVersion: 1, name: 'legacy', tag: 'old', architecture: 'amd64', fsLayers: [{ blobSum: s1a }, { blobSum: s1b }], history: [] });
+  s.manifest('legacy', 'old', {
+    schemaVersion: 1,
+    name: 'legacy',
+    tag: 'old',
+    architecture: 'amd64',
+    fsLayers: [{ blobSum: s1a }, { blobSum: s1b }],
+    history: [],
+  });
   // An index whose second child is no revision of this repository (its blob exists elsewhere).
   const child = s.image('multi', null, ['multi child']);
   const elsewhere = s.image('other', 'x', ['other child']);
   s.index('multi', 'latest', [child.manifest, elsewhere.manifest]);
 
   const fs = await findings(s);
-  assert.deepEqual(where(fs, 'missing-blob').sort(), [`app v1 ${img.layers[1]}`, `legacy old ${s1b}`, `multi latest ${elsewhere.manifest}`].sort());
+  assert.deepEqual(
+    where(fs, 'missing-blob').sort(),
+    [`app v1 ${img.layers[1]}`, `legacy old ${s1b}`, `multi latest ${elsewhere.manifest}`].sort(),
+  );
   const lost = ofKind(fs, 'missing-blob').find((f) => f.repository === 'app')!;
   assert.equal(lost.severity, 'error');
   assert.equal(lost.bytes, 'layer lost'.length, 'bytes: the size the descriptor declares');
@@ -120,7 +144,11 @@ test('unreferenced-layer-link: linked here, used by no manifest of this reposito
   s.layerLink('app', stray);
   const fs = await findings(s);
   assert.deepEqual(where(fs, 'unreferenced-layer-link').sort(), [`app  ${other.layers[0]}`, `app  ${stray}`].sort());
-  assert.ok(ofKind(fs, 'unreferenced-layer-link').every((f) => f.severity === 'info' && /3\.x garbage-collect removes it/.test(f.message)));
+  assert.ok(
+    ofKind(fs, 'unreferenced-layer-link').every(
+      (f) => f.severity === 'info' && /3\.x garbage-collect removes it/.test(f.message),
+    ),
+  );
   assert.ok(!where(fs, 'unreferenced-layer-link').some((w) => w.includes(a.layers[0]!) || w.includes(a.config)));
 });
 
@@ -140,12 +168,21 @@ test('unreferenced-blob: what GC frees; a subject is no reference, an untagged r
     subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: subjectOnly, size: 20 },
   });
   const fs = await findings(s);
-  assert.deepEqual(ofKind(fs, 'unreferenced-blob').map((f) => f.digest).sort(), [orphan, linkedOnly, subjectOnly].sort());
+  assert.deepEqual(
+    ofKind(fs, 'unreferenced-blob')
+      .map((f) => f.digest)
+      .sort(),
+    [orphan, linkedOnly, subjectOnly].sort(),
+  );
   const byDigest = new Map(ofKind(fs, 'unreferenced-blob').map((f) => [f.digest, f]));
   assert.equal(byDigest.get(orphan)!.bytes, 'orphan bytes'.length);
   assert.equal(byDigest.get(orphan)!.repository, null);
   assert.match(byDigest.get(linkedOnly)!.message, /still linked from the _layers of 1 repository/);
-  assert.ok(!ofKind(fs, 'unreferenced-blob').some((f) => [untagged.manifest, ...untagged.layers, untagged.config].includes(f.digest!)));
+  assert.ok(
+    !ofKind(fs, 'unreferenced-blob').some((f) =>
+      [untagged.manifest, ...untagged.layers, untagged.config].includes(f.digest!),
+    ),
+  );
 });
 
 test('unreadable-manifest: not JSON, unknown schema, over 4 MiB; a good neighbour is not', async (t) => {
@@ -189,7 +226,11 @@ test('missing-manifest-blob and dangling-layer-link: links to blobs that are gon
   const fs = await findings(s);
   assert.deepEqual(where(fs, 'missing-manifest-blob'), [`app  ${img.manifest}`]);
   assert.deepEqual(where(fs, 'dangling-layer-link'), [`other  ${other.layers[0]}`]);
-  assert.deepEqual(where(fs, 'missing-blob'), [`other v1 ${other.layers[0]}`], 'the image that needs it cannot be pulled either');
+  assert.deepEqual(
+    where(fs, 'missing-blob'),
+    [`other v1 ${other.layers[0]}`],
+    'the image that needs it cannot be pulled either',
+  );
 });
 
 test('invalid-link: empty, garbage, trailing newline, wrong length; link-digest-mismatch: alias is info, real mismatch an error', async (t) => {
@@ -204,11 +245,16 @@ test('invalid-link: empty, garbage, trailing newline, wrong length; link-digest-
   s.layerLink('app', d3, `${d3}\n`);
   s.layerLink('app', d4, 'sha256:abc');
   const alias = `sha512:${'ab'.repeat(64)}`;
-  s.layerLink('app', alias, img.layers[0]!);
+  s.layerLink('app', alias, img.layers[0]);
   const other = s.image('app', null, ['x']);
   s.revisionLink('app', other.manifest, img.manifest);
   const fs = await findings(s);
-  assert.deepEqual(ofKind(fs, 'invalid-link').map((f) => f.digest).sort(), [d1, d2, d3, d4].sort());
+  assert.deepEqual(
+    ofKind(fs, 'invalid-link')
+      .map((f) => f.digest)
+      .sort(),
+    [d1, d2, d3, d4].sort(),
+  );
   const mism = new Map(ofKind(fs, 'link-digest-mismatch').map((f) => [f.digest, f]));
   assert.equal(mism.get(alias)!.severity, 'info');
   assert.match(mism.get(alias)!.message, /alias link/);
@@ -244,7 +290,10 @@ test('stale-upload: older than --upload-age (default 168h, the purger), or witho
 test('debris: .tmp files, unknown _ directories, stray files; unreadable-path from an unreadable entry', async (t) => {
   const s = tree(t);
   const img = s.image('app', 'v1', ['a']);
-  s.file(`repositories/app/_layers/sha256/${hex(img.layers[0]!)}/link.0190a0b1-aaaa-7bbb-8ccc-0123456789ab.tmp`, img.layers[0]!);
+  s.file(
+    `repositories/app/_layers/sha256/${hex(img.layers[0]!)}/link.0190a0b1-aaaa-7bbb-8ccc-0123456789ab.tmp`,
+    img.layers[0]!,
+  );
   s.dir('repositories/app/_referrers');
   s.file('repositories/README', 'not a repository');
   // Symbolic links are never followed: one to a repository elsewhere, one inside a repository.
@@ -257,14 +306,19 @@ test('debris: .tmp files, unknown _ directories, stray files; unreadable-path fr
     'repositories/app/_referrers unknown-directory info',
     'repositories/mirror symlink warning',
   ];
-  const debrisOf = (fs: Finding[]): string[] => ofKind(fs, 'debris').map((f) => `${f.path} ${f.message.split(':')[0]} ${f.severity}`).sort();
+  const debrisOf = (fs: Finding[]): string[] =>
+    ofKind(fs, 'debris')
+      .map((f) => `${f.path} ${f.message.split(':')[0]} ${f.severity}`)
+      .sort();
   // A temporary file beside a good link is only seen when digest directories are listed (--thorough).
   assert.deepEqual(debrisOf(await findings(s)), others);
   const fs = await findings(s, { thorough: true });
   assert.deepEqual(debrisOf(fs), [...others, tmp].sort());
   assert.ok(!fs.some((f) => f.repository === 'mirror'), 'a symlinked directory is not walked into a repository');
   // Running as root, nothing is unreadable on disk: the rule is checked on its row.
-  const [u] = debrisFindings([{ repository: 'app', path: 'repositories/app/_layers', kind: 'unreadable', detail: 'permission denied' }]);
+  const [u] = debrisFindings([
+    { repository: 'app', path: 'repositories/app/_layers', kind: 'unreadable', detail: 'permission denied' },
+  ]);
   assert.deepEqual([u!.kind, u!.severity], ['unreadable-path', 'error']);
 });
 

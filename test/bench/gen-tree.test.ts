@@ -28,7 +28,12 @@ function walk(root: string): Walk {
         rec(r);
       } else {
         files.push(r);
-        entries.set(r, createHash('sha256').update(readFileSync(path.join(root, r))).digest('hex'));
+        entries.set(
+          r,
+          createHash('sha256')
+            .update(readFileSync(path.join(root, r)))
+            .digest('hex'),
+        );
       }
     }
   };
@@ -210,7 +215,12 @@ test('small tree: size, link format, digests, manifests, summary', () => {
         assert.ok(r.layers.has(h), `${desc.digest} referenced by ${name}@${d} is not in _layers`);
       }
       // configs are JSON too
-      JSON.parse(readFileSync(path.join(v2, 'blobs', 'sha256', m.config.digest.slice(7, 9), m.config.digest.slice(7), 'data'), 'utf8'));
+      JSON.parse(
+        readFileSync(
+          path.join(v2, 'blobs', 'sha256', m.config.digest.slice(7, 9), m.config.digest.slice(7), 'data'),
+          'utf8',
+        ),
+      );
     }
   }
 
@@ -250,8 +260,14 @@ test('small tree: size, link format, digests, manifests, summary', () => {
   assert.ok(summary.untaggedRevisions > 0 && summary.emptyRevisionDirs > 0 && summary.indexRevisions > 0);
   assert.ok(summary.uploads > 0 && summary.namespaceDirs > 0 && summary.orphanBlobs > 0);
   assert.ok(summary.tagIndexEntries > summary.tags, 'tags have history');
-  assert.ok([...repos.keys()].some((n) => n.split('/').length >= 3), 'nested repositories');
-  assert.ok([...repos.keys()].some((n) => repos.has(n.split('/').slice(0, -1).join('/'))), 'repo inside a repo');
+  assert.ok(
+    [...repos.keys()].some((n) => n.split('/').length >= 3),
+    'nested repositories',
+  );
+  assert.ok(
+    [...repos.keys()].some((n) => repos.has(n.split('/').slice(0, -1).join('/'))),
+    'repo inside a repo',
+  );
   let shared = 0;
   const seen = new Map<string, number>();
   for (const r of list) for (const l of r.layers) seen.set(l, (seen.get(l) ?? 0) + 1);
@@ -264,7 +280,10 @@ test('same seed gives the identical tree, another seed does not', () => {
   const walkB = walk(path.join(dirB, 'docker', 'registry', 'v2'));
   assert.equal(walkB.entries.size, walkA.entries.size);
   assert.deepEqual([...walkB.entries].sort(), [...walkA.entries].sort());
-  assert.equal(readFileSync(path.join(dirB, 'summary.json'), 'utf8'), readFileSync(path.join(dirA, 'summary.json'), 'utf8'));
+  assert.equal(
+    readFileSync(path.join(dirB, 'summary.json'), 'utf8'),
+    readFileSync(path.join(dirA, 'summary.json'), 'utf8'),
+  );
   const other = generateTree(path.join(tmp, 'c'), { size: 2000, seed: 8 });
   assert.ok(other.files >= 2000);
   assert.throws(() => generateTree(dirB, { size: 'small', seed: 7 }), /already exists/);

@@ -50,7 +50,11 @@ test('report classifies repositories and explains catalog listing', (t) => {
   const tree = seedTree();
   t.after(() => tree.cleanup());
   const db = path.join(tree.root, 'idx.db');
-  const { code, json } = runCliJson<{ root: string; repositories: RepoJson[]; findings: Array<{ kind: string; repository: string; severity: string }> }>(['report', tree.root, '--db', db, '--format', 'json']);
+  const { code, json } = runCliJson<{
+    root: string;
+    repositories: RepoJson[];
+    findings: Array<{ kind: string; repository: string; severity: string }>;
+  }>(['report', tree.root, '--db', db, '--format', 'json']);
   assert.equal(code, 0);
   assert.equal(json.root, tree.v2);
   const byName = new Map(json.repositories.map((r) => [r.name, r]));
@@ -89,7 +93,14 @@ test('root may be rootdirectory, docker/, docker/registry or docker/registry/v2'
   const tree = seedTree();
   t.after(() => tree.cleanup());
   for (const p of [tree.root, path.join(tree.root, 'docker'), path.join(tree.root, 'docker/registry'), tree.v2]) {
-    const r = runCliJson<{ root: string; repositories: RepoJson[] }>(['report', p, '--db', path.join(tree.root, 'x.db'), '--format', 'json']);
+    const r = runCliJson<{ root: string; repositories: RepoJson[] }>([
+      'report',
+      p,
+      '--db',
+      path.join(tree.root, 'x.db'),
+      '--format',
+      'json',
+    ]);
     assert.equal(r.json.root, tree.v2, p);
     assert.equal(r.json.repositories.length, 6);
   }
@@ -115,7 +126,10 @@ test('prune: dry run changes nothing; apply deletes only empty repositories and 
   const applied = runCliJson<PruneJson>(['prune', tree.root, '--db', db, '--format', 'json', '--apply']);
   assert.equal(applied.code, 0, applied.stderr);
   assert.equal(applied.json.applied, true);
-  assert.deepEqual(applied.json.repositories.filter((r) => r.deleted).map((r) => r.name), ['myimage', 'org/team']);
+  assert.deepEqual(
+    applied.json.repositories.filter((r) => r.deleted).map((r) => r.name),
+    ['myimage', 'org/team'],
+  );
   assert.ok(!tree.exists('repositories/myimage'), 'myimage directory removed entirely');
   for (const part of ['_layers', '_manifests', '_uploads']) assert.ok(!tree.exists(`repositories/org/team/${part}`));
   assert.ok(tree.exists('repositories/org/team/app/_manifests/tags/v1/current/link'), 'nested repository untouched');
@@ -146,7 +160,9 @@ test('prune skips recent activity and uploads in progress', (t) => {
   tree.layerLink('incoming', tree.blob('fresh'));
   const db = path.join(tree.root, 'idx.db');
   const dry = runCliJson<PruneJson>(['prune', tree.root, '--db', db, '--format', 'json']);
-  const by = Object.fromEntries(dry.json.repositories.map((r) => [r.name, `${r.action}${r.reason ? `:${r.reason}` : ''}`]));
+  const by = Object.fromEntries(
+    dry.json.repositories.map((r) => [r.name, `${r.action}${r.reason ? `:${r.reason}` : ''}`]),
+  );
   assert.deepEqual(by, {
     'busy/upload': 'skip:upload-in-progress',
     incoming: 'skip:recent-activity',
@@ -176,7 +192,9 @@ test('prune leaves a repository that changed after the scan', (t) => {
     hook,
     `const fs=require('fs');const orig=fs.lstatSync;let n=0;fs.lstatSync=function(p,...a){if(String(p).endsWith('/repositories/racy')&&++n===1){fs.mkdirSync(${JSON.stringify(link)}+'/sha256/new',{recursive:true});}return orig.call(this,p,...a);};`,
   );
-  const r = runCliJson<PruneJson>(['prune', tree.root, '--db', db, '--format', 'json', '--apply'], { env: { NODE_OPTIONS: `--require ${hook}` } });
+  const r = runCliJson<PruneJson>(['prune', tree.root, '--db', db, '--format', 'json', '--apply'], {
+    env: { NODE_OPTIONS: `--require ${hook}` },
+  });
   assert.equal(r.json.repositories[0]?.action, 'skip', JSON.stringify(r.json));
   assert.equal(r.json.repositories[0]?.reason, 'changed-since-scan');
   assert.ok(existsSync(link));
@@ -204,7 +222,10 @@ test('bad input: one line on stderr, exit 2, nothing deleted', (t) => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
-  assert.deepEqual(tree.listing().filter((l) => !l.startsWith('.regaudit')), before);
+  assert.deepEqual(
+    tree.listing().filter((l) => !l.startsWith('.regaudit')),
+    before,
+  );
 });
 
 test('scan replaces the previous scan of the same root and sees a changed link', (t) => {
@@ -218,7 +239,10 @@ test('scan replaces the previous scan of the same root and sees a changed link',
   assert.equal(r.json.repositories[0]?.state, 'active');
   // corrupt the tag link in place (same size, same directory mtime)
   const cur = path.join(tree.v2, 'repositories/app/_manifests/tags/v1/current/link');
-  writeFileSync(cur, img.manifest.replace(/.$/, (c) => (c === '0' ? '1' : '0')));
+  writeFileSync(
+    cur,
+    img.manifest.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+  );
   const old = (Date.now() - HOUR) / 1000;
   utimesSync(cur, old, old);
   assert.equal(runCli(['scan', tree.root, '--db', db, '--quiet']).code, 0);
@@ -237,16 +261,21 @@ test('prune without a root plans from the newest scan in --db, and --apply still
   const dry = runCliJson<PruneJson & { root: string }>(['prune', '--db', db, '--format', 'json']);
   assert.equal(dry.code, 0, dry.stderr);
   assert.equal(dry.json.root, tree.v2);
-  assert.deepEqual(dry.json.repositories.map((r) => [r.name, r.action]), [
-    ['myimage', 'delete'],
-    ['org/team', 'delete'],
-  ]);
+  assert.deepEqual(
+    dry.json.repositories.map((r) => [r.name, r.action]),
+    [
+      ['myimage', 'delete'],
+      ['org/team', 'delete'],
+    ],
+  );
   assert.deepEqual(tree.listing(), before);
   // myimage gains a revision after the scan: the stale plan says delete, the re-read says no
   tree.revisionLink('myimage', tree.blob('late manifest'));
   const applied = runCliJson<PruneJson>(['prune', '--db', db, '--format', 'json', '--apply']);
   assert.equal(applied.code, 0, applied.stderr);
-  const by = Object.fromEntries(applied.json.repositories.map((r) => [r.name, `${r.action}${r.reason ? `:${r.reason}` : ''}:${r.deleted}`]));
+  const by = Object.fromEntries(
+    applied.json.repositories.map((r) => [r.name, `${r.action}${r.reason ? `:${r.reason}` : ''}:${r.deleted}`]),
+  );
   assert.deepEqual(by, { myimage: 'skip:changed-since-scan:false', 'org/team': 'delete:true' });
   assert.ok(tree.exists('repositories/myimage/_manifests'));
   assert.equal(runCli(['prune', '--db', path.join(tree.root, 'none.db')]).code, 2);

@@ -20,7 +20,10 @@ describe('real registry: garbage-collect --delete-untagged', { skip: tools.skip 
   before(async () => {
     ws = workspace();
     let reg = await ws.restart();
-    index = await pushIndex(reg, 'platform/multi', 'latest', [{ layers: ['multi amd64'] }, { layers: ['multi arm64'] }]);
+    index = await pushIndex(reg, 'platform/multi', 'latest', [
+      { layers: ['multi amd64'] },
+      { layers: ['multi arm64'] },
+    ]);
     await pushImage(reg, 'app', 'v1', { layers: ['app 1'] });
     await pushImage(reg, 'app', 'v1', { layers: ['app 2'] });
     await ws.stop();

@@ -10,7 +10,17 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot, runCliJson } from '../helpers/cli.js';
 import { catalog, pulls, requireRegistryTools, tagsList } from '../helpers/registry.js';
-import { assertOnlyPruned, cliText, deletes, planOf, prune, report, repoOf, snapshotTree, workspace } from './support.js';
+import {
+  assertOnlyPruned,
+  cliText,
+  deletes,
+  planOf,
+  prune,
+  report,
+  repoOf,
+  snapshotTree,
+  workspace,
+} from './support.js';
 import type { ReportJson, Workspace } from './support.js';
 
 const archive = path.join(repoRoot, 'fixtures', 'sample-storage.tar.gz');
@@ -44,7 +54,10 @@ describe('bundled sample storage', { timeout: 60_000 }, () => {
     for (const e of ['myimage', 'org/team']) {
       assert.equal(repoOf(rep, e).state, 'empty', e);
       assert.equal(repoOf(rep, e).listedByV2, true, e);
-      assert.ok(rep.findings.some((f) => f.kind === 'empty-repository' && f.repository === e), e);
+      assert.ok(
+        rep.findings.some((f) => f.kind === 'empty-repository' && f.repository === e),
+        e,
+      );
     }
     assert.equal(repoOf(rep, 'myimage').layerLinks, 5);
     for (const n of Object.keys(LIVE)) assert.equal(repoOf(rep, n).state, 'active', n);
@@ -65,7 +78,10 @@ describe('bundled sample storage', { timeout: 60_000 }, () => {
   });
 
   it('npm run demo (scripts/demo.mjs) prints a report and a dry-run plan', () => {
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'demo.mjs')], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'demo.mjs')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /regaudit report/);
     assert.match(r.stdout, /regaudit prune/);
@@ -93,7 +109,10 @@ describe('bundled sample storage', { timeout: 60_000 }, () => {
       assertOnlyPruned(before, snapshotTree(root), deletes(res));
 
       reg = await ws.restart();
-      assert.deepEqual(await catalog(reg), catBefore.filter((x) => !deletes(res).includes(x)));
+      assert.deepEqual(
+        await catalog(reg),
+        catBefore.filter((x) => !deletes(res).includes(x)),
+      );
       for (const [repo, tags] of Object.entries(LIVE)) {
         assert.deepEqual((await tagsList(reg, repo))?.sort(), [...tags].sort(), repo);
         for (const t of tags) assert.ok(await pulls(reg, repo, t), `${repo}:${t}`);

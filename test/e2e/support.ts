@@ -76,7 +76,7 @@ export interface ReportJson {
 
 export interface PruneRepo {
   name: string;
-  action: 'delete' | 'skip' | string;
+  action: string; // 'delete' | 'skip'
   reason?: string;
 }
 
@@ -125,7 +125,10 @@ export function planOf(plan: PruneJson, name: string): PruneRepo | undefined {
 }
 
 export function deletes(plan: PruneJson): string[] {
-  return plan.repositories.filter((r) => r.action === 'delete').map((r) => r.name).sort();
+  return plan.repositories
+    .filter((r) => r.action === 'delete')
+    .map((r) => r.name)
+    .sort();
 }
 
 export function findingsFor(rep: ReportJson, name: string): Finding[] {

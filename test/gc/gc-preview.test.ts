@@ -54,7 +54,12 @@ test('2.8 marks one level: -m deletes untagged index children and sweeps their l
     m2.brokenTags.map((b) => [`${b.repository}:${b.tag}`, b.digest, b.deletedManifests, b.sweptBlobs]),
     [['multi:latest', index, [c1.manifest, c2.manifest].sort(), 4]],
   );
-  assert.equal(m2.brokenTags[0]!.bytes, m2.blobs.filter((b) => [c1.config, ...c1.layers, c2.config, ...c2.layers].includes(b.digest)).reduce((n, b) => n + b.size, 0));
+  assert.equal(
+    m2.brokenTags[0]!.bytes,
+    m2.blobs
+      .filter((b) => [c1.config, ...c1.layers, c2.config, ...c2.layers].includes(b.digest))
+      .reduce((n, b) => n + b.size, 0),
+  );
 
   const m3 = gc.get('3-m')!;
   assert.deepEqual(digests(m3.manifests), [moved.manifest]);
@@ -72,7 +77,10 @@ test('repository markers: 2.x never marks a repository without _layers, 3.x stop
   const gc = await preview(s);
   const v2 = gc.get('2')!;
   assert.deepEqual(digests(v2.blobs), [only.manifest, only.config, ...only.layers].sort());
-  assert.deepEqual(v2.brokenTags.map((b) => `${b.repository}:${b.tag}`), ['nolayers:v1']);
+  assert.deepEqual(
+    v2.brokenTags.map((b) => `${b.repository}:${b.tag}`),
+    ['nolayers:v1'],
+  );
   assert.deepEqual(effects(v2), ['breaks nolayers']);
   assert.deepEqual(effects(gc.get('3')!), ['aborts nolayers']);
   assert.match(gc.get('3')!.issues[0]!.message, /Path not found/);
@@ -88,7 +96,11 @@ test('3.x removes a layer link whose blob no repository marked before its turn (
   const stray = s.blob('stray upload');
   s.layerLink('c', stray);
   const gc = await preview(s);
-  const linkSet = (id: string): string[] => gc.get(id)!.layerLinks.map((l) => `${l.repository} ${l.digest}`).sort();
+  const linkSet = (id: string): string[] =>
+    gc
+      .get(id)!
+      .layerLinks.map((l) => `${l.repository} ${l.digest}`)
+      .sort();
   assert.deepEqual(linkSet('3'), [`a ${b.layers[0]}`, `c ${stray}`].sort());
   assert.deepEqual(linkSet('3-m'), linkSet('3'));
   assert.deepEqual(gc.get('2')!.layerLinks, [], '2.x never removes layer links');
@@ -100,7 +112,11 @@ test('a symbolic link makes every scenario uncertain (the registry follows it, r
   s.image('app', 'v1', ['app']);
   symlinkSync(path.join(s.v2, 'repositories/app'), path.join(s.v2, 'repositories/mirror'));
   const gc = await preview(s);
-  for (const p of gc.values()) assert.deepEqual(p.issues.map((i) => `${i.effect} ${i.path}`), ['uncertain repositories/mirror']);
+  for (const p of gc.values())
+    assert.deepEqual(
+      p.issues.map((i) => `${i.effect} ${i.path}`),
+      ['uncertain repositories/mirror'],
+    );
 });
 
 test('conditions that stop a real run, per version and mode', async (t) => {
@@ -112,7 +128,13 @@ test('conditions that stop a real run, per version and mode', async (t) => {
   // schema1: 2.8 reads it, 3.x does not.
   const l = s.blob('s1 layer');
   s.layerLink('legacy', l);
-  s.manifest('legacy', 'old', { schemaVersion: 1, name: 'legacy', tag: 'old', fsLayers: [{ blobSum: l }], history: [] });
+  s.manifest('legacy', 'old', {
+    schemaVersion: 1,
+    name: 'legacy',
+    tag: 'old',
+    fsLayers: [{ blobSum: l }],
+    history: [],
+  });
   // Untagged revision in a repository that has no _manifests/tags: 2.8 -m fails, 3.x -m skips it.
   s.image('bydigest', null, ['pushed by digest']);
   const gc = await preview(s);
@@ -126,18 +148,60 @@ test('conditions that stop a real run, per version and mode', async (t) => {
 test('issues: invalid links and names stop every enumerating version; media types; debris makes it uncertain', () => {
   const base: GcIssueInput = {
     repositories: [
-      { name: 'ok', nameProblem: null, hasLayers: true, hasManifests: true, hasTagsDir: true, problem: null, revisions: 1, untagged: 0 },
-      { name: 'Bad', nameProblem: 'uppercase', hasLayers: true, hasManifests: false, hasTagsDir: true, problem: null, revisions: 0, untagged: 0 },
+      {
+        name: 'ok',
+        nameProblem: null,
+        hasLayers: true,
+        hasManifests: true,
+        hasTagsDir: true,
+        problem: null,
+        revisions: 1,
+        untagged: 0,
+      },
+      {
+        name: 'Bad',
+        nameProblem: 'uppercase',
+        hasLayers: true,
+        hasManifests: false,
+        hasTagsDir: true,
+        problem: null,
+        revisions: 0,
+        untagged: 0,
+      },
     ],
-    badLinks: [{ repository: 'ok', kind: 'revision', tag: null, pathDigest: `sha256:${'a'.repeat(64)}`, problem: 'empty' }],
+    badLinks: [
+      { repository: 'ok', kind: 'revision', tag: null, pathDigest: `sha256:${'a'.repeat(64)}`, problem: 'empty' },
+    ],
     manifests: [
-      { repository: 'ok', digest: `sha256:${'b'.repeat(64)}`, problem: null, mediaType: 'application/vnd.example+json', schemaVersion: 2, current: true, tagged: true, live: true },
-      { repository: 'ok', digest: `sha256:${'c'.repeat(64)}`, problem: 'too-large', mediaType: null, schemaVersion: null, current: false, tagged: false, live: false },
+      {
+        repository: 'ok',
+        digest: `sha256:${'b'.repeat(64)}`,
+        problem: null,
+        mediaType: 'application/vnd.example+json',
+        schemaVersion: 2,
+        current: true,
+        tagged: true,
+        live: true,
+      },
+      {
+        repository: 'ok',
+        digest: `sha256:${'c'.repeat(64)}`,
+        problem: 'too-large',
+        mediaType: null,
+        schemaVersion: null,
+        current: false,
+        tagged: false,
+        live: false,
+      },
     ],
-    debris: [{ path: 'blobs/sha256/zz', kind: 'unrecognized' }, { path: 'blobs/sha256/ab/x.tmp', kind: 'tmp-file' }],
+    debris: [
+      { path: 'blobs/sha256/zz', kind: 'unrecognized' },
+      { path: 'blobs/sha256/ab/x.tmp', kind: 'tmp-file' },
+    ],
   };
   const byId = new Map(GC_SCENARIOS.map((sc) => [sc.id, gcIssues(base, sc)]));
-  const names = (id: string): string[] => byId.get(id as never)!.map((i) => `${i.effect}:${i.repository ?? i.path}:${i.message.slice(0, 24)}`);
+  const names = (id: string): string[] =>
+    byId.get(id as never)!.map((i) => `${i.effect}:${i.repository ?? i.path}:${i.message.slice(0, 24)}`);
   assert.deepEqual(names('2'), [
     'aborts:Bad:invalid repository name ',
     'aborts:ok:revision link is empty: ',
@@ -146,6 +210,10 @@ test('issues: invalid links and names stop every enumerating version; media type
     'uncertain:blobs/sha256/zz:not part of the blob lay',
   ]);
   // 3.x does not enumerate Bad (no _manifests); -m does not read the untagged too-large manifest.
-  assert.deepEqual(names('3-m'), ['aborts:ok:revision link is empty: ', 'aborts:ok:manifest has media type ', 'uncertain:blobs/sha256/zz:not part of the blob lay']);
+  assert.deepEqual(names('3-m'), [
+    'aborts:ok:revision link is empty: ',
+    'aborts:ok:manifest has media type ',
+    'uncertain:blobs/sha256/zz:not part of the blob lay',
+  ]);
   void hex;
 });

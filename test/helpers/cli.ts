@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (npm test builds first) and captures its output. */
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
@@ -24,7 +27,10 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 }
 
 /** Runs the CLI and parses stdout as JSON; throws with stderr when it is not JSON. */
-export function runCliJson<T = any>(args: string[], opts: Parameters<typeof runCli>[1] = {}): { code: number; json: T; stderr: string } {
+export function runCliJson<T = any>(
+  args: string[],
+  opts: Parameters<typeof runCli>[1] = {},
+): { code: number; json: T; stderr: string } {
   const r = runCli(args, opts);
   try {
     return { code: r.code, json: JSON.parse(r.stdout) as T, stderr: r.stderr };

@@ -7,10 +7,16 @@ export function dumpIndex(dbFile: string): Record<string, unknown[]> {
   try {
     const q = (sql: string): unknown[] => db.prepare(sql).all();
     return {
-      repositories: q(`SELECT name, has_layers, has_manifests, has_uploads, entries, newest_mtime_ms, problem, stamp, extra FROM repositories ORDER BY name`),
+      repositories: q(
+        `SELECT name, has_layers, has_manifests, has_uploads, entries, newest_mtime_ms, problem, stamp, extra FROM repositories ORDER BY name`,
+      ),
       tags: q(`SELECT r.name, t.name AS tag FROM tags t JOIN repositories r ON r.id = t.repo_id ORDER BY 1, 2`),
-      links: q(`SELECT r.name, l.kind, l.tag, l.path_digest, l.digest, l.problem, l.raw, l.size, l.mtime_ms FROM links l JOIN repositories r ON r.id = l.repo_id ORDER BY 1, 2, 3, 4`),
-      uploads: q(`SELECT r.name, u.upload_id, u.started_at, u.size, u.mtime_ms FROM uploads u JOIN repositories r ON r.id = u.repo_id ORDER BY 1, 2`),
+      links: q(
+        `SELECT r.name, l.kind, l.tag, l.path_digest, l.digest, l.problem, l.raw, l.size, l.mtime_ms FROM links l JOIN repositories r ON r.id = l.repo_id ORDER BY 1, 2, 3, 4`,
+      ),
+      uploads: q(
+        `SELECT r.name, u.upload_id, u.started_at, u.size, u.mtime_ms FROM uploads u JOIN repositories r ON r.id = u.repo_id ORDER BY 1, 2`,
+      ),
       blobs: q(`SELECT digest, size, mtime_ms FROM blobs ORDER BY digest`),
       fans: q(`SELECT alg, fan, stamp, extra FROM blob_fans ORDER BY alg, fan`),
       manifests: q(`SELECT digest, media_type, schema_version, size, problem FROM manifests ORDER BY digest`),
@@ -21,4 +27,3 @@ export function dumpIndex(dbFile: string): Record<string, unknown[]> {
     db.close();
   }
 }
-

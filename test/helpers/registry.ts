@@ -194,8 +194,8 @@ async function startOnce(root: string, port: number, opts: StartOptions): Promis
     out += b.toString('utf8');
     if (out.length > 200_000) out = out.slice(-100_000);
   };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
   let exited = false;
   let spawnError: Error | undefined;
   const exitP = new Promise<void>((resolve) => {
@@ -264,7 +264,9 @@ async function startOnce(root: string, port: number, opts: StartOptions): Promis
 
 function regErr(reg: Registry, what: string, r: Response | undefined, body: string): Error {
   const tail = reg.log().slice(-4000);
-  return new Error(`${what}: ${r ? `HTTP ${r.status}` : 'no response'} ${body.slice(0, 1000)}${tail ? `\nregistry log:\n${tail}` : ''}`);
+  return new Error(
+    `${what}: ${r ? `HTTP ${r.status}` : 'no response'} ${body.slice(0, 1000)}${tail ? `\nregistry log:\n${tail}` : ''}`,
+  );
 }
 
 async function expectStatus(reg: Registry, what: string, r: Response, ok: number[]): Promise<void> {
@@ -289,7 +291,10 @@ export function sha256(data: Buffer | string): string {
 
 /** Digest of the manifest a tag (or digest) currently resolves to, via HEAD + Docker-Content-Digest. */
 export async function resolveDigest(reg: Registry, repo: string, ref: string): Promise<string> {
-  const r = await fetchT(`${reg.url}/v2/${repo}/manifests/${ref}`, { method: 'HEAD', headers: { Accept: MANIFEST_ACCEPT } });
+  const r = await fetchT(`${reg.url}/v2/${repo}/manifests/${ref}`, {
+    method: 'HEAD',
+    headers: { Accept: MANIFEST_ACCEPT },
+  });
   await expectStatus(reg, `HEAD ${repo}:${ref}`, r, [200]);
   const d = r.headers.get('docker-content-digest');
   if (!d) throw regErr(reg, `HEAD ${repo}:${ref} without Docker-Content-Digest`, r, '');
@@ -330,7 +335,11 @@ export async function startUpload(reg: Registry, repo: string, bytes?: Buffer | 
     const body = toBuffer(bytes);
     const p = await fetchT(location, {
       method: 'PATCH',
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `0-${body.length - 1}`, 'Content-Length': String(body.length) },
+      headers: {
+        'Content-Type': 'application/octet-stream',
+        'Content-Range': `0-${body.length - 1}`,
+        'Content-Length': String(body.length),
+      },
       body: new Uint8Array(body),
     });
     await expectStatus(reg, `PATCH ${repo} upload`, p, [202]);
@@ -348,7 +357,12 @@ export async function uploadAlive(reg: Registry, upload: Upload): Promise<boolea
 }
 
 /** Finishes an upload started by `startUpload` (PUT ?digest= with the bytes after `alreadySent`). Returns the digest. */
-export async function finishUpload(reg: Registry, upload: Upload, allBytes: Buffer | string, alreadySent: number): Promise<string> {
+export async function finishUpload(
+  reg: Registry,
+  upload: Upload,
+  allBytes: Buffer | string,
+  alreadySent: number,
+): Promise<string> {
   const all = toBuffer(allBytes);
   const rest = all.subarray(alreadySent);
   const digest = sha256(all);
@@ -450,8 +464,13 @@ export function pullsWithSkopeo(reg: Registry, repo: string, ref: string): boole
   const dir = mkdtempSync(path.join(os.tmpdir(), 'regaudit-pull-'));
   try {
     const r = runTool(SKOPEO_BIN, [
-      '--insecure-policy', 'copy', '--quiet', '--all', '--src-tls-verify=false',
-      `docker://127.0.0.1:${reg.port}/${repo}:${ref}`, `oci:${dir}:x`,
+      '--insecure-policy',
+      'copy',
+      '--quiet',
+      '--all',
+      '--src-tls-verify=false',
+      `docker://127.0.0.1:${reg.port}/${repo}:${ref}`,
+      `oci:${dir}:x`,
     ]);
     return r.code === 0;
   } finally {
@@ -474,7 +493,10 @@ export interface GcResult {
  * Registry or its storage root / a config path. Passing a still-running Registry throws unless `dryRun`.
  * Passing a plain directory (not ending in .yml) writes a config for that storage root.
  */
-export function garbageCollect(target: Registry | string, opts: { dryRun?: boolean; deleteUntagged?: boolean } = {}): GcResult {
+export function garbageCollect(
+  target: Registry | string,
+  opts: { dryRun?: boolean; deleteUntagged?: boolean } = {},
+): GcResult {
   let configPath: string;
   let tmpCfg: string | undefined;
   if (typeof target === 'string') {
@@ -496,7 +518,12 @@ export function garbageCollect(target: Registry | string, opts: { dryRun?: boole
 }
 
 function runTool(bin: string, args: string[], env?: NodeJS.ProcessEnv): GcResult {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: env ?? process.env });
+  const r = spawnSync(bin, args, {
+    encoding: 'utf8',
+    timeout: TOOL_TIMEOUT_MS,
+    maxBuffer: 64 * 1024 * 1024,
+    env: env ?? process.env,
+  });
   if (r.error) throw new Error(`${bin} ${args.join(' ')}: ${r.error.message}`);
   return { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
 }
@@ -638,8 +665,15 @@ function skopeoCopy(reg: Registry, layoutDir: string, repo: string, tag: string,
   const digestFile = path.join(layoutDir, 'pushed.digest');
   // a private blob-info cache dir would be ideal, but skopeo has no flag for it; mounts it may try are harmless
   const r = runTool(SKOPEO_BIN, [
-    '--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', '--digestfile', digestFile, ...extra,
-    `oci:${layoutDir}:${tag}`, `docker://127.0.0.1:${reg.port}/${repo}:${tag}`,
+    '--insecure-policy',
+    'copy',
+    '--quiet',
+    '--dest-tls-verify=false',
+    '--digestfile',
+    digestFile,
+    ...extra,
+    `oci:${layoutDir}:${tag}`,
+    `docker://127.0.0.1:${reg.port}/${repo}:${tag}`,
   ]);
   if (r.code !== 0) throw regErr(reg, `skopeo copy → ${repo}:${tag} (exit ${r.code})`, undefined, r.stderr + r.stdout);
   return readFileSync(digestFile, 'utf8').trim();
@@ -662,7 +696,13 @@ async function describeImage(reg: Registry, repo: string, digest: string): Promi
  * Builds a small image (one gzip tar layer per entry of `spec.layers`) and pushes it with skopeo as
  * `repo:tag`. Identical layer contents → identical blobs, in every repo. Format `v2s2` by default.
  */
-export async function pushImage(reg: Registry, repo: string, tag: string, spec: ImageSpec, opts: PushOptions = {}): Promise<PushedImage> {
+export async function pushImage(
+  reg: Registry,
+  repo: string,
+  tag: string,
+  spec: ImageSpec,
+  opts: PushOptions = {},
+): Promise<PushedImage> {
   const oci = new OciLayout();
   try {
     oci.tag(oci.image(spec), tag);
@@ -677,7 +717,12 @@ export async function pushImage(reg: Registry, repo: string, tag: string, spec: 
  * Pushes an OCI image index (multi-arch) whose children are the given platform images (`architecture`
  * defaults to amd64, arm64, … by position). Only the index is tagged; the children are untagged revisions.
  */
-export async function pushIndex(reg: Registry, repo: string, tag: string, platforms: ImageSpec[]): Promise<PushedIndex> {
+export async function pushIndex(
+  reg: Registry,
+  repo: string,
+  tag: string,
+  platforms: ImageSpec[],
+): Promise<PushedIndex> {
   const arches = ['amd64', 'arm64', 'ppc64le', 's390x'];
   const oci = new OciLayout();
   try {
@@ -689,7 +734,8 @@ export async function pushIndex(reg: Registry, repo: string, tag: string, platfo
     oci.tag(oci.blob(JSON.stringify(index), MT.ociIndex), tag);
     const digest = skopeoCopy(reg, oci.dir, repo, tag, ['--all', '--preserve-digests']);
     const out: PushedIndex = { digest, mediaType: MT.ociIndex, children: [] };
-    for (const c of children) out.children.push({ ...(await describeImage(reg, repo, c.digest)), platform: c.platform });
+    for (const c of children)
+      out.children.push({ ...(await describeImage(reg, repo, c.digest)), platform: c.platform });
     return out;
   } finally {
     oci.remove();

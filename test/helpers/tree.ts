@@ -72,14 +72,23 @@ export class StorageTree {
   }
 
   /** A schema2 image: config + layers as blobs linked in the repository, manifest, revision, tag. */
-  image(repo: string, tag: string | null, layers: string[], opts: { mediaType?: string } = {}): { manifest: string; config: string; layers: string[] } {
+  image(
+    repo: string,
+    tag: string | null,
+    layers: string[],
+    opts: { mediaType?: string } = {},
+  ): { manifest: string; config: string; layers: string[] } {
     const config = this.blob(JSON.stringify({ architecture: 'amd64', os: 'linux', layers }));
     const layerDigests = layers.map((l) => this.blob(l));
     const manifestJson = JSON.stringify({
       schemaVersion: 2,
       mediaType: opts.mediaType ?? 'application/vnd.docker.distribution.manifest.v2+json',
       config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 10, digest: config },
-      layers: layerDigests.map((d, i) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layers[i]!.length, digest: d })),
+      layers: layerDigests.map((d, i) => ({
+        mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+        size: layers[i]!.length,
+        digest: d,
+      })),
     });
     const manifest = this.blob(manifestJson);
     for (const d of [config, ...layerDigests]) this.layerLink(repo, d);
@@ -100,7 +109,12 @@ export class StorageTree {
   }
 
   /** An OCI image index over child manifests (already revisions of `repo`), with one platform each. */
-  index(repo: string, tag: string | null, children: string[], arches: string[] = ['amd64', 'arm64', 's390x', 'ppc64le']): string {
+  index(
+    repo: string,
+    tag: string | null,
+    children: string[],
+    arches: string[] = ['amd64', 'arm64', 's390x', 'ppc64le'],
+  ): string {
     return this.manifest(repo, tag, {
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
@@ -115,8 +129,11 @@ export class StorageTree {
 
   /** What an API delete of a manifest leaves: the revision link file removed (its dir stays), tags pointing at it removed. */
   apiDelete(repo: string, manifest: string, tags: string[]): this {
-    rmSync(path.join(this.v2, `repositories/${repo}/_manifests/revisions/${algOf(manifest)}/${hexOf(manifest)}/link`), { force: true });
-    for (const t of tags) rmSync(path.join(this.v2, `repositories/${repo}/_manifests/tags/${t}`), { recursive: true, force: true });
+    rmSync(path.join(this.v2, `repositories/${repo}/_manifests/revisions/${algOf(manifest)}/${hexOf(manifest)}/link`), {
+      force: true,
+    });
+    for (const t of tags)
+      rmSync(path.join(this.v2, `repositories/${repo}/_manifests/tags/${t}`), { recursive: true, force: true });
     return this;
   }
 

@@ -47,7 +47,10 @@ test('an incremental rescan re-derives the graph when something changed', async 
   assert.deepEqual(await kinds(s, db), ['dangling-layer-link app', 'missing-blob app']);
   const h = openIndexForRead(db);
   try {
-    assert.deepEqual(usage.tagUsage(h, latestScan(h, db).id).map((r) => r.tag), ['v1', 'v2']);
+    assert.deepEqual(
+      usage.tagUsage(h, latestScan(h, db).id).map((r) => r.tag),
+      ['v1', 'v2'],
+    );
   } finally {
     h.close();
   }
@@ -76,18 +79,28 @@ test('graph and usage queries search indexes, never scan a stored table', async 
   const seen: string[] = [];
   const prepare = h.prepare.bind(h);
   const spy = Object.create(h) as DB;
-  spy.prepare = ((sql: string) => {
+  spy.prepare = (sql: string) => {
     seen.push(sql);
     return prepare(sql);
-  }) as DB['prepare'];
+  };
   const id = latestScan(h, db).id;
-  for (const f of [graph.untaggedManifests, graph.missingReferences, graph.unlinkedReferences, graph.unreferencedLayerLinks, graph.unreferencedBlobs, graph.unreadableManifests]) f(spy, id);
+  for (const f of [
+    graph.untaggedManifests,
+    graph.missingReferences,
+    graph.unlinkedReferences,
+    graph.unreferencedLayerLinks,
+    graph.unreferencedBlobs,
+    graph.unreadableManifests,
+  ])
+    f(spy, id);
   for (const f of [usage.repositoryUsage, usage.tagUsage, usage.usageTotals]) f(spy, id);
   for (const f of [queries.badLinks, queries.danglingLayerLinks]) f(spy, id);
   assert.ok(seen.length >= 13);
   for (const sql of seen) {
     const explain = prepare(`EXPLAIN QUERY PLAN ${sql}`);
-    const plan = ((sql.includes(':scan') ? explain.all({ scan: id }) : explain.all(id)) as Array<{ detail: string }>).map((r) => r.detail);
+    const plan = (
+      (sql.includes(':scan') ? explain.all({ scan: id }) : explain.all(id)) as Array<{ detail: string }>
+    ).map((r) => r.detail);
     const scans = plan.filter((d) => /^SCAN /.test(d) && !/^SCAN (CONSTANT ROW|\(subquery)/.test(d));
     assert.deepEqual(scans, [], `${sql.replace(/\s+/g, ' ').slice(0, 120)}\n${plan.join('\n')}`);
   }

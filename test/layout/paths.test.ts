@@ -16,7 +16,10 @@ test('pathFor and parsePath are inverse for every spec', () => {
     [{ kind: 'revisionLink', repo: 'x', digest: D }, `repositories/x/_manifests/revisions/sha256/${H}/link`],
     [{ kind: 'tagsDir', repo: 'x' }, 'repositories/x/_manifests/tags'],
     [{ kind: 'tagCurrentLink', repo: 'x/y', tag: 'v1.0' }, 'repositories/x/y/_manifests/tags/v1.0/current/link'],
-    [{ kind: 'tagIndexLink', repo: 'x', tag: 'latest', digest: D }, `repositories/x/_manifests/tags/latest/index/sha256/${H}/link`],
+    [
+      { kind: 'tagIndexLink', repo: 'x', tag: 'latest', digest: D },
+      `repositories/x/_manifests/tags/latest/index/sha256/${H}/link`,
+    ],
     [{ kind: 'upload', repo: 'x', id: 'u1' }, 'repositories/x/_uploads/u1'],
     [{ kind: 'uploadStartedAt', repo: 'x', id: 'u1' }, 'repositories/x/_uploads/u1/startedat'],
     [{ kind: 'uploadData', repo: 'x', id: 'u1' }, 'repositories/x/_uploads/u1/data'],
@@ -57,7 +60,15 @@ test('digests are parsed exactly as the registry does: no trimming', () => {
 });
 
 test('repository names follow the reference grammar', () => {
-  for (const ok of ['a', 'org/app', 'a.b/c_d/e__f/g-h', 'a--b', 'localhost:5000/x', 'Registry.Example.com/app', '0/1/2']) {
+  for (const ok of [
+    'a',
+    'org/app',
+    'a.b/c_d/e__f/g-h',
+    'a--b',
+    'localhost:5000/x',
+    'Registry.Example.com/app',
+    '0/1/2',
+  ]) {
     assert.equal(repositoryNameProblem(ok), null, ok);
   }
   for (const bad of ['', 'A', 'a_', '_a', 'a/.b', 'a___b', 'a b', 'café', 'x'.repeat(256), 'UPPER/app', 'a//b']) {

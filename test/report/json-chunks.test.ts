@@ -14,7 +14,12 @@ test('jsonChunks writes the bytes of json(), whatever the number of items and th
   });
   for (const n of [0, 1, 2, 999, 1000, 1001, 2500]) {
     for (const batch of [1, 7, 1000]) {
-      const doc = { root: '/srv/registry', scannedAt: '2026-11-28T00:00:00.000Z', repositories: [{ name: 'a', tags: 0 }], findings: Array.from({ length: n }, (_, i) => finding(i)) };
+      const doc = {
+        root: '/srv/registry',
+        scannedAt: '2026-11-28T00:00:00.000Z',
+        repositories: [{ name: 'a', tags: 0 }],
+        findings: Array.from({ length: n }, (_, i) => finding(i)),
+      };
       const chunks = [...jsonChunks(doc, 'findings', batch)];
       assert.equal(chunks.join(''), json(doc), `${n} items, batch ${batch}`);
       if (n > batch) assert.ok(chunks.length > 2, 'streamed in pieces');

@@ -35,10 +35,25 @@ import {
 } from './support.js';
 
 const LOCK = '.regaudit-prune.lock';
-const pruneArgs = (root: string, db: string, ...extra: string[]): string[] => ['prune', root, '--db', db, '--format', 'json', '--min-age', '0s', '--upload-age', '0s', ...extra];
+const pruneArgs = (root: string, db: string, ...extra: string[]): string[] => [
+  'prune',
+  root,
+  '--db',
+  db,
+  '--format',
+  'json',
+  '--min-age',
+  '0s',
+  '--upload-age',
+  '0s',
+  ...extra,
+];
 
 function writeLock(v2: string, holder: { pid: number; host?: string }): void {
-  writeFileSync(path.join(v2, LOCK), JSON.stringify({ pid: holder.pid, host: holder.host ?? os.hostname(), since: '2026-01-01T00:00:00.000Z' }));
+  writeFileSync(
+    path.join(v2, LOCK),
+    JSON.stringify({ pid: holder.pid, host: holder.host ?? os.hostname(), since: '2026-01-01T00:00:00.000Z' }),
+  );
 }
 
 describe('concurrency', () => {
@@ -47,7 +62,12 @@ describe('concurrency', () => {
   it('a second prune or a restore on the same root is refused while a live process holds the lock', () => {
     const root = path.join(work(), 'held');
     const v2 = writeStorage(root, { ...emptyRepo('q'), ...liveRepo('live') });
-    const batch = cliJson<PruneJson>([...pruneArgs(root, path.join(work(), 'held.db')), '--apply', '--quarantine', path.join(work(), 'held-q')]).quarantine!.batch!;
+    const batch = cliJson<PruneJson>([
+      ...pruneArgs(root, path.join(work(), 'held.db')),
+      '--apply',
+      '--quarantine',
+      path.join(work(), 'held-q'),
+    ]).quarantine!.batch!;
     writeStorage(root, emptyRepo('e'));
     const holder = spawn('sleep', ['60']);
     try {
@@ -58,10 +78,16 @@ describe('concurrency', () => {
       cliFails(['restore', batch], held);
       assertSameSnapshot(before, storageSnapshot(root), 'storage');
       // a dry run takes no lock
-      assert.deepEqual(cliJson<PruneJson>(pruneArgs(root, path.join(work(), 'held.db'))).repositories.map((r) => r.action), ['delete']);
+      assert.deepEqual(
+        cliJson<PruneJson>(pruneArgs(root, path.join(work(), 'held.db'))).repositories.map((r) => r.action),
+        ['delete'],
+      );
       // a lock from another host is never taken for stale
       writeLock(v2, { pid: 1, host: 'some-other-host' });
-      cliFails([...pruneArgs(root, path.join(work(), 'held.db')), '--apply'], /another prune holds the lock \(pid 1 on some-other-host/);
+      cliFails(
+        [...pruneArgs(root, path.join(work(), 'held.db')), '--apply'],
+        /another prune holds the lock \(pid 1 on some-other-host/,
+      );
     } finally {
       holder.kill('SIGKILL');
     }
@@ -69,8 +95,13 @@ describe('concurrency', () => {
 
   it('two prunes started together: the lock lets them run one after the other, never both at once', async () => {
     const root = path.join(work(), 'race');
-    writeStorage(root, { ...Object.assign({}, ...Array.from({ length: 150 }, (_, i) => emptyRepo(`team${i % 7}/r${i}`))), ...liveRepo('live') });
-    const runs = await Promise.all([0, 1, 2].map((i) => spawnCli([...pruneArgs(root, path.join(work(), `race${i}.db`)), '--apply']).done));
+    writeStorage(root, {
+      ...Object.assign({}, ...Array.from({ length: 150 }, (_, i) => emptyRepo(`team${i % 7}/r${i}`))),
+      ...liveRepo('live'),
+    });
+    const runs = await Promise.all(
+      [0, 1, 2].map((i) => spawnCli([...pruneArgs(root, path.join(work(), `race${i}.db`)), '--apply']).done),
+    );
     for (const r of runs) {
       if (r.code !== 0) {
         assert.equal(r.code, 2, r.stderr);
@@ -79,7 +110,11 @@ describe('concurrency', () => {
     }
     const ok = runs.filter((r) => r.code === 0).map((r) => deletedBy(JSON.parse(r.stdout) as PruneJson).length);
     assert.ok(ok.length >= 1);
-    assert.equal(ok.reduce((a, b) => a + b, 0), 150, `each empty repository deleted exactly once: ${ok}`);
+    assert.equal(
+      ok.reduce((a, b) => a + b, 0),
+      150,
+      `each empty repository deleted exactly once: ${ok}`,
+    );
     assert.ok(!existsSync(path.join(root, V2, LOCK)));
     assert.ok(existsSync(path.join(root, V2, 'repositories/live/_manifests')));
   });
@@ -99,10 +134,14 @@ describe('concurrency', () => {
     cliFails([...pruneArgs(root, bad), '--apply'], /not a regaudit index/);
     assert.ok(!existsSync(path.join(v2, LOCK)), 'released after a failed prune');
     // killed: the lock stays, names a dead process, and the next prune takes it over
-    const killed = runCli([...pruneArgs(root, path.join(work(), 'stale.db')), '--apply'], { env: { REGAUDIT_CRASH_AT: '2' } });
+    const killed = runCli([...pruneArgs(root, path.join(work(), 'stale.db')), '--apply'], {
+      env: { REGAUDIT_CRASH_AT: '2' },
+    });
     assert.equal(killed.code, -1);
     assert.ok(existsSync(path.join(v2, LOCK)), 'a killed prune leaves its lock');
-    assert.deepEqual(deletedBy(cliJson<PruneJson>([...pruneArgs(root, path.join(work(), 'stale.db')), '--apply'])), ['e2']);
+    assert.deepEqual(deletedBy(cliJson<PruneJson>([...pruneArgs(root, path.join(work(), 'stale.db')), '--apply'])), [
+      'e2',
+    ]);
     assert.ok(!existsSync(path.join(v2, LOCK)));
   });
 
@@ -111,7 +150,10 @@ describe('concurrency', () => {
     const names = ['untouched', 'gets-tag', 'gets-layer', 'touched', 'gets-symlink', 'gone', 'hidden-symlink'];
     const v2 = writeStorage(root, Object.assign({}, ...names.map((n) => emptyRepo(n))));
     // Beside a good link: a default scan opens the link by name and never sees it; the re-read lists everything.
-    symlinkSync('/etc', path.join(v2, 'repositories', `hidden-symlink/_layers/sha256/${hex('hidden-symlink layer')}/escape`));
+    symlinkSync(
+      '/etc',
+      path.join(v2, 'repositories', `hidden-symlink/_layers/sha256/${hex('hidden-symlink layer')}/escape`),
+    );
     const db = openIndexForWrite(':memory:');
     try {
       await scanStorage(db, root, { dbFile: ':memory:', jobs: 0 });
@@ -119,7 +161,13 @@ describe('concurrency', () => {
       const now = Date.now();
       const { repositories } = audit(loadAuditInput(db, scan.id), { now, uploadAgeMs: 0 });
       const plan = planPrune(repositories, debris(db, scan.id), { now, minAgeMs: 0, uploadAgeMs: 0 });
-      assert.deepEqual(plan.repositories.filter((r) => r.action === 'delete').map((r) => r.name).sort(), [...names].sort());
+      assert.deepEqual(
+        plan.repositories
+          .filter((r) => r.action === 'delete')
+          .map((r) => r.name)
+          .sort(),
+        [...names].sort(),
+      );
       // between the scan and the apply: a push tags one, links a layer into another, touches a third…
       const R = (p: string): string => path.join(v2, 'repositories', p);
       const m = hex('pushed');
@@ -147,7 +195,8 @@ describe('concurrency', () => {
       assert.match(by.get('gets-symlink')?.detail ?? '', /symbolic link/);
       assert.match(by.get('hidden-symlink')?.detail ?? '', /re-read failed: .*escape is a symbolic link/);
       const after = storageSnapshot(root);
-      for (const [k, v] of before) if (!k.startsWith('repositories/untouched/') && k !== 'repositories/') assert.equal(after.get(k), v, k);
+      for (const [k, v] of before)
+        if (!k.startsWith('repositories/untouched/') && k !== 'repositories/') assert.equal(after.get(k), v, k);
     } finally {
       db.close();
     }

@@ -52,7 +52,14 @@ const content: fc.Arbitrary<Content> = fc.constantFrom('valid', 'valid', 'empty'
 
 const repoSpec: fc.Arbitrary<RepoSpec> = fc.record({
   parts: fc.subarray([...PARTS], { minLength: 1 }),
-  tags: fc.array(fc.record({ name: fc.constantFrom('latest', 'v1', '_x'), current: fc.option(content, { freq: 2 }), index: fc.boolean() }), { maxLength: 2 }),
+  tags: fc.array(
+    fc.record({
+      name: fc.constantFrom('latest', 'v1', '_x'),
+      current: fc.option(content, { freq: 2 }),
+      index: fc.boolean(),
+    }),
+    { maxLength: 2 },
+  ),
   revisions: fc.array(fc.record({ link: fc.option(content, { freq: 2 }), tmp: rare(20) }), { maxLength: 2 }),
   layers: fc.array(content, { maxLength: 2 }),
   uploads: fc.array(fc.record({ recent: rare(30) }), { maxLength: 2 }),
@@ -64,14 +71,20 @@ const repoSpec: fc.Arbitrary<RepoSpec> = fc.record({
 const treeSpec: fc.Arbitrary<TreeSpec> = fc.record({
   repos: fc.uniqueArray(fc.tuple(name, repoSpec), { selector: (t) => t[0], maxLength: 6 }),
   trash: fc.array(fc.tuple(name, fc.subarray([...PARTS], { minLength: 1 })), { maxLength: 2 }),
-  emptyDirs: fc.array(name.map((n) => `${n}/e`), { maxLength: 2 }),
+  emptyDirs: fc.array(
+    name.map((n) => `${n}/e`),
+    { maxLength: 2 },
+  ),
   unknown: fc.array(name, { maxLength: 1 }),
   stray: fc.array(name, { maxLength: 1 }),
 });
 
 /** PER_RUN independent trees, each under its own top-level directory t<k>/ of one storage root. */
 const forest: fc.Arbitrary<TreeSpec> = fc.array(treeSpec, { minLength: PER_RUN, maxLength: PER_RUN }).map((trees) => {
-  const at = (k: number) => (n: string): string => `t${k}/${n}`;
+  const at =
+    (k: number) =>
+    (n: string): string =>
+      `t${k}/${n}`;
   return {
     repos: trees.flatMap((t, k) => t.repos.map(([n, r]): [string, RepoSpec] => [at(k)(n), r])),
     trash: trees.flatMap((t, k) => t.trash.map(([n, p]): [string, string[]] => [at(k)(n), p])),
@@ -101,7 +114,11 @@ function materialize(spec: TreeSpec): { entries: Record<string, string | null>; 
       r.tags.forEach((t, j) => {
         entries[`${base}/_manifests/tags/${t.name}/`] = null;
         if (t.current) entries[`${base}/_manifests/tags/${t.name}/current/link`] = linkText(t.current, `${i} tag ${j}`);
-        if (t.index) entries[`${base}/_manifests/tags/${t.name}/index/sha256/${hex(`${i} idx ${j}`)}/link`] = linkText('valid', `${i} idx ${j}`);
+        if (t.index)
+          entries[`${base}/_manifests/tags/${t.name}/index/sha256/${hex(`${i} idx ${j}`)}/link`] = linkText(
+            'valid',
+            `${i} idx ${j}`,
+          );
       });
       r.revisions.forEach((v, j) => {
         const dir = `${base}/_manifests/revisions/sha256/${hex(`${i} rev ${j}`)}`;
@@ -112,7 +129,9 @@ function materialize(spec: TreeSpec): { entries: Record<string, string | null>; 
       if (r.junk) entries[`${base}/_manifests/junk`] = 'x';
     }
     if (has('_layers')) {
-      r.layers.forEach((l, j) => (entries[`${base}/_layers/sha256/${hex(`${i} layer ${j}`)}/link`] = linkText(l, `${i} layer ${j}`)));
+      r.layers.forEach(
+        (l, j) => (entries[`${base}/_layers/sha256/${hex(`${i} layer ${j}`)}/link`] = linkText(l, `${i} layer ${j}`)),
+      );
       if (r.symlink) {
         entries[`${base}/_layers/sha256/`] = null;
         symlinks.push(`${base}/_layers/sha256/${hex(`${i} evil`)}`);
@@ -156,12 +175,16 @@ function deletable(r: RepoSpec): boolean {
  * and trash (unknown to the registry) are never removed and keep their parents.
  */
 function expectedAfter(before: string[], spec: TreeSpec): { paths: string[]; deleted: string[] } {
-  const deleted = spec.repos.filter(([, r]) => deletable(r)).map(([n]) => n).sort();
+  const deleted = spec.repos
+    .filter(([, r]) => deletable(r))
+    .map(([n]) => n)
+    .sort();
   const gone = (p: string): boolean =>
-    deleted.some((n) => PARTS.some((part) => p.startsWith(`${n}/${part}/`) || p === `${n}/${part}`)) || p.split('/').includes(TRASH);
+    deleted.some((n) => PARTS.some((part) => p.startsWith(`${n}/${part}/`) || p === `${n}/${part}`)) ||
+    p.split('/').includes(TRASH);
   const left = new Set(before.filter((p) => !gone(p)));
   const insideAPart = (p: string): boolean => p.split('/').some((s) => s.startsWith('_'));
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const p of [...left]) {
       if (!p.endsWith('/') || p === '/' || insideAPart(p)) continue;
@@ -210,9 +233,24 @@ function build(spec: TreeSpec): { root: string; v2: string; before: string[] } {
 }
 
 async function prune(root: string, extra: { quarantine?: string } = {}): Promise<{ deleted: string[] }> {
-  const out = await runPrune({ root, dbFile: ':memory:', format: 'json', apply: true, now: Date.now(), minAgeMs: HOUR, uploadAgeMs: HOUR, jobs: 0, ...extra });
+  const out = await runPrune({
+    root,
+    dbFile: ':memory:',
+    format: 'json',
+    apply: true,
+    now: Date.now(),
+    minAgeMs: HOUR,
+    uploadAgeMs: HOUR,
+    jobs: 0,
+    ...extra,
+  });
   const json = JSON.parse(out.output) as { repositories: Array<{ name: string; deleted: boolean }> };
-  return { deleted: json.repositories.filter((r) => r.deleted).map((r) => r.name).sort() };
+  return {
+    deleted: json.repositories
+      .filter((r) => r.deleted)
+      .map((r) => r.name)
+      .sort(),
+  };
 }
 
 describe('property: prune deletes exactly what the model says', { timeout: 600_000 }, () => {

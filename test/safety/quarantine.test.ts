@@ -40,7 +40,10 @@ function build(root: string): string {
 }
 
 const deleted = deletedBy;
-const batchesIn = (dir: string): string[] => readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+const batchesIn = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => !n.startsWith('.'))
+    .sort();
 const journalOf = (batch: string): any => JSON.parse(readFileSync(path.join(batch, 'journal.json'), 'utf8'));
 
 describe('quarantine, journal and restore', () => {
@@ -53,25 +56,49 @@ describe('quarantine, journal and restore', () => {
     const db = path.join(work(), 'exact.db');
     const pristine = storageSnapshot(root);
 
-    const out = cliJson<PruneJson>(['prune', root, '--db', db, '--format', 'json', '--apply', '--min-age', '1h', '--upload-age', '1h', '--quarantine', qdir]);
+    const out = cliJson<PruneJson>([
+      'prune',
+      root,
+      '--db',
+      db,
+      '--format',
+      'json',
+      '--apply',
+      '--min-age',
+      '1h',
+      '--upload-age',
+      '1h',
+      '--quarantine',
+      qdir,
+    ]);
     assert.deepEqual(deleted(out), [...EMPTY].sort());
     assert.ok(out.quarantine?.batch, JSON.stringify(out.quarantine));
     const batch = out.quarantine.batch;
     assert.equal(out.quarantine.resumed, false);
     assert.deepEqual(batchesIn(qdir), [path.basename(batch)]);
-    for (const r of out.repositories.filter((x) => x.deleted)) assert.equal(r.quarantined, path.posix.join(batch, 'repositories', r.name));
+    for (const r of out.repositories.filter((x) => x.deleted))
+      assert.equal(r.quarantined, path.posix.join(batch, 'repositories', r.name));
 
     // storage: the empty repositories' parts and the emptied directories are gone, everything else is untouched
-    for (const n of EMPTY) for (const p of ['_layers', '_manifests', '_uploads']) assert.ok(!existsSync(path.join(v2, 'repositories', n, p)), `${n}/${p}`);
+    for (const n of EMPTY)
+      for (const p of ['_layers', '_manifests', '_uploads'])
+        assert.ok(!existsSync(path.join(v2, 'repositories', n, p)), `${n}/${p}`);
     assert.ok(!existsSync(path.join(v2, 'repositories/solo')), 'namespace directories left empty are removed');
     assert.ok(!existsSync(path.join(v2, 'repositories/junk')), 'empty directories are removed');
     const now = storageSnapshot(root);
     for (const [k, v] of pristine) {
-      if (LIVE.some((n) => k.startsWith(`repositories/${n}/_`)) || k.startsWith('blobs/')) assert.equal(now.get(k), v, k);
+      if (LIVE.some((n) => k.startsWith(`repositories/${n}/_`)) || k.startsWith('blobs/'))
+        assert.equal(now.get(k), v, k);
     }
     // the batch holds the parts, byte for byte
-    assert.equal(readFileSync(path.join(batch, 'repositories/a/_uploads/0b6e7b2c-1111-4222-8333-944445555666/data'), 'utf8'), 'partial');
-    assert.ok(existsSync(path.join(batch, 'repositories/ünï cødé/_manifests/tags')), 'empty directories inside parts are kept');
+    assert.equal(
+      readFileSync(path.join(batch, 'repositories/a/_uploads/0b6e7b2c-1111-4222-8333-944445555666/data'), 'utf8'),
+      'partial',
+    );
+    assert.ok(
+      existsSync(path.join(batch, 'repositories/ünï cødé/_manifests/tags')),
+      'empty directories inside parts are kept',
+    );
 
     // JSON journal: plan, outcome, version, dates of every directory it changed
     const j = journalOf(batch);
@@ -81,10 +108,29 @@ describe('quarantine, journal and restore', () => {
     assert.equal(j.runs.length, 1);
     assert.match(j.runs[0].toolVersion, /^\d+\.\d+\.\d+/);
     assert.equal(j.runs[0].status, 'complete');
-    assert.deepEqual(j.runs[0].planned.filter((a: any) => a.kind === 'repository').map((a: any) => a.target).sort(), [...EMPTY].sort());
-    assert.deepEqual(j.runs[0].done.filter((a: any) => a.outcome === 'quarantined' && a.kind === 'repository').map((a: any) => a.target).sort(), [...EMPTY].sort());
+    assert.deepEqual(
+      j.runs[0].planned
+        .filter((a: any) => a.kind === 'repository')
+        .map((a: any) => a.target)
+        .sort(),
+      [...EMPTY].sort(),
+    );
+    assert.deepEqual(
+      j.runs[0].done
+        .filter((a: any) => a.outcome === 'quarantined' && a.kind === 'repository')
+        .map((a: any) => a.target)
+        .sort(),
+      [...EMPTY].sort(),
+    );
     assert.deepEqual(j.repositories.a, ['_layers', '_manifests', '_uploads']);
-    for (const d of ['repositories', 'repositories/solo', 'repositories/solo/deep', 'repositories/solo/deep/x', 'repositories/junk/empty']) assert.ok(j.directories[d], d);
+    for (const d of [
+      'repositories',
+      'repositories/solo',
+      'repositories/solo/deep',
+      'repositories/solo/deep/x',
+      'repositories/junk/empty',
+    ])
+      assert.ok(j.directories[d], d);
 
     // index journal
     const runs = cliJson<{ runs: any[] }>(['journal', '--db', db, '--format', 'json']).runs;
@@ -93,10 +139,21 @@ describe('quarantine, journal and restore', () => {
     assert.equal(runs[0].status, 'complete');
     assert.equal(runs[0].quarantineBatch, batch);
     assert.equal(runs[0].id, out.journalRun);
-    const detail = cliJson<{ actions: any[] }>(['journal', '--db', db, '--format', 'json', '--run', String(out.journalRun)]);
+    const detail = cliJson<{ actions: any[] }>([
+      'journal',
+      '--db',
+      db,
+      '--format',
+      'json',
+      '--run',
+      String(out.journalRun),
+    ]);
     const byTarget = new Map(detail.actions.map((a) => [a.target, a]));
     for (const n of EMPTY) assert.equal(byTarget.get(n)?.outcome, 'quarantined', n);
-    assert.ok(detail.actions.every((a) => a.outcome !== null), 'every planned action has an outcome');
+    assert.ok(
+      detail.actions.every((a) => a.outcome !== null),
+      'every planned action has an outcome',
+    );
 
     const list = cliJson<{ batches: any[] }>(['quarantine', 'list', qdir, '--format', 'json']).batches;
     assert.equal(list.length, 1);
@@ -116,9 +173,17 @@ describe('quarantine, journal and restore', () => {
     const db = path.join(work(), 'inside.db');
     const pristine = storageSnapshot(root);
     symlinkSync(path.join(v2, 'repositories'), path.join(work(), 'sneaky'));
-    for (const dir of [path.join(v2, 'repositories'), path.join(v2, 'repositories/q'), path.join(v2, 'blobs/q'), path.join(work(), 'sneaky/q')]) {
+    for (const dir of [
+      path.join(v2, 'repositories'),
+      path.join(v2, 'repositories/q'),
+      path.join(v2, 'blobs/q'),
+      path.join(work(), 'sneaky/q'),
+    ]) {
       for (const apply of [['--apply'], []]) {
-        cliFails(['prune', root, '--db', db, '--min-age', '0s', '--quarantine', dir, ...apply], /inside the storage's (repositories|blobs)\//);
+        cliFails(
+          ['prune', root, '--db', db, '--min-age', '0s', '--quarantine', dir, ...apply],
+          /inside the storage's (repositories|blobs)\//,
+        );
       }
     }
     assertSameSnapshot(pristine, storageSnapshot(root), 'storage');
@@ -130,13 +195,33 @@ describe('quarantine, journal and restore', () => {
     const v2 = build(root);
     const qdir = path.join(work(), 'recreated-q');
     const db = path.join(work(), 'recreated.db');
-    const out = cliJson<PruneJson>(['prune', root, '--db', db, '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s', '--quarantine', qdir]);
+    const out = cliJson<PruneJson>([
+      'prune',
+      root,
+      '--db',
+      db,
+      '--format',
+      'json',
+      '--apply',
+      '--min-age',
+      '0s',
+      '--upload-age',
+      '0s',
+      '--quarantine',
+      qdir,
+    ]);
     const batch = out.quarantine!.batch!;
     // a push re-creates `a` (the 2.x marker appears first)
     mkdirSync(path.join(v2, 'repositories/a/_layers/sha256', hex('new layer')), { recursive: true });
-    writeFileSync(path.join(v2, 'repositories/a/_layers/sha256', hex('new layer'), 'link'), `sha256:${hex('new layer')}`);
+    writeFileSync(
+      path.join(v2, 'repositories/a/_layers/sha256', hex('new layer'), 'link'),
+      `sha256:${hex('new layer')}`,
+    );
     const storage = storageSnapshot(root);
-    cliFails(['restore', batch], /restore refused, nothing was restored: a has been re-created since \(_layers exists in storage\)/);
+    cliFails(
+      ['restore', batch],
+      /restore refused, nothing was restored: a has been re-created since \(_layers exists in storage\)/,
+    );
     assertSameSnapshot(storage, storageSnapshot(root), 'storage');
     assert.equal(journalOf(batch).status, 'complete');
     assert.equal(readdirSync(path.join(batch, 'repositories/a')).sort().join(' '), '_layers _manifests _uploads');
@@ -147,13 +232,53 @@ describe('quarantine, journal and restore', () => {
     build(root);
     const db = path.join(work(), 'journal.db');
     cliJson(['prune', root, '--db', db, '--format', 'json', '--min-age', '0s']);
-    const applied = cliJson<PruneJson>(['prune', root, '--db', db, '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s']);
+    const applied = cliJson<PruneJson>([
+      'prune',
+      root,
+      '--db',
+      db,
+      '--format',
+      'json',
+      '--apply',
+      '--min-age',
+      '0s',
+      '--upload-age',
+      '0s',
+    ]);
     const runs = cliJson<{ runs: any[] }>(['journal', '--db', db, '--format', 'json']).runs;
-    assert.deepEqual(runs.map((r) => [r.mode, r.status]), [['delete', 'complete'], ['dry-run', 'complete']]);
-    const dry = cliJson<{ actions: any[] }>(['journal', '--db', db, '--format', 'json', '--run', String(runs[1].id)]).actions;
+    assert.deepEqual(
+      runs.map((r) => [r.mode, r.status]),
+      [
+        ['delete', 'complete'],
+        ['dry-run', 'complete'],
+      ],
+    );
+    const dry = cliJson<{ actions: any[] }>([
+      'journal',
+      '--db',
+      db,
+      '--format',
+      'json',
+      '--run',
+      String(runs[1].id),
+    ]).actions;
     assert.ok(dry.length > 0 && dry.every((a) => a.outcome === null), 'a dry run plans, does nothing');
-    const done = cliJson<{ actions: any[] }>(['journal', '--db', db, '--format', 'json', '--run', String(applied.journalRun)]).actions;
-    assert.deepEqual(done.filter((a) => a.outcome === 'deleted').map((a) => a.target).sort(), [...EMPTY].sort());
+    const done = cliJson<{ actions: any[] }>([
+      'journal',
+      '--db',
+      db,
+      '--format',
+      'json',
+      '--run',
+      String(applied.journalRun),
+    ]).actions;
+    assert.deepEqual(
+      done
+        .filter((a) => a.outcome === 'deleted')
+        .map((a) => a.target)
+        .sort(),
+      [...EMPTY].sort(),
+    );
     assert.match(runCli(['journal', '--db', db]).stdout, /delete\s+│ complete/);
     cliFails(['journal', '--db', db, '--run', '99'], /no prune run 99/);
   });
@@ -164,7 +289,21 @@ describe('quarantine, journal and restore', () => {
     const qdir = path.join(work(), 'resume-q');
     const db = path.join(work(), 'resume.db');
     const pristine = storageSnapshot(root);
-    const args = ['prune', root, '--db', db, '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s', '--quarantine', qdir];
+    const args = [
+      'prune',
+      root,
+      '--db',
+      db,
+      '--format',
+      'json',
+      '--apply',
+      '--min-age',
+      '0s',
+      '--upload-age',
+      '0s',
+      '--quarantine',
+      qdir,
+    ];
     // calls 1-5 create the batch, 6-8 the deepest repository's directory in it, 9 moves its _manifests:
     // killed before its _layers moves
     const killed = runCli(args, { env: { REGAUDIT_CRASH_AT: '10' } });
@@ -178,7 +317,10 @@ describe('quarantine, journal and restore', () => {
     assert.equal(out.quarantine?.resumed, true);
     assert.deepEqual(batchesIn(qdir), [first]);
     const j = journalOf(path.join(qdir, first));
-    assert.deepEqual(j.runs.map((r: any) => r.status), ['running', 'complete']);
+    assert.deepEqual(
+      j.runs.map((r: any) => r.status),
+      ['running', 'complete'],
+    );
     assert.equal(j.status, 'complete');
     cliJson(['restore', path.join(qdir, first), '--format', 'json']);
     assertSameSnapshot(pristine, storageSnapshot(root), 'storage after kill, rerun, restore');
@@ -190,7 +332,21 @@ describe('quarantine, journal and restore', () => {
     for (const name of ['p1', 'p2', 'p3']) {
       const root = path.join(work(), name);
       build(root);
-      const out = cliJson<PruneJson>(['prune', root, '--db', path.join(work(), `${name}.db`), '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s', '--quarantine', qdir]);
+      const out = cliJson<PruneJson>([
+        'prune',
+        root,
+        '--db',
+        path.join(work(), `${name}.db`),
+        '--format',
+        'json',
+        '--apply',
+        '--min-age',
+        '0s',
+        '--upload-age',
+        '0s',
+        '--quarantine',
+        qdir,
+      ]);
       batches.push(out.quarantine!.batch!);
     }
     // p1 finished 40 days ago, p2 today; p3 is left running by a killed prune; plus a directory that is no batch
@@ -203,16 +359,39 @@ describe('quarantine, journal and restore', () => {
     writeFileSync(path.join(batches[2]!, 'journal.json'), JSON.stringify(j3));
     mkdirSync(path.join(qdir, 'not-a-batch'));
 
-    const dry = cliJson<{ batches: any[] }>(['quarantine', 'purge', qdir, '--older-than', '30d', '--dry-run', '--format', 'json']).batches;
-    assert.deepEqual(dry.filter((b) => b.action === 'purge').map((b) => b.path), [batches[0]]);
+    const dry = cliJson<{ batches: any[] }>([
+      'quarantine',
+      'purge',
+      qdir,
+      '--older-than',
+      '30d',
+      '--dry-run',
+      '--format',
+      'json',
+    ]).batches;
+    assert.deepEqual(
+      dry.filter((b) => b.action === 'purge').map((b) => b.path),
+      [batches[0]],
+    );
     assert.equal(batchesIn(qdir).length, 4, 'dry run removes nothing');
 
     // killed right after the rename aside: the batch is gone from the list, its data still on disk
     const killed = runCli(['quarantine', 'purge', qdir, '--older-than', '30d'], { env: { REGAUDIT_CRASH_AT: '2' } });
     assert.equal(killed.code, -1);
     assert.ok(readdirSync(qdir).some((n) => n.startsWith('.purging-')));
-    const purged = cliJson<{ batches: any[] }>(['quarantine', 'purge', qdir, '--older-than', '30d', '--format', 'json']).batches;
-    assert.deepEqual(purged.filter((b) => b.done).map((b) => b.path), []);
+    const purged = cliJson<{ batches: any[] }>([
+      'quarantine',
+      'purge',
+      qdir,
+      '--older-than',
+      '30d',
+      '--format',
+      'json',
+    ]).batches;
+    assert.deepEqual(
+      purged.filter((b) => b.done).map((b) => b.path),
+      [],
+    );
     assert.ok(!readdirSync(qdir).some((n) => n.startsWith('.purging-')), 'the killed purge was finished');
     assert.deepEqual(batchesIn(qdir), [path.basename(batches[1]!), path.basename(batches[2]!), 'not-a-batch'].sort());
     const kept = new Map(purged.map((b) => [b.name, b.reason]));
@@ -239,10 +418,27 @@ describe('quarantine across filesystems (tmpfs)', { skip: root.skip || undefined
     const pristine = storageSnapshot(rootDir);
     const qdir = path.join(work(), 'q/batches');
     const db = path.join(work(), 'x.db');
-    const out = cliJson<PruneJson>(['prune', rootDir, '--db', db, '--format', 'json', '--apply', '--min-age', '0s', '--upload-age', '0s', '--quarantine', qdir]);
+    const out = cliJson<PruneJson>([
+      'prune',
+      rootDir,
+      '--db',
+      db,
+      '--format',
+      'json',
+      '--apply',
+      '--min-age',
+      '0s',
+      '--upload-age',
+      '0s',
+      '--quarantine',
+      qdir,
+    ]);
     assert.deepEqual(deleted(out), [...EMPTY].sort());
     const batch = out.quarantine!.batch!;
-    assert.ok(!existsSync(path.join(v2, 'repositories/a/_regaudit_trash')), 'originals removed after the verified copy');
+    assert.ok(
+      !existsSync(path.join(v2, 'repositories/a/_regaudit_trash')),
+      'originals removed after the verified copy',
+    );
     assert.deepEqual(readdirSync(path.join(batch, 'repositories/a')).sort(), ['_layers', '_manifests', '_uploads']);
     cliJson(['restore', batch, '--format', 'json']);
     assertSameSnapshot(pristine, storageSnapshot(rootDir), 'storage after a cross-filesystem round trip');

@@ -7,7 +7,18 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { after, before } from 'node:test';
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cliPath, runCli, type CliResult } from '../helpers/cli.js';
@@ -49,14 +60,25 @@ export function workDir(prefix: string): () => string {
 /** What the tests read of `prune --format json`. */
 export interface PruneJson {
   applied: boolean;
-  repositories: Array<{ name: string; action: string; reason?: string; detail?: string; deleted: boolean; quarantined?: string }>;
+  repositories: Array<{
+    name: string;
+    action: string;
+    reason?: string;
+    detail?: string;
+    deleted: boolean;
+    quarantined?: string;
+  }>;
   cleanup: Array<{ path: string; done: boolean }>;
   quarantine?: { dir: string; batch: string | null; resumed: boolean };
   journalRun?: number;
 }
 
 /** Names of the repositories a prune removed, sorted. */
-export const deletedBy = (p: PruneJson): string[] => p.repositories.filter((r) => r.deleted).map((r) => r.name).sort();
+export const deletedBy = (p: PruneJson): string[] =>
+  p.repositories
+    .filter((r) => r.deleted)
+    .map((r) => r.name)
+    .sort();
 
 /**
  * Writes `entries` (paths relative to docker/registry/v2; a trailing `/` makes a directory, else
@@ -77,7 +99,8 @@ export function writeStorage(root: string, entries: Record<string, string | Buff
   }
   // every entry written and every directory above it, deepest first (no walk: the list is known)
   const s = (Date.now() - ageDays * 86_400_000) / 1000;
-  for (const rel of storagePaths(entries).sort((a, b) => b.split('/').length - a.split('/').length)) utimesSync(path.join(v2, rel), s, s);
+  for (const rel of storagePaths(entries).sort((a, b) => b.split('/').length - a.split('/').length))
+    utimesSync(path.join(v2, rel), s, s);
   utimesSync(v2, s, s);
   return v2;
 }
@@ -142,7 +165,8 @@ export function snapshot(abs: string, opts: { mtimes?: boolean } = {}): Map<stri
       out.set(`${rel}/`, `dir ${head}`);
       for (const e of readdirSync(p).sort()) walk(rel ? `${rel}/${e}` : e);
     } else if (st.isSymbolicLink()) out.set(rel, `symlink -> ${readlinkSync(p)}`);
-    else if (st.isFile()) out.set(rel, `file ${head} sha256=${createHash('sha256').update(readFileSync(p)).digest('hex')}`);
+    else if (st.isFile())
+      out.set(rel, `file ${head} sha256=${createHash('sha256').update(readFileSync(p)).digest('hex')}`);
     else out.set(rel, `other ${head}`);
   };
   walk('');
@@ -153,7 +177,8 @@ export function snapshot(abs: string, opts: { mtimes?: boolean } = {}): Map<stri
 export function storageSnapshot(root: string, opts: { mtimes?: boolean } = {}): Map<string, string> {
   const out = new Map<string, string>();
   for (const area of ['repositories', 'blobs']) {
-    for (const [k, v] of snapshot(path.join(root, V2, area), opts)) out.set(`${area}${k.startsWith('/') ? '' : '/'}${k}`, v);
+    for (const [k, v] of snapshot(path.join(root, V2, area), opts))
+      out.set(`${area}${k.startsWith('/') ? '' : '/'}${k}`, v);
   }
   return out;
 }
@@ -193,7 +218,11 @@ export function cliJson<T = any>(args: string[], env: NodeJS.ProcessEnv = {}): T
 }
 
 /** Runs the CLI and requires the one-line error contract: exit 2, a single "regaudit: …" line matching `re`, no stack. */
-export function cliFails(args: string[], re: RegExp, opts: { env?: NodeJS.ProcessEnv; run?: (args: string[]) => CliResult } = {}): CliResult {
+export function cliFails(
+  args: string[],
+  re: RegExp,
+  opts: { env?: NodeJS.ProcessEnv; run?: (args: string[]) => CliResult } = {},
+): CliResult {
   const r = (opts.run ?? ((a) => runCli(a, { env: opts.env ?? {} })))(args);
   assert.equal(r.code, 2, explain(r, args));
   const lines = r.stderr.trimEnd().split('\n');
@@ -234,15 +263,26 @@ export function runCliAsNobody(args: string[]): CliResult {
 }
 
 /** Starts the CLI without waiting; resolves with its exit code or signal. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): { pid: number; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): {
+  pid: number;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+} {
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => {
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    },
+  );
   return { pid: child.pid!, done };
 }
 
@@ -256,9 +296,11 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): { pid: nu
 export function requireRoot(what: string): { skip: false } | { skip: string } {
   const probe = tempDir('mount-probe');
   try {
-    const ok = process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]).status === 0;
+    const ok =
+      process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]).status === 0;
     if (ok) spawnSync('umount', [probe]);
-    if (ok && spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true']).status === 0) return { skip: false };
+    if (ok && spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true']).status === 0)
+      return { skip: false };
   } finally {
     rmSync(probe, { recursive: true, force: true });
   }

@@ -53,7 +53,10 @@ test('a default scan (link and data opened by name) indexes what a thorough one 
   delete b.debris;
   assert.deepEqual(a, b, 'every row but debris is the same in both modes');
   assert.deepEqual(
-    debrisB.filter((x) => !debrisA.some((y) => y.path === x.path)).map((x) => x.path).sort(),
+    debrisB
+      .filter((x) => !debrisA.some((y) => y.path === x.path))
+      .map((x) => x.path)
+      .sort(),
     [...strays].sort(),
     'the thorough scan adds exactly the strays beside good files',
   );

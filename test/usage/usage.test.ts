@@ -54,17 +54,33 @@ test('usage: exclusive, shared, freed per repository and tag; the byte-sum equal
   const repos = new Map(byRepo.repositories!.map((r) => [r.repository, r]));
   assert.deepEqual(
     { ...repos.get('a') },
-    { repository: 'a', tags: 1, revisions: 2, blobs: 7, reachable: size(...aAll), exclusive: size(...aAll) - size(base), shared: size(base), freed: size(...aAll) - size(base) },
+    {
+      repository: 'a',
+      tags: 1,
+      revisions: 2,
+      blobs: 7,
+      reachable: size(...aAll),
+      exclusive: size(...aAll) - size(base),
+      shared: size(base),
+      freed: size(...aAll) - size(base),
+    },
   );
   assert.deepEqual([repos.get('b')!.exclusive, repos.get('b')!.shared], [size(...bAll) - size(base), size(base)]);
-  assert.deepEqual([repos.get('multi')!.reachable, repos.get('multi')!.exclusive, repos.get('multi')!.tags], [size(...mAll), size(...mAll), 2]);
+  assert.deepEqual(
+    [repos.get('multi')!.reachable, repos.get('multi')!.exclusive, repos.get('multi')!.tags],
+    [size(...mAll), size(...mAll), 2],
+  );
 
   const tot = byRepo.totals;
   assert.equal(tot.sharedBytes, size(base));
   assert.equal(tot.unreferencedBytes, size(orphan));
   const exclusiveSum = byRepo.repositories!.reduce((n, r) => n + r.exclusive, 0);
   assert.equal(exclusiveSum, tot.exclusiveBytes);
-  assert.equal(exclusiveSum + tot.sharedBytes + tot.unreferencedBytes, duBlobs(path.join(s.v2, 'blobs')), 'exclusive + shared + unreferenced = du blobs/');
+  assert.equal(
+    exclusiveSum + tot.sharedBytes + tot.unreferencedBytes,
+    duBlobs(path.join(s.v2, 'blobs')),
+    'exclusive + shared + unreferenced = du blobs/',
+  );
   assert.equal(tot.bytes, duBlobs(path.join(s.v2, 'blobs')));
 
   const byTag = await usage(s, 'tag');
@@ -87,9 +103,21 @@ test('usage: sort by any column, numbers largest first, ties by name; top N', ()
     { repository: 'a', tags: 2, revisions: 2, blobs: 5, reachable: 50, exclusive: 10, shared: 40, freed: 10 },
     { repository: 'm', tags: 0, revisions: 0, blobs: 1, reachable: 5, exclusive: 5, shared: 0, freed: 5 },
   ];
-  assert.deepEqual(sortUsage(rows, 'repository').rows.map((r) => r.repository), ['a', 'x', 'm']);
-  assert.deepEqual(sortUsage(rows, 'repository', 'reachable').rows.map((r) => r.repository), ['a', 'x', 'm']);
-  assert.deepEqual(sortUsage(rows, 'repository', 'repository', 2).rows.map((r) => r.repository), ['a', 'm']);
-  assert.deepEqual(sortUsage(rows, 'repository', 'shared', 1).rows.map((r) => r.repository), ['a']);
+  assert.deepEqual(
+    sortUsage(rows, 'repository').rows.map((r) => r.repository),
+    ['a', 'x', 'm'],
+  );
+  assert.deepEqual(
+    sortUsage(rows, 'repository', 'reachable').rows.map((r) => r.repository),
+    ['a', 'x', 'm'],
+  );
+  assert.deepEqual(
+    sortUsage(rows, 'repository', 'repository', 2).rows.map((r) => r.repository),
+    ['a', 'm'],
+  );
+  assert.deepEqual(
+    sortUsage(rows, 'repository', 'shared', 1).rows.map((r) => r.repository),
+    ['a'],
+  );
   assert.throws(() => sortUsage(rows, 'repository', 'tag'), /not a column of usage by repository/);
 });

@@ -17,7 +17,12 @@ export function journalCommand(ctx: CommandContext): Command {
         return Number(v);
       };
       ctx.stdout(
-        runJournal({ dbFile: o.db, ...(o.run !== undefined ? { run: whole(o.run, '--run') } : {}), limit: whole(o.limit, '--limit'), format: asFormat(o.format) }),
+        runJournal({
+          dbFile: o.db,
+          ...(o.run !== undefined ? { run: whole(o.run, '--run') } : {}),
+          limit: whole(o.limit, '--limit'),
+          format: asFormat(o.format),
+        }),
       );
     });
 }

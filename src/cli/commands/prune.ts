@@ -1,6 +1,16 @@
 import { Command, Option } from 'commander';
 import { runPrune } from '../../app/prune.js';
-import { asFormat, dbOption, formatOption, parseDuration, jobsOption, scanSettings, thoroughOption, quietOption, uploadAgeOption } from '../options.js';
+import {
+  asFormat,
+  dbOption,
+  formatOption,
+  parseDuration,
+  jobsOption,
+  scanSettings,
+  thoroughOption,
+  quietOption,
+  uploadAgeOption,
+} from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -14,25 +24,45 @@ export function pruneCommand(ctx: CommandContext): Command {
     .addOption(jobsOption())
     .addOption(thoroughOption())
     .addOption(new Option('--apply', 'delete; without it nothing on disk changes'))
-    .addOption(new Option('--quarantine <dir>', 'with --apply: move the parts into a batch under DIR (restorable) instead of deleting them'))
+    .addOption(
+      new Option(
+        '--quarantine <dir>',
+        'with --apply: move the parts into a batch under DIR (restorable) instead of deleting them',
+      ),
+    )
     .addOption(new Option('--min-age <duration>', 'leave repositories with anything newer than this').default('1h'))
     .addOption(uploadAgeOption())
-    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; thorough?: boolean; apply?: boolean; quarantine?: string; minAge: string; uploadAge: string }) => {
-      const quiet = Boolean(o.quiet);
-      const out = await runPrune({
-        ...(root !== undefined ? { root } : {}),
-        dbFile: o.db,
-        format: asFormat(o.format),
-        apply: Boolean(o.apply),
-        ...(o.quarantine !== undefined ? { quarantine: o.quarantine } : {}),
-        ...(ctx.killableDuring ? { aroundApply: ctx.killableDuring } : {}),
-        now: ctx.now(),
-        minAgeMs: parseDuration(o.minAge, '--min-age'),
-        uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
-        onProgress: progressReporter(quiet),
-        ...scanSettings(o),
-      });
-      endProgress(quiet);
-      ctx.stdout(out.output);
-    });
+    .action(
+      async (
+        root: string | undefined,
+        o: {
+          db: string;
+          format: string;
+          quiet?: boolean;
+          jobs?: string;
+          thorough?: boolean;
+          apply?: boolean;
+          quarantine?: string;
+          minAge: string;
+          uploadAge: string;
+        },
+      ) => {
+        const quiet = Boolean(o.quiet);
+        const out = await runPrune({
+          ...(root !== undefined ? { root } : {}),
+          dbFile: o.db,
+          format: asFormat(o.format),
+          apply: Boolean(o.apply),
+          ...(o.quarantine !== undefined ? { quarantine: o.quarantine } : {}),
+          ...(ctx.killableDuring ? { aroundApply: ctx.killableDuring } : {}),
+          now: ctx.now(),
+          minAgeMs: parseDuration(o.minAge, '--min-age'),
+          uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
+          onProgress: progressReporter(quiet),
+          ...scanSettings(o),
+        });
+        endProgress(quiet);
+        ctx.stdout(out.output);
+      },
+    );
 }

@@ -6,7 +6,8 @@ import type { CommandContext } from '../context.js';
 export function quarantineCommand(ctx: CommandContext): Command {
   const cmd = new Command('quarantine').description('list or purge the batches prune --quarantine DIR moved aside');
   // Nested commands do not inherit the program's settings: errors must reach cli/main.ts too.
-  const add = (sub: Command): void => void cmd.addCommand(sub.exitOverride().configureOutput({ outputError: () => {} }));
+  const add = (sub: Command): void =>
+    void cmd.addCommand(sub.exitOverride().configureOutput({ outputError: () => {} }));
   add(
     new Command('list')
       .description('list the batches in DIR')
@@ -20,12 +21,24 @@ export function quarantineCommand(ctx: CommandContext): Command {
     new Command('purge')
       .description('delete finished batches older than a duration (unfinished ones are kept)')
       .argument('<dir>', 'quarantine directory')
-      .addOption(new Option('--older-than <duration>', 'purge batches finished (or restored) longer ago than this, e.g. 30d').makeOptionMandatory())
+      .addOption(
+        new Option(
+          '--older-than <duration>',
+          'purge batches finished (or restored) longer ago than this, e.g. 30d',
+        ).makeOptionMandatory(),
+      )
       .addOption(new Option('--dry-run', 'only show what would be purged'))
       .addOption(formatOption())
       .action((dir: string, o: { olderThan: string; dryRun?: boolean; format: string }) => {
         const olderThanMs = parseDuration(o.olderThan, '--older-than');
-        const run = (): string => runQuarantinePurge({ dir, olderThanMs, dryRun: Boolean(o.dryRun), format: asFormat(o.format), now: ctx.now() });
+        const run = (): string =>
+          runQuarantinePurge({
+            dir,
+            olderThanMs,
+            dryRun: Boolean(o.dryRun),
+            format: asFormat(o.format),
+            now: ctx.now(),
+          });
         ctx.stdout(ctx.killableDuring ? ctx.killableDuring(run) : run());
       }),
   );

@@ -2,7 +2,17 @@ import { Command, Option } from 'commander';
 import { runReport } from '../../app/report.js';
 import { FINDING_KINDS, type Severity } from '../../audit/findings.js';
 import { ExitCode } from '../exit-codes.js';
-import { asFormat, dbOption, formatOption, parseDuration, jobsOption, scanSettings, thoroughOption, quietOption, uploadAgeOption } from '../options.js';
+import {
+  asFormat,
+  dbOption,
+  formatOption,
+  parseDuration,
+  jobsOption,
+  scanSettings,
+  thoroughOption,
+  quietOption,
+  uploadAgeOption,
+} from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -16,23 +26,43 @@ export function reportCommand(ctx: CommandContext): Command {
     .addOption(jobsOption())
     .addOption(thoroughOption())
     .addOption(uploadAgeOption())
-    .addOption(new Option('--kind <kind...>', 'only findings of these kinds').choices(FINDING_KINDS as unknown as string[]))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse exists').choices(['error', 'warning', 'info']))
-    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; thorough?: boolean; uploadAge: string; kind?: string[]; failOn?: Severity }) => {
-      const quiet = Boolean(o.quiet);
-      const out = await runReport({
-        dbFile: o.db,
-        ...(root !== undefined ? { root } : {}),
-        format: asFormat(o.format),
-        now: ctx.now(),
-        uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
-        ...(o.kind ? { kinds: o.kind } : {}),
-        ...(o.failOn ? { failOn: o.failOn } : {}),
-        onProgress: progressReporter(quiet),
-        ...scanSettings(o),
-      });
-      endProgress(quiet);
-      for (const chunk of out.output) ctx.stdout(chunk);
-      if (out.failed) ctx.setExitCode(ExitCode.Findings);
-    });
+    .addOption(new Option('--kind <kind...>', 'only findings of these kinds').choices(FINDING_KINDS))
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse exists').choices([
+        'error',
+        'warning',
+        'info',
+      ]),
+    )
+    .action(
+      async (
+        root: string | undefined,
+        o: {
+          db: string;
+          format: string;
+          quiet?: boolean;
+          jobs?: string;
+          thorough?: boolean;
+          uploadAge: string;
+          kind?: string[];
+          failOn?: Severity;
+        },
+      ) => {
+        const quiet = Boolean(o.quiet);
+        const out = await runReport({
+          dbFile: o.db,
+          ...(root !== undefined ? { root } : {}),
+          format: asFormat(o.format),
+          now: ctx.now(),
+          uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
+          ...(o.kind ? { kinds: o.kind } : {}),
+          ...(o.failOn ? { failOn: o.failOn } : {}),
+          onProgress: progressReporter(quiet),
+          ...scanSettings(o),
+        });
+        endProgress(quiet);
+        for (const chunk of out.output) ctx.stdout(chunk);
+        if (out.failed) ctx.setExitCode(ExitCode.Findings);
+      },
+    );
 }

@@ -10,7 +10,13 @@ export function restoreCommand(ctx: CommandContext): Command {
     .addOption(new Option('--root <path>', "storage root to restore into (default: the batch journal's root)"))
     .addOption(formatOption())
     .action((batch: string, o: { root?: string; format: string }) => {
-      const run = (): string => runRestore({ batch, ...(o.root !== undefined ? { root: o.root } : {}), format: asFormat(o.format), now: ctx.now() });
+      const run = (): string =>
+        runRestore({
+          batch,
+          ...(o.root !== undefined ? { root: o.root } : {}),
+          format: asFormat(o.format),
+          now: ctx.now(),
+        });
       ctx.stdout(ctx.killableDuring ? ctx.killableDuring(run) : run());
     });
 }

@@ -14,30 +14,50 @@ function parseTop(v: string | undefined): number | undefined {
 
 export function usageCommand(ctx: CommandContext): Command {
   return new Command('usage')
-    .description('disk usage per repository or tag: reachable, exclusive, shared and freed bytes (scans <root> first; without it reads --db)')
+    .description(
+      'disk usage per repository or tag: reachable, exclusive, shared and freed bytes (scans <root> first; without it reads --db)',
+    )
     .argument('[root]', 'storage root to scan first')
     .addOption(dbOption())
     .addOption(formatOption())
     .addOption(quietOption())
     .addOption(jobsOption())
     .addOption(thoroughOption())
-    .addOption(new Option('--by <what>', 'one row per repository or per tag').choices(['repository', 'tag']).default('repository'))
+    .addOption(
+      new Option('--by <what>', 'one row per repository or per tag')
+        .choices(['repository', 'tag'])
+        .default('repository'),
+    )
     .addOption(new Option('--sort <column>', 'sort by this column (numbers largest first)').default('freed'))
     .addOption(new Option('--top <n>', 'only the first n rows'))
-    .action(async (root: string | undefined, o: { db: string; format: string; quiet?: boolean; jobs?: string; thorough?: boolean; by: UsageBy; sort: string; top?: string }) => {
-      const quiet = Boolean(o.quiet);
-      const top = parseTop(o.top);
-      const out = await runUsage({
-        dbFile: o.db,
-        ...(root !== undefined ? { root } : {}),
-        format: asFormat(o.format),
-        by: o.by,
-        sort: o.sort,
-        ...(top !== undefined ? { top } : {}),
-        onProgress: progressReporter(quiet),
-        ...scanSettings(o),
-      });
-      endProgress(quiet);
-      ctx.stdout(out.output);
-    });
+    .action(
+      async (
+        root: string | undefined,
+        o: {
+          db: string;
+          format: string;
+          quiet?: boolean;
+          jobs?: string;
+          thorough?: boolean;
+          by: UsageBy;
+          sort: string;
+          top?: string;
+        },
+      ) => {
+        const quiet = Boolean(o.quiet);
+        const top = parseTop(o.top);
+        const out = await runUsage({
+          dbFile: o.db,
+          ...(root !== undefined ? { root } : {}),
+          format: asFormat(o.format),
+          by: o.by,
+          sort: o.sort,
+          ...(top !== undefined ? { top } : {}),
+          onProgress: progressReporter(quiet),
+          ...scanSettings(o),
+        });
+        endProgress(quiet);
+        ctx.stdout(out.output);
+      },
+    );
 }
