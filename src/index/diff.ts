@@ -1,0 +1,261 @@
+/**
+ * `regaudit diff`: set-based SQL over two attached indexes (schemas `a` and `b`), one scan each.
+ * Every comparison is an indexed anti-join or join run inside SQLite; the changes land in a
+ * temporary table (on disk), so neither side is ever held in JavaScript.
+ */
+import Database from 'better-sqlite3';
+import type { DB } from './open.js';
+
+export const CHANGE_KINDS = [
+  'repository-added',
+  'repository-removed',
+  'tag-added',
+  'tag-removed',
+  'tag-moved',
+  'revision-added',
+  'revision-removed',
+  'layer-link-added',
+  'layer-link-removed',
+  'blob-added',
+  'blob-removed',
+  'blob-size-changed',
+  'blob-corrupt-in-b',
+  'upload-added',
+  'upload-removed',
+] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+
+/** Kinds that mean B lacks something A holds (`--fail-on missing`). */
+export const MISSING_KINDS: readonly ChangeKind[] = [
+  'repository-removed',
+  'tag-removed',
+  'tag-moved',
+  'revision-removed',
+  'layer-link-removed',
+  'blob-removed',
+  'blob-size-changed',
+  'blob-corrupt-in-b',
+  'upload-removed',
+];
+
+export interface Change {
+  kind: ChangeKind;
+  repository: string | null;
+  tag: string | null;
+  digest: string | null;
+  /** tag-moved: the digests; blob-size-changed: the sizes. */
+  from: string | number | null;
+  to: string | number | null;
+  bytes: number | null;
+  /** upload-added / upload-removed only: the upload's id. */
+  upload?: string;
+}
+
+export interface DiffSide {
+  file: string;
+  scanId: number;
+  root: string;
+}
+
+/** An in-memory connection with both indexes attached read-only in spirit (nothing is written to them). */
+export function attachBoth(a: DiffSide, b: DiffSide): DB {
+  const db = new Database(':memory:');
+  db.pragma('temp_store = FILE');
+  db.pragma('cache_size = -16384');
+  db.prepare(`ATTACH DATABASE ? AS a`).run(a.file);
+  db.prepare(`ATTACH DATABASE ? AS b`).run(b.file);
+  db.pragma('a.cache_size = -32768');
+  db.pragma('b.cache_size = -32768');
+  return db;
+}
+
+const CHANGES_TABLE = `CREATE TEMP TABLE changes (
+  kind TEXT NOT NULL, repository TEXT, tag TEXT, digest TEXT, from_v ANY, to_v ANY, bytes INTEGER, upload TEXT)`;
+
+/**
+ * Computes every change from A's scan to B's into temp.changes. `uploads`: compare uploads too;
+ * `verified`: both indexes hold verify results for their roots, so B's corrupt blobs are compared.
+ */
+export function computeChanges(db: DB, a: DiffSide, b: DiffSide, opts: { uploads: boolean }): { verified: boolean } {
+  const sa = Number(a.scanId);
+  const sb = Number(b.scanId);
+  db.exec(`DROP TABLE IF EXISTS temp.changes; DROP TABLE IF EXISTS temp.repo_map;`);
+  db.exec(CHANGES_TABLE);
+  // Repositories by name; either id is NULL when the other side lacks it.
+  db.exec(`
+    CREATE TEMP TABLE repo_map (name TEXT PRIMARY KEY, a_id INTEGER, b_id INTEGER);
+    INSERT INTO temp.repo_map (name, a_id, b_id)
+      SELECT x.name, x.id, y.id FROM a.repositories x LEFT JOIN b.repositories y ON y.scan_id = ${sb} AND y.name = x.name
+      WHERE x.scan_id = ${sa};
+    INSERT INTO temp.repo_map (name, a_id, b_id)
+      SELECT y.name, NULL, y.id FROM b.repositories y
+      WHERE y.scan_id = ${sb} AND NOT EXISTS (SELECT 1 FROM a.repositories x WHERE x.scan_id = ${sa} AND x.name = y.name);
+  `);
+  const add = (sql: string): void =>
+    void db.exec(`INSERT INTO temp.changes (kind, repository, tag, digest, from_v, to_v, bytes, upload) ${sql}`);
+
+  add(`SELECT 'repository-removed', name, NULL, NULL, NULL, NULL, NULL, NULL FROM temp.repo_map WHERE b_id IS NULL`);
+  add(`SELECT 'repository-added', name, NULL, NULL, NULL, NULL, NULL, NULL FROM temp.repo_map WHERE a_id IS NULL`);
+
+  // Links of one kind present on side X and absent on side Y (same repository name, same path digest or tag).
+  const links = (
+    x: 'a' | 'b',
+    y: 'a' | 'b',
+    linkKind: string,
+    change: string,
+    sizeSide: string,
+    scan: number,
+  ): void => {
+    add(`SELECT '${change}', m.name, NULL, l.path_digest, NULL, NULL,
+           (SELECT size FROM ${sizeSide}.blobs WHERE scan_id = ${scan} AND digest = l.path_digest), NULL
+         FROM temp.repo_map m JOIN ${x}.links l ON l.repo_id = m.${x}_id AND l.kind = '${linkKind}'
+         WHERE m.${y}_id IS NULL
+            OR NOT EXISTS (SELECT 1 FROM ${y}.links k WHERE k.repo_id = m.${y}_id AND k.kind = '${linkKind}' AND k.path_digest = l.path_digest)`);
+  };
+  links('a', 'b', 'revision', 'revision-removed', 'a', sa);
+  links('b', 'a', 'revision', 'revision-added', 'b', sb);
+  links('a', 'b', 'layer', 'layer-link-removed', 'a', sa);
+  links('b', 'a', 'layer', 'layer-link-added', 'b', sb);
+
+  // Tags: current links by (repository, tag); digest NULL when the link does not parse.
+  const tags = (x: 'a' | 'b', y: 'a' | 'b', change: string): void => {
+    add(`SELECT '${change}', m.name, l.tag, l.digest, NULL, NULL, NULL, NULL
+         FROM temp.repo_map m JOIN ${x}.links l ON l.repo_id = m.${x}_id AND l.kind = 'tag-current'
+         WHERE m.${y}_id IS NULL
+            OR NOT EXISTS (SELECT 1 FROM ${y}.links k WHERE k.repo_id = m.${y}_id AND k.kind = 'tag-current' AND k.tag = l.tag)`);
+  };
+  tags('a', 'b', 'tag-removed');
+  tags('b', 'a', 'tag-added');
+  add(`SELECT 'tag-moved', m.name, x.tag, y.digest, x.digest, y.digest, NULL, NULL
+       FROM temp.repo_map m
+       JOIN a.links x ON x.repo_id = m.a_id AND x.kind = 'tag-current'
+       JOIN b.links y ON y.repo_id = m.b_id AND y.kind = 'tag-current' AND y.tag = x.tag
+       WHERE x.digest IS NOT y.digest`);
+
+  add(`SELECT 'blob-removed', NULL, NULL, x.digest, NULL, NULL, x.size, NULL FROM a.blobs x
+       WHERE x.scan_id = ${sa} AND NOT EXISTS (SELECT 1 FROM b.blobs y WHERE y.scan_id = ${sb} AND y.digest = x.digest)`);
+  add(`SELECT 'blob-added', NULL, NULL, y.digest, NULL, NULL, y.size, NULL FROM b.blobs y
+       WHERE y.scan_id = ${sb} AND NOT EXISTS (SELECT 1 FROM a.blobs x WHERE x.scan_id = ${sa} AND x.digest = y.digest)`);
+  add(`SELECT 'blob-size-changed', NULL, NULL, x.digest, x.size, y.size, x.size, NULL FROM a.blobs x
+       JOIN b.blobs y ON y.scan_id = ${sb} AND y.digest = x.digest WHERE x.scan_id = ${sa} AND x.size <> y.size`);
+
+  const hasResults = (s: 'a' | 'b', root: string): boolean =>
+    db.prepare(`SELECT 1 FROM ${s}.blob_verifications WHERE root = ? LIMIT 1`).get(root) !== undefined;
+  const verified = hasResults('a', a.root) && hasResults('b', b.root);
+  if (verified) {
+    // A current result in B (same size and mtime as B's scan) says corrupt, and A's does not.
+    db.prepare(
+      `INSERT INTO temp.changes (kind, repository, tag, digest, from_v, to_v, bytes, upload)
+       SELECT 'blob-corrupt-in-b', NULL, NULL, y.digest, NULL, v.detail, y.size, NULL
+       FROM b.blob_verifications v
+       JOIN b.blobs y ON y.scan_id = ${sb} AND y.digest = v.digest AND y.size = v.size AND y.mtime_ms = v.mtime_ms
+       JOIN a.blobs x ON x.scan_id = ${sa} AND x.digest = v.digest AND x.size = y.size
+       WHERE v.root = @broot AND v.status = 'corrupt'
+         AND NOT EXISTS (SELECT 1 FROM a.blob_verifications w WHERE w.root = @aroot AND w.digest = v.digest AND w.status = 'corrupt')`,
+    ).run({ broot: b.root, aroot: a.root });
+  }
+
+  if (opts.uploads) {
+    const uploads = (x: 'a' | 'b', y: 'a' | 'b', change: string): void => {
+      add(`SELECT '${change}', m.name, NULL, NULL, NULL, NULL, u.size, u.upload_id
+           FROM temp.repo_map m JOIN ${x}.uploads u ON u.repo_id = m.${x}_id
+           WHERE m.${y}_id IS NULL
+              OR NOT EXISTS (SELECT 1 FROM ${y}.uploads k WHERE k.repo_id = m.${y}_id AND k.upload_id = u.upload_id)`);
+    };
+    uploads('a', 'b', 'upload-removed');
+    uploads('b', 'a', 'upload-added');
+  }
+  return { verified };
+}
+
+export interface ChangeCounts {
+  kind: ChangeKind;
+  count: number;
+  bytes: number;
+}
+
+export function changeCounts(db: DB): ChangeCounts[] {
+  return db
+    .prepare(
+      `SELECT kind, count(*) AS count, coalesce(sum(bytes), 0) AS bytes FROM temp.changes GROUP BY kind ORDER BY kind`,
+    )
+    .all() as ChangeCounts[];
+}
+
+/**
+ * Tags of A that B can no longer serve: removed from B, or present with the same manifest whose
+ * closure in B (manifest, index children, their config and layers) reaches a blob B lost, holds at
+ * another size or holds corrupt, or a revision or layer link B's repository lost.
+ */
+export function unpullableTags(db: DB, b: DiffSide): string[] {
+  const sb = Number(b.scanId);
+  const anyBad =
+    db
+      .prepare(
+        `SELECT 1 FROM temp.changes WHERE kind IN ('blob-removed', 'blob-size-changed', 'blob-corrupt-in-b', 'revision-removed', 'layer-link-removed') LIMIT 1`,
+      )
+      .get() !== undefined;
+  const removed = `SELECT repository || ':' || tag AS t FROM temp.changes WHERE kind = 'tag-removed'`;
+  if (!anyBad) return db.prepare(`${removed} ORDER BY t`).pluck().all() as string[];
+  return db
+    .prepare(
+      `WITH bt (repo_id, repo, tag, m) AS (
+         SELECT l.repo_id, rm.name, l.tag, l.digest FROM temp.repo_map rm
+         JOIN b.links l ON l.repo_id = rm.b_id AND l.kind = 'tag-current'
+         JOIN a.links k ON k.repo_id = rm.a_id AND k.kind = 'tag-current' AND k.tag = l.tag AND k.digest = l.digest),
+       closure (repo_id, repo, tag, d) AS (
+         SELECT repo_id, repo, tag, m FROM bt
+         UNION SELECT bt.repo_id, bt.repo, bt.tag, c.ref_digest FROM bt
+           JOIN b.manifest_refs c ON c.scan_id = ${sb} AND c.manifest_digest = bt.m AND c.role = 'child'),
+       needed (repo, tag, d, via_link) AS (
+         SELECT repo, tag, d, 0 FROM closure
+         UNION ALL SELECT cl.repo, cl.tag, r.ref_digest, 1 FROM closure cl
+           JOIN b.manifest_refs r ON r.scan_id = ${sb} AND r.manifest_digest = cl.d
+           WHERE r.role IN ('config', 'layer', 'blobsum') AND r.is_foreign = 0),
+       bad_blob (d) AS (
+         SELECT digest FROM temp.changes WHERE kind IN ('blob-removed', 'blob-size-changed', 'blob-corrupt-in-b')),
+       bad_link (repo, d, kind) AS (
+         SELECT repository, digest, kind FROM temp.changes WHERE kind IN ('revision-removed', 'layer-link-removed'))
+       SELECT repo || ':' || tag AS t FROM needed n
+       WHERE n.d IN (SELECT d FROM bad_blob)
+          OR EXISTS (SELECT 1 FROM bad_link x WHERE x.repo = n.repo AND x.d = n.d
+                     AND x.kind = CASE n.via_link WHEN 1 THEN 'layer-link-removed' ELSE 'revision-removed' END)
+       UNION ${removed}
+       ORDER BY t`,
+    )
+    .pluck()
+    .all() as string[];
+}
+
+interface ChangeRow {
+  kind: ChangeKind;
+  repository: string | null;
+  tag: string | null;
+  digest: string | null;
+  from_v: string | number | null;
+  to_v: string | number | null;
+  bytes: number | null;
+  upload: string | null;
+}
+
+/** The changes sorted by kind, repository, tag, digest (and upload), one at a time. */
+export function* iterateChanges(db: DB): Generator<Change> {
+  const rows = db
+    .prepare(
+      `SELECT * FROM temp.changes ORDER BY kind, coalesce(repository, ''), coalesce(tag, ''), coalesce(digest, ''), coalesce(upload, '')`,
+    )
+    .iterate() as IterableIterator<ChangeRow>;
+  for (const r of rows) {
+    const c: Change = {
+      kind: r.kind,
+      repository: r.repository,
+      tag: r.tag,
+      digest: r.digest,
+      from: r.from_v,
+      to: r.to_v,
+      bytes: r.bytes,
+    };
+    if (r.upload !== null) c.upload = r.upload;
+    yield c;
+  }
+}
