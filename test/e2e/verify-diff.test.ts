@@ -18,6 +18,7 @@ import {
   type PushedImage,
 } from '../helpers/registry.js';
 import { runCli, runCliJson } from '../helpers/cli.js';
+import { verifyJson } from '../helpers/verify.js';
 import { workspace, type Workspace } from './support.js';
 
 const tools = requireRegistryTools();
@@ -87,7 +88,7 @@ describe('verify and diff on storage written by registry 2.8', { skip: tools.ski
     deleted = other.layerDigests[1]!;
     const f = blobData(damaged, flipped);
     const st = readFileSync(f);
-    st[st.length >> 1] ^= 0x01;
+    st[st.length >> 1]! ^= 0x01;
     writeFileSync(f, st);
     truncateSync(blobData(damaged, truncated), 20);
     rmSync(path.dirname(blobData(damaged, deleted)), { recursive: true });
@@ -99,16 +100,7 @@ describe('verify and diff on storage written by registry 2.8', { skip: tools.ski
   const db = (name: string): string => path.join(path.dirname(ws.root), `${name}.db`);
 
   it('verify finds exactly the flipped and the truncated blob in the damaged copy, naming the tags', () => {
-    const r = runCliJson<VerifyJson>([
-      'verify',
-      damaged,
-      '--db',
-      db('damaged'),
-      '--format',
-      'json',
-      '--fail-on',
-      'error',
-    ]);
+    const r = verifyJson<VerifyJson>(damaged, db('damaged'), '--fail-on', 'error');
     assert.equal(r.code, 1, r.stderr);
     const got = r.json.findings.map((f) => [f.kind, f.digest]).sort();
     assert.deepEqual(got, [
