@@ -13,7 +13,6 @@
  * nothing the registry serves changes), or an unlisted trash directory the next prune (which
  * reports it as pending-deletion) finishes; a quarantine rerun resumes the same batch.
  */
-import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { repositoryState } from '../audit/state.js';
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
@@ -21,6 +20,7 @@ import { REPOSITORIES } from '../layout/paths.js';
 import { rereadRepository } from '../scan/read-repository.js';
 import { TRASH_DIR } from '../scan/walk.js';
 import type { RepositorySnapshot } from '../scan/records.js';
+import type { StorageReader } from '../storage/driver.js';
 import { realFs, removeTree, type MutatingFs } from './fsops.js';
 import { applyOrder, type PlannedCleanup, type PlannedRepository, type PrunePlan, type SkipReason } from './plan.js';
 import type { QuarantineBatch } from './quarantine.js';
@@ -68,15 +68,15 @@ function countsFromSnapshot(s: RepositorySnapshot): { tagLinks: number; revision
 }
 
 /** repositories/ and every directory from it down to `rel` must be real directories, not symlinks. */
-function assertPlainPath(v2: string, rel: string): string {
+function assertPlainPath(storage: StorageReader, v2: string, rel: string): string {
   if (rel.split('/').some((s) => s === '' || s === '.' || s === '..'))
     throw new StorageError(`refusing unsafe path ${rel}`);
   let abs = v2;
   for (const seg of [REPOSITORIES, ...rel.split('/')]) {
     abs = `${abs}/${seg}`;
-    const st = lstatSync(abs);
-    if (!st.isDirectory())
-      throw new StorageError(`${abs}: not a plain directory (${st.isSymbolicLink() ? 'symbolic link' : 'file'})`);
+    const { type } = storage.lstat(abs);
+    if (type !== 'dir')
+      throw new StorageError(`${abs}: not a plain directory (${type === 'symlink' ? 'symbolic link' : 'file'})`);
   }
   return abs;
 }
@@ -94,6 +94,10 @@ class Applier {
     private readonly fs: MutatingFs,
     private readonly q: QuarantineBatch | undefined,
   ) {}
+
+  private names(abs: string): string[] {
+    return this.fs.list(abs).map((e) => e.name);
+  }
 
   /** rmdir upwards while empty, stopping below repositories/; a directory it may not remove stays (the next scan reports it). */
   private removeEmptyParents(absDir: string): void {
@@ -126,7 +130,7 @@ class Applier {
   /** Copies src to destDir/name through a staging name and verifies it before it appears under its name. */
   private copyVerified(src: string, destDir: string, name: string): void {
     const stale = `.${name}.partial-`;
-    for (const e of readdirSync(destDir)) if (e.startsWith(stale)) removeTree(this.fs, `${destDir}/${e}`);
+    for (const e of this.names(destDir)) if (e.startsWith(stale)) removeTree(this.fs, `${destDir}/${e}`);
     const staging = `${destDir}/${stale}${process.pid}`;
     this.fs.copyTree(src, staging);
     const diff = treeDifference(src, staging);
@@ -160,29 +164,29 @@ class Applier {
   drainTrash(absRepo: string, name: string): string | null {
     const q = this.q!;
     const trash = `${absRepo}/${TRASH_DIR}`;
-    if (!exists(trash)) return null;
+    if (!exists(this.fs, trash)) return null;
     const dest = q.repositoryDir(name);
     let copiesRemoved = false;
-    for (const e of readdirSync(trash).sort()) {
-      if (exists(`${dest}/${e}`) && treeDifference(`${trash}/${e}`, `${dest}/${e}`) === null) {
+    for (const e of this.names(trash).sort()) {
+      if (exists(this.fs, `${dest}/${e}`) && treeDifference(`${trash}/${e}`, `${dest}/${e}`) === null) {
         removeTree(this.fs, `${trash}/${e}`);
         copiesRemoved = true;
       }
     }
     const kept = `${dest}/${TRASH_DIR}`;
-    if (copiesRemoved && readdirSync(trash).length === 0) {
+    if (copiesRemoved && this.names(trash).length === 0) {
       // it only held originals of verified copies: it was this tool's, not the storage's
       removeTree(this.fs, trash);
       return null;
     }
-    if (!exists(kept)) {
+    if (!exists(this.fs, kept)) {
       // whole, so it comes back with its own mode and dates
       ensureDir(this.fs, dest);
       this.moveInto(trash, dest, TRASH_DIR, () => removeTree(this.fs, trash));
       return null;
     }
-    for (const e of readdirSync(trash).sort()) {
-      if (exists(`${kept}/${e}`)) {
+    for (const e of this.names(trash).sort()) {
+      if (exists(this.fs, `${kept}/${e}`)) {
         const diff = treeDifference(`${trash}/${e}`, `${kept}/${e}`);
         if (diff !== null) return `${TRASH_DIR}/${e} differs from ${kept}/${e} already in the quarantine (${diff})`;
         removeTree(this.fs, `${trash}/${e}`);
@@ -200,11 +204,11 @@ class Applier {
     const conflict = this.drainTrash(abs, name);
     if (conflict !== null) return conflict;
     const dest = q.repositoryDir(name);
-    const present = PART_ORDER.filter((p) => exists(`${abs}/${p}`));
+    const present = PART_ORDER.filter((p) => exists(this.fs, `${abs}/${p}`));
     // A part already in the batch: a verified copy from an interrupted cross-filesystem run.
     const copied = new Set<string>();
     for (const p of present) {
-      if (!exists(`${dest}/${p}`)) continue;
+      if (!exists(this.fs, `${dest}/${p}`)) continue;
       const diff = treeDifference(`${abs}/${p}`, `${dest}/${p}`);
       if (diff !== null) return `${dest}/${p} is already in the quarantine and differs (${diff})`;
       copied.add(p);
@@ -240,11 +244,11 @@ class Applier {
     });
     let abs: string;
     try {
-      abs = assertPlainPath(this.v2, entry.name);
+      abs = assertPlainPath(this.fs, this.v2, entry.name);
     } catch (err) {
       return skip('changed-since-scan', err instanceof StorageError ? err.message : describeFsError(err));
     }
-    const now = rereadRepository(abs, entry.name);
+    const now = rereadRepository(this.fs, abs, entry.name);
     if (now.problem !== null) return skip('changed-since-scan', `re-read failed: ${now.problem}`);
     const counts = countsFromSnapshot(now);
     if (repositoryState({ liveTags: 0, ...counts }) !== 'empty')
@@ -270,7 +274,7 @@ class Applier {
     const abs = `${this.v2}/${c.path}`;
     const rel = c.path.startsWith(`${REPOSITORIES}/`) ? c.path.slice(REPOSITORIES.length + 1) : '';
     try {
-      assertPlainPath(this.v2, rel);
+      assertPlainPath(this.fs, this.v2, rel);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return { ...c, done: true };
       return { ...c, done: false, detail: err instanceof StorageError ? err.message : describeFsError(err) };

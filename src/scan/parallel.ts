@@ -5,8 +5,15 @@
  * this thread has consumed its previous reply, so memory stays bounded.
  */
 import { Worker } from 'node:worker_threads';
-import { CollectingSink, type ScanSink, type TaskResult, type TaskRunner, type WalkTask } from './walk.js';
-import type { WorkerReply } from './worker.js';
+import {
+  CollectingSink,
+  type ScanSink,
+  type TaskResult,
+  type TaskRunner,
+  type WalkContext,
+  type WalkTask,
+} from './walk.js';
+import type { WorkerReply, WorkerSetup } from './worker.js';
 
 /** A worker holds one task's records at a time; a small heap keeps the scan's RSS flat. */
 const WORKER_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 };
@@ -23,11 +30,12 @@ function workerUrl(): { url: URL; execArgv: string[] } {
 export class WorkerPool implements TaskRunner {
   private readonly workers: Worker[];
 
-  constructor(v2: string, jobs: number, thorough = false) {
+  constructor(ctx: WalkContext, jobs: number) {
     const { url, execArgv } = workerUrl();
+    const workerData: WorkerSetup = { storage: ctx.storage.kind, v2: ctx.v2, thorough: ctx.thorough };
     this.workers = Array.from(
       { length: jobs },
-      () => new Worker(url, { workerData: { v2, thorough }, execArgv, resourceLimits: WORKER_LIMITS }),
+      () => new Worker(url, { workerData, execArgv, resourceLimits: WORKER_LIMITS }),
     );
   }
 

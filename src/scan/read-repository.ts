@@ -2,11 +2,10 @@
  * Reads one repository's `_layers`, `_manifests` and `_uploads` (never its nested repositories).
  * Used by the scanner and, just before deleting, by prune to see whether anything changed.
  */
-import { lstatSync } from 'node:fs';
 import { digestOf, parseDigest, type Digest } from '../layout/digest.js';
 import { REPOSITORIES, REPOSITORY_PARTS, type RepositoryPart } from '../layout/paths.js';
 import { describeFsError } from '../errors.js';
-import { entryType, listDir, readSmallFile, type SmallFile } from './fsread.js';
+import type { DirEntry, SmallFile, StorageReader } from '../storage/driver.js';
 import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from './records.js';
 import { derivedRepositoryPaths, makeStamp, type StatEntry } from './stamp.js';
 
@@ -20,6 +19,7 @@ class RepoReader {
   private readonly statted: StatEntry[] = [];
 
   constructor(
+    private readonly storage: StorageReader,
     private readonly absRepo: string,
     name: string,
     /** List every digest directory too, instead of opening its `link` by name (see readRepository). */
@@ -61,10 +61,10 @@ class RepoReader {
   }
 
   /** Lists a directory, counting it; null (and the repository marked unreadable) on error. */
-  private dir(rel: string): ReturnType<typeof listDir> | null {
+  private dir(rel: string): DirEntry[] | null {
     if (!this.statDir(rel)) return null;
     try {
-      return listDir(`${this.absRepo}/${rel}`);
+      return this.storage.list(`${this.absRepo}/${rel}`);
     } catch (err) {
       this.fail(rel, err);
       return null;
@@ -74,7 +74,7 @@ class RepoReader {
   /** Stats a directory into the snapshot (entries, newest mtime, stamp); false when it failed. */
   private statDir(rel: string): boolean {
     try {
-      const st = lstatSync(`${this.absRepo}/${rel}`);
+      const st = this.storage.lstat(`${this.absRepo}/${rel}`);
       this.seen(Math.trunc(st.mtimeMs), { rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
       return true;
     } catch (err) {
@@ -87,15 +87,15 @@ class RepoReader {
    * A digest directory: listed first, and stat'ed only when it holds no `link` file. The link's
    * own stat stands for it (see makeStamp), which saves a syscall per link on large stores.
    */
-  private digestDir(rel: string): ReturnType<typeof listDir> | null {
-    let entries: ReturnType<typeof listDir>;
+  private digestDir(rel: string): DirEntry[] | null {
+    let entries: DirEntry[];
     try {
-      entries = listDir(`${this.absRepo}/${rel}`);
+      entries = this.storage.list(`${this.absRepo}/${rel}`);
     } catch (err) {
       this.fail(rel, err);
       return null;
     }
-    if (entries.some((e) => e.name === 'link' && e.isFile())) {
+    if (entries.some((e) => e.name === 'link' && e.type === 'file')) {
       this.snap.entries++;
       return entries;
     }
@@ -115,7 +115,7 @@ class RepoReader {
   private link(rel: string, kind: LinkKind, tag: string | null, pathDigest: Digest | null): void {
     let f: SmallFile;
     try {
-      f = readSmallFile(`${this.absRepo}/${rel}`, LINK_MAX_BYTES);
+      f = this.storage.readSmall(`${this.absRepo}/${rel}`, LINK_MAX_BYTES);
     } catch (err) {
       const problem = (err as { code?: string }).code === 'ENOTFILE' ? 'not-a-file' : 'unreadable';
       if (problem === 'unreadable') this.snap.problem ??= `${rel}: ${describeFsError(err)}`;
@@ -168,7 +168,7 @@ class RepoReader {
     if (this.thorough) return false;
     let f: SmallFile;
     try {
-      f = readSmallFile(`${this.absRepo}/${dirRel}/link`, LINK_MAX_BYTES);
+      f = this.storage.readSmall(`${this.absRepo}/${dirRel}/link`, LINK_MAX_BYTES);
     } catch {
       return false;
     }
@@ -183,7 +183,7 @@ class RepoReader {
     if (!algs) return;
     for (const a of algs) {
       const aRel = `${rel}/${a.name}`;
-      const aType = entryType(a, `${this.absRepo}/${aRel}`);
+      const aType = a.type;
       if (aType !== 'dir') {
         this.unexpected(aRel, aType, a.name);
         continue;
@@ -192,7 +192,7 @@ class RepoReader {
       if (!hexes) continue;
       for (const h of hexes) {
         const hRel = `${aRel}/${h.name}`;
-        const hType = entryType(h, `${this.absRepo}/${hRel}`);
+        const hType = h.type;
         const digest = digestOf(a.name, h.name);
         if (hType !== 'dir' || !digest) {
           this.unexpected(hRel, hType, h.name);
@@ -203,7 +203,7 @@ class RepoReader {
         if (!files) continue;
         for (const f of files) {
           const fRel = `${hRel}/${f.name}`;
-          const fType = entryType(f, `${this.absRepo}/${fRel}`);
+          const fType = f.type;
           if (f.name === 'link' && fType === 'file') this.link(fRel, kind, tag, digest);
           else if (f.name === 'signatures' && kind === 'revision' && fType === 'dir')
             this.debris(fRel, 'legacy-signatures', 'schema1 signature links from registry ≤ 2.4');
@@ -218,7 +218,7 @@ class RepoReader {
     if (!entries) return;
     for (const e of entries) {
       const rel = `_manifests/${e.name}`;
-      const type = entryType(e, `${this.absRepo}/${rel}`);
+      const type = e.type;
       if (e.name === 'revisions' && type === 'dir') this.digestTree(rel, 'revision', null);
       else if (e.name === 'tags' && type === 'dir') {
         this.snap.hasTagsDir = true;
@@ -232,7 +232,7 @@ class RepoReader {
     if (!tags) return;
     for (const t of tags) {
       const tRel = `${rel}/${t.name}`;
-      const type = entryType(t, `${this.absRepo}/${tRel}`);
+      const type = t.type;
       if (type !== 'dir') {
         this.unexpected(tRel, type, t.name);
         continue;
@@ -242,14 +242,14 @@ class RepoReader {
       if (!inner) continue;
       for (const e of inner) {
         const eRel = `${tRel}/${e.name}`;
-        const eType = entryType(e, `${this.absRepo}/${eRel}`);
+        const eType = e.type;
         if (e.name === 'index' && eType === 'dir') this.digestTree(eRel, 'tag-index', t.name);
         else if (e.name === 'current' && eType === 'dir') {
           if (this.linkByName(eRel, 'tag-current', t.name, null)) continue;
           const cur = this.digestDir(eRel);
           for (const c of cur ?? []) {
             const cRel = `${eRel}/${c.name}`;
-            const cType = entryType(c, `${this.absRepo}/${cRel}`);
+            const cType = c.type;
             if (c.name === 'link' && cType === 'file') this.link(cRel, 'tag-current', t.name, null);
             else this.unexpected(cRel, cType, c.name);
           }
@@ -263,7 +263,7 @@ class RepoReader {
     if (!ids) return;
     for (const u of ids) {
       const rel = `_uploads/${u.name}`;
-      const type = entryType(u, `${this.absRepo}/${rel}`);
+      const type = u.type;
       if (type !== 'dir') {
         this.unexpected(rel, type, u.name);
         continue;
@@ -285,18 +285,18 @@ class RepoReader {
     for (const e of entries) {
       const eRel = `${rel}/${e.name}`;
       const abs = `${this.absRepo}/${eRel}`;
-      const type = entryType(e, abs);
+      const type = e.type;
       if (type === 'dir') this.uploadTree(eRel, rec);
       else if (type === 'file') {
         try {
           if (e.name === 'startedat' && rel.split('/').length === 2) {
-            const f = readSmallFile(abs, STARTEDAT_MAX_BYTES);
+            const f = this.storage.readSmall(abs, STARTEDAT_MAX_BYTES);
             this.seen(f.mtimeMs, { rel: eRel, mtimeMs: f.mtimeExact, ctimeMs: f.ctimeMs, size: f.size });
             rec.startedAt = f.text;
             const ms = Date.parse(f.text);
             rec.startedMs = Number.isFinite(ms) && /^\d{4}-\d\d-\d\dT/.test(f.text) ? ms : null;
           } else {
-            const st = lstatSync(abs);
+            const st = this.storage.lstat(abs);
             this.seen(Math.trunc(st.mtimeMs), { rel: eRel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
             if (e.name === 'data' && rel.split('/').length === 2) rec.size = st.size;
           }
@@ -342,28 +342,28 @@ class RepoReader {
  * stamp and every link row are the same either way.
  */
 export function readRepository(
+  storage: StorageReader,
   absRepo: string,
   name: string,
   partTypes: ReadonlyMap<RepositoryPart, string>,
   thorough = false,
 ): RepositorySnapshot {
-  return new RepoReader(absRepo, name, thorough).read(partTypes);
+  return new RepoReader(storage, absRepo, name, thorough).read(partTypes);
 }
 
 /** Reads a repository from scratch and thoroughly (prune's re-check): finds its parts itself. */
-export function rereadRepository(absRepo: string, name: string): RepositorySnapshot {
+export function rereadRepository(storage: StorageReader, absRepo: string, name: string): RepositorySnapshot {
   const parts = new Map<RepositoryPart, string>();
   for (const part of REPOSITORY_PARTS) {
     try {
-      const st = lstatSync(`${absRepo}/${part}`);
-      parts.set(part, st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other');
+      parts.set(part, storage.lstat(`${absRepo}/${part}`).type);
     } catch (err) {
       if ((err as { code?: string }).code !== 'ENOENT') {
-        const snap = new RepoReader(absRepo, name, true).read(new Map());
+        const snap = new RepoReader(storage, absRepo, name, true).read(new Map());
         snap.problem = `${part}: ${describeFsError(err)}`;
         return snap;
       }
     }
   }
-  return readRepository(absRepo, name, parts, true);
+  return readRepository(storage, absRepo, name, parts, true);
 }

@@ -19,6 +19,7 @@ import {
   type RepositoryReader,
   type TaskRunner,
   type VerifyItem,
+  type WalkContext,
   type WalkTask,
 } from './walk.js';
 
@@ -32,12 +33,13 @@ export interface RescanStats {
 
 export async function rescanInPlace(
   db: DB,
-  v2: string,
+  ctx: WalkContext,
   scanId: number,
   writer: IndexWriter,
   sink: CollectingSink,
   runner: TaskRunner,
 ): Promise<RescanStats> {
+  const { v2 } = ctx;
   const stats: RescanStats = { repositories: 0, repositoriesReread: 0, fans: 0, fansReread: 0, manifestsRead: 0 };
   const oldRepos = stamps.repositoryStamps(db, scanId);
   const oldFans = stamps.fanStamps(db, scanId);
@@ -51,10 +53,10 @@ export async function rescanInPlace(
     return null;
   };
   const fanTasks: Array<{ alg: string; fan: string }> = [];
-  const queue: WalkTask[] = initialTasks(v2, sink).reverse();
+  const queue: WalkTask[] = initialTasks(ctx, sink).reverse();
   for (let task = queue.pop(); task; task = queue.pop()) {
     if (task.kind === 'namespace')
-      for (const child of namespace(v2, task.name, sink, record).reverse()) queue.push(child);
+      for (const child of namespace(ctx, task.name, sink, record).reverse()) queue.push(child);
     else if (task.kind === 'blobFan') fanTasks.push(task);
   }
   stats.repositories = found.size;

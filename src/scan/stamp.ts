@@ -11,7 +11,7 @@
  * only when its stamp differs.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync } from 'node:fs';
+import type { StorageReader } from '../storage/driver.js';
 
 export interface StatEntry {
   rel: string;
@@ -55,6 +55,7 @@ export function makeStamp(statted: readonly StatEntry[], derived: ReadonlySet<st
 
 /** Re-stats derived ∪ extra under `base`; true when the stamp still matches. */
 export function stampStillValid(
+  storage: StorageReader,
   base: string,
   derived: Iterable<string>,
   extra: readonly string[],
@@ -66,7 +67,7 @@ export function stampStillValid(
     if (seen.has(rel)) continue;
     seen.add(rel);
     try {
-      const st = lstatSync(`${base}/${rel}`);
+      const st = storage.lstat(`${base}/${rel}`);
       entries.push({ rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
     } catch {
       return false;

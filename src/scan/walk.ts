@@ -7,15 +7,22 @@
  * directory, a batch of manifests) so that worker threads can run them in parallel
  * (scan/parallel.ts) or run them in this thread (InlineRunner).
  */
-import { lstatSync, type Stats } from 'node:fs';
 import { digestOf, type Digest } from '../layout/digest.js';
 import { MANIFEST_MAX_BYTES, parseManifest, type ManifestRef } from '../layout/manifest.js';
 import { BLOBS, REPOSITORIES, REPOSITORY_PARTS, pathFor, type RepositoryPart } from '../layout/paths.js';
 import { describeFsError, errnoCode } from '../errors.js';
-import { entryType, listDir, readFileBounded } from './fsread.js';
+import type { DirEntry, EntryStat, StorageReader } from '../storage/driver.js';
 import { readRepository } from './read-repository.js';
 import type { DebrisRecord, RepositorySnapshot } from './records.js';
 import { derivedFanPaths, makeStamp, stampStillValid, type StatEntry } from './stamp.js';
+
+/** What every task reads through: the storage, its docker/registry/v2 path, and the scan mode. */
+export interface WalkContext {
+  storage: StorageReader;
+  v2: string;
+  /** List every digest directory instead of opening `link`/`data` by name. */
+  thorough: boolean;
+}
 
 export interface BlobRecord {
   digest: Digest;
@@ -83,9 +90,9 @@ export interface TaskResult {
   changed: string[];
 }
 
-function list(abs: string, rel: string, sink: ScanSink): ReturnType<typeof listDir> | null {
+function list(storage: StorageReader, abs: string, rel: string, sink: ScanSink): DirEntry[] | null {
   try {
-    return listDir(abs);
+    return storage.list(abs);
   } catch (err) {
     // A missing repositories/ or blobs/ is an empty store (registry GC treats it so), not debris.
     if (errnoCode(err) === 'ENOENT' && (rel === REPOSITORIES || rel === BLOBS)) return null;
@@ -103,18 +110,19 @@ function stray(sink: ScanSink, rel: string, name: string, type?: string): void {
 }
 
 /** The first tasks: repositories/ itself, and one per blob fan-out directory. */
-export function initialTasks(v2: string, sink: ScanSink): WalkTask[] {
+export function initialTasks(ctx: WalkContext, sink: ScanSink): WalkTask[] {
+  const { storage, v2 } = ctx;
   const tasks: WalkTask[] = [{ kind: 'namespace', name: '' }];
-  const algs = list(`${v2}/${BLOBS}`, BLOBS, sink);
+  const algs = list(storage, `${v2}/${BLOBS}`, BLOBS, sink);
   for (const a of algs ?? []) {
     const aRel = `${BLOBS}/${a.name}`;
-    if (entryType(a, `${v2}/${aRel}`) !== 'dir') {
+    if (a.type !== 'dir') {
       stray(sink, aRel, a.name);
       continue;
     }
-    for (const f of list(`${v2}/${aRel}`, aRel, sink) ?? []) {
+    for (const f of list(storage, `${v2}/${aRel}`, aRel, sink) ?? []) {
       const fRel = `${aRel}/${f.name}`;
-      if (entryType(f, `${v2}/${fRel}`) !== 'dir') stray(sink, fRel, f.name);
+      if (f.type !== 'dir') stray(sink, fRel, f.name);
       else tasks.push({ kind: 'blobFan', alg: a.name, fan: f.name });
     }
   }
@@ -123,29 +131,28 @@ export function initialTasks(v2: string, sink: ScanSink): WalkTask[] {
 
 const NOTHING: TaskResult = { children: [], changed: [] };
 
-/** Runs one task into `sink`; `thorough` lists every digest directory (readRepository). */
-export function runTask(v2: string, task: WalkTask, sink: ScanSink, thorough = false): TaskResult {
+/** Runs one task into `sink`. */
+export function runTask(ctx: WalkContext, task: WalkTask, sink: ScanSink): TaskResult {
   switch (task.kind) {
     case 'namespace':
-      return {
-        children: namespace(v2, task.name, sink, (abs, name, parts) => readRepository(abs, name, parts, thorough)),
-        changed: [],
-      };
+      return { children: namespace(ctx, task.name, sink), changed: [] };
     case 'repository': {
       const rel = `${REPOSITORIES}/${task.name}`;
-      sink.repository(readRepository(`${v2}/${rel}`, task.name, new Map(task.parts), thorough));
+      sink.repository(readRepository(ctx.storage, `${ctx.v2}/${rel}`, task.name, new Map(task.parts), ctx.thorough));
       return NOTHING;
     }
     case 'blobFan':
-      blobFan(v2, task.alg, task.fan, sink, thorough);
+      blobFan(ctx, task.alg, task.fan, sink);
       return NOTHING;
     case 'manifests':
-      for (const d of task.digests) sink.manifest(readManifest(v2, d));
+      for (const d of task.digests) sink.manifest(readManifest(ctx, d));
       return NOTHING;
     case 'verify':
       return {
         children: [],
-        changed: task.items.filter((i) => !stampStillValid(i.base, i.paths, [], i.stamp)).map((i) => i.key),
+        changed: task.items
+          .filter((i) => !stampStillValid(ctx.storage, i.base, i.paths, [], i.stamp))
+          .map((i) => i.key),
       };
     default: {
       const never: never = task;
@@ -163,19 +170,18 @@ export type RepositoryReader = (
 
 /** A directory under repositories/: a repository, a namespace, or both. */
 export function namespace(
-  v2: string,
+  ctx: WalkContext,
   name: string,
   sink: ScanSink,
-  reader: RepositoryReader = readRepository,
+  reader: RepositoryReader = (abs, n, parts) => readRepository(ctx.storage, abs, n, parts, ctx.thorough),
 ): WalkTask[] {
   const rel = name === '' ? REPOSITORIES : `${REPOSITORIES}/${name}`;
-  const abs = `${v2}/${rel}`;
-  const entries = list(abs, rel, sink);
+  const abs = `${ctx.v2}/${rel}`;
+  const entries = list(ctx.storage, abs, rel, sink);
   if (!entries) return [];
   const parts = new Map<RepositoryPart, string>();
   for (const e of entries) {
-    if ((REPOSITORY_PARTS as readonly string[]).includes(e.name))
-      parts.set(e.name as RepositoryPart, entryType(e, `${abs}/${e.name}`));
+    if ((REPOSITORY_PARTS as readonly string[]).includes(e.name)) parts.set(e.name as RepositoryPart, e.type);
   }
   if (name !== '' && parts.size > 0) {
     const snap = reader(abs, name, parts);
@@ -202,7 +208,7 @@ export function namespace(
         });
       continue;
     }
-    const type = entryType(e, `${abs}/${e.name}`);
+    const type = e.type;
     if (type === 'dir') children.push({ kind: 'namespace', name: name === '' ? e.name : `${name}/${e.name}` });
     else if (type === 'symlink')
       sink.debris({ path: childRel, kind: 'symlink', detail: 'symbolic link under repositories/ (not followed)' });
@@ -218,23 +224,24 @@ export function namespace(
  * name, as the registry reaches it; a digest directory without a regular `data` file is listed to
  * say what it holds instead.
  */
-export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink, thorough = false): void {
+export function blobFan(ctx: WalkContext, alg: string, fan: string, sink: ScanSink): void {
+  const { storage, v2, thorough } = ctx;
   const fRel = `${BLOBS}/${alg}/${fan}`;
   const statted: StatEntry[] = [];
   const digests: string[] = [];
-  const note = (rel: string, st: Stats): Stats => {
+  const note = (rel: string, st: EntryStat): EntryStat => {
     statted.push({ rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
     return st;
   };
-  const stat = (rel: string): Stats => note(rel, lstatSync(`${v2}/${fRel}/${rel}`));
-  const found = (digest: Digest, data: Stats): void => {
+  const stat = (rel: string): EntryStat => note(rel, storage.lstat(`${v2}/${fRel}/${rel}`));
+  const found = (digest: Digest, data: EntryStat): void => {
     sink.blob({ digest, size: data.size, mtimeMs: Math.trunc(data.mtimeMs) });
     digests.push(digest);
   };
-  let hexes: ReturnType<typeof listDir> | null = null;
+  let hexes: DirEntry[] | null = null;
   try {
     stat('.');
-    hexes = list(`${v2}/${fRel}`, fRel, sink);
+    hexes = list(storage, `${v2}/${fRel}`, fRel, sink);
   } catch (err) {
     sink.debris({ path: fRel, kind: 'unreadable', detail: describeFsError(err) });
   }
@@ -242,33 +249,33 @@ export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink, th
     const hRel = `${fRel}/${h.name}`;
     const hAbs = `${v2}/${hRel}`;
     const digest = digestOf(alg, h.name);
-    if (!digest || h.name.slice(0, 2) !== fan || entryType(h, hAbs) !== 'dir') {
+    if (!digest || h.name.slice(0, 2) !== fan || h.type !== 'dir') {
       stray(sink, hRel, h.name);
       continue;
     }
     if (!thorough) {
-      let st: Stats | undefined;
+      let st: EntryStat | undefined;
       try {
-        st = lstatSync(`${hAbs}/data`);
+        st = storage.lstat(`${hAbs}/data`);
       } catch {
         // missing or unreadable: the listing below says which
       }
-      if (st?.isFile()) {
+      if (st?.type === 'file') {
         found(digest, note(`${h.name}/data`, st));
         continue;
       }
     }
-    let files: ReturnType<typeof listDir> | null = null;
+    let files: DirEntry[] | null = null;
     try {
-      files = listDir(hAbs);
+      files = storage.list(hAbs);
       // Stat'ed only without its data file, whose own stat stands for it (see makeStamp).
-      if (!files.some((f) => f.name === 'data' && f.isFile())) stat(h.name);
+      if (!files.some((f) => f.name === 'data' && f.type === 'file')) stat(h.name);
     } catch (err) {
       sink.debris({ path: hRel, kind: 'unreadable', detail: describeFsError(err) });
     }
     for (const file of files ?? []) {
       const dRel = `${hRel}/${file.name}`;
-      const type = entryType(file, `${v2}/${dRel}`);
+      const type = file.type;
       if (file.name !== 'data' || type !== 'file') {
         stray(sink, dRel, file.name, type);
         continue;
@@ -284,10 +291,10 @@ export function blobFan(v2: string, alg: string, fan: string, sink: ScanSink, th
 }
 
 /** Reads and parses one manifest blob; a missing, huge or malformed one is a record, not an error. */
-export function readManifest(v2: string, digest: Digest): ManifestRecord {
+export function readManifest(ctx: WalkContext, digest: Digest): ManifestRecord {
   const rec: ManifestRecord = { digest, mediaType: null, schemaVersion: null, size: 0, problem: null, refs: [] };
   try {
-    const f = readFileBounded(`${v2}/${pathFor({ kind: 'blobData', digest })}`, MANIFEST_MAX_BYTES);
+    const f = ctx.storage.readBounded(`${ctx.v2}/${pathFor({ kind: 'blobData', digest })}`, MANIFEST_MAX_BYTES);
     rec.size = f.size;
     if (!f.buf) rec.problem = 'too-large';
     else {
@@ -372,10 +379,7 @@ export interface TaskRunner {
 
 /** The runner without workers (--jobs 0). */
 export class InlineRunner implements TaskRunner {
-  constructor(
-    private readonly v2: string,
-    private readonly thorough = false,
-  ) {}
+  constructor(private readonly ctx: WalkContext) {}
 
   // eslint-disable-next-line @typescript-eslint/require-await -- async for the interface; the inline walk is synchronous
   async drain(tasks: Iterable<WalkTask>, sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
@@ -384,7 +388,7 @@ export class InlineRunner implements TaskRunner {
     const next = (): WalkTask | undefined => queue.pop() ?? (source.next().value as WalkTask | undefined);
     for (let task = next(); task; task = next()) {
       if (task.kind === 'blobFan' && sink instanceof CollectingSink) sink.progress.phase = 'blobs';
-      const r = runTask(this.v2, task, sink, this.thorough);
+      const r = runTask(this.ctx, task, sink);
       onResult?.(r);
       for (let i = r.children.length - 1; i >= 0; i--) queue.push(r.children[i]!);
     }
@@ -403,13 +407,13 @@ export function manifestTasksFor(digests: readonly Digest[]): WalkTask[] {
 
 /** A full walk: repositories and blobs, then every manifest a revision link names. */
 export async function runWalk(
-  v2: string,
+  ctx: WalkContext,
   sink: CollectingSink,
   runner: TaskRunner,
   phase?: (name: string) => void,
 ): Promise<void> {
   sink.progress.phase = 'repositories';
-  await runner.drain(initialTasks(v2, sink), sink);
+  await runner.drain(initialTasks(ctx, sink), sink);
   phase?.('walk');
   sink.progress.phase = 'manifests';
   await runner.drain(sink.manifestTasks(), sink);
