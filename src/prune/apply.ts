@@ -16,35 +16,22 @@
 import path from 'node:path';
 import { repositoryState } from '../audit/state.js';
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
-import { REPOSITORIES } from '../layout/paths.js';
+import {
+  REPOSITORIES,
+  REPOSITORY_PARTS,
+  TRASH_DIR,
+  repoPathFor,
+  type RepoPathSpec,
+  type RepositoryPart,
+} from '../layout/paths.js';
 import { rereadRepository } from '../scan/read-repository.js';
-import { TRASH_DIR } from '../scan/walk.js';
-import type { RepositorySnapshot } from '../scan/records.js';
+import type { RepositorySnapshot } from '../index/records.js';
 import type { StorageReader } from '../storage/driver.js';
 import { realFs, removeTree, type MutatingFs } from './fsops.js';
-import { applyOrder, type PlannedCleanup, type PlannedRepository, type PrunePlan, type SkipReason } from './plan.js';
+import type { AppliedCleanup, AppliedRepository, ApplyResult, ApplySkipReason } from './outcome.js';
+import { applyOrder, type PlannedCleanup, type PlannedRepository, type PrunePlan } from './plan.js';
 import type { QuarantineBatch } from './quarantine.js';
 import { ensureDir, exists, removeEmptyDirs, treeDifference } from './tree.js';
-
-/** Order of removal: the 3.x marker, then the 2.x marker, then uploads. */
-const PART_ORDER = ['_manifests', '_layers', '_uploads'] as const;
-
-export interface AppliedRepository extends PlannedRepository {
-  /** True when its parts left storage in this run (deleted, or moved into the quarantine). */
-  deleted: boolean;
-  /** Where the parts went, with --quarantine. */
-  quarantined?: string;
-}
-
-export interface AppliedCleanup extends PlannedCleanup {
-  done: boolean;
-  detail?: string;
-}
-
-export interface ApplyResult {
-  repositories: AppliedRepository[];
-  cleanup: AppliedCleanup[];
-}
 
 export interface ApplyOptions {
   v2: string;
@@ -81,6 +68,9 @@ function assertPlainPath(storage: StorageReader, v2: string, rel: string): strin
   return abs;
 }
 
+/** A path inside the repository whose directory is `absRepo`. */
+const inside = (absRepo: string, spec: RepoPathSpec): string => `${absRepo}/${repoPathFor(spec)}`;
+
 const isPermission = (err: unknown): boolean => errnoCode(err) === 'EACCES' || errnoCode(err) === 'EPERM';
 
 function permissionDetail(err: unknown): string {
@@ -105,23 +95,24 @@ class Applier {
   }
 
   /** Renames <repo>/<part> into <repo>/_regaudit_trash (which must exist), clearing a leftover of the same name. */
-  private hide(abs: string, part: string): void {
-    const trash = `${abs}/${TRASH_DIR}`;
+  private hide(abs: string, part: RepositoryPart): void {
+    const from = inside(abs, { kind: 'part', part });
+    const to = inside(abs, { kind: 'trashPart', part });
     try {
-      this.fs.rename(`${abs}/${part}`, `${trash}/${part}`);
+      this.fs.rename(from, to);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT') return;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
       // A leftover of the same name from an interrupted run (quarantine mode drained it first).
-      removeTree(this.fs, `${trash}/${part}`);
-      this.fs.rename(`${abs}/${part}`, `${trash}/${part}`);
+      removeTree(this.fs, to);
+      this.fs.rename(from, to);
     }
   }
 
   private makeTrash(abs: string): void {
     try {
-      this.fs.mkdir(`${abs}/${TRASH_DIR}`);
+      this.fs.mkdir(inside(abs, { kind: 'trash' }));
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
@@ -163,7 +154,7 @@ class Applier {
    */
   drainTrash(absRepo: string, name: string): string | null {
     const q = this.q!;
-    const trash = `${absRepo}/${TRASH_DIR}`;
+    const trash = inside(absRepo, { kind: 'trash' });
     if (!exists(this.fs, trash)) return null;
     const dest = q.repositoryDir(name);
     let copiesRemoved = false;
@@ -204,39 +195,39 @@ class Applier {
     const conflict = this.drainTrash(abs, name);
     if (conflict !== null) return conflict;
     const dest = q.repositoryDir(name);
-    const present = PART_ORDER.filter((p) => exists(this.fs, `${abs}/${p}`));
+    const present = REPOSITORY_PARTS.filter((part) => exists(this.fs, inside(abs, { kind: 'part', part })));
     // A part already in the batch: a verified copy from an interrupted cross-filesystem run.
     const copied = new Set<string>();
     for (const p of present) {
       if (!exists(this.fs, `${dest}/${p}`)) continue;
-      const diff = treeDifference(`${abs}/${p}`, `${dest}/${p}`);
+      const diff = treeDifference(inside(abs, { kind: 'part', part: p }), `${dest}/${p}`);
       if (diff !== null) return `${dest}/${p} is already in the quarantine and differs (${diff})`;
       copied.add(p);
     }
     ensureDir(this.fs, dest);
     let trashMade = false;
-    const hide = (p: string): void => {
+    const hide = (p: RepositoryPart): void => {
       if (!trashMade) this.makeTrash(abs);
       trashMade = true;
       this.hide(abs, p);
     };
     for (const p of present) {
       if (copied.has(p)) hide(p);
-      else this.moveInto(`${abs}/${p}`, dest, p, () => hide(p));
+      else this.moveInto(inside(abs, { kind: 'part', part: p }), dest, p, () => hide(p));
     }
-    if (trashMade) removeTree(this.fs, `${abs}/${TRASH_DIR}`);
+    if (trashMade) removeTree(this.fs, inside(abs, { kind: 'trash' }));
     return null;
   }
 
   private deleteParts(abs: string): void {
     this.makeTrash(abs);
-    for (const part of PART_ORDER) this.hide(abs, part);
-    removeTree(this.fs, `${abs}/${TRASH_DIR}`);
+    for (const part of REPOSITORY_PARTS) this.hide(abs, part);
+    removeTree(this.fs, inside(abs, { kind: 'trash' }));
   }
 
   repository(entry: PlannedRepository): AppliedRepository {
     const out: AppliedRepository = { ...entry, deleted: false };
-    const skip = (reason: SkipReason, detail: string): AppliedRepository => ({
+    const skip = (reason: ApplySkipReason, detail: string): AppliedRepository => ({
       ...out,
       action: 'skip',
       reason,

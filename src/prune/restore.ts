@@ -11,7 +11,9 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { StorageError, errnoCode } from '../errors.js';
-import { REPOSITORIES, REPOSITORY_PARTS } from '../layout/paths.js';
+import { REPOSITORIES, REPOSITORY_PARTS, repoPathFor, type RepositoryPart } from '../layout/paths.js';
+
+const RESTORE_ORDER: readonly RepositoryPart[] = [...REPOSITORY_PARTS].reverse();
 import { TOOL_VERSION } from '../version.js';
 import { removeTree, type MutatingFs } from './fsops.js';
 import type { StorageReader } from '../storage/driver.js';
@@ -19,8 +21,6 @@ import { readJournal, writeJournal, type BatchJournal } from './quarantine.js';
 import { exists, removeEmptyDirs, treeDifference } from './tree.js';
 
 /** Staging name inside a repository while a part is copied back across filesystems (a `_` name: the registry skips it). */
-export const RESTORING_PREFIX = '_regaudit_restoring';
-const RESTORE_ORDER = ['_uploads', '_layers', '_manifests'];
 
 export interface BatchRepository {
   name: string;
@@ -127,7 +127,7 @@ class Restorer {
 
   private putBack(src: string, targetDir: string, part: string): void {
     const dst = `${targetDir}/${part}`;
-    const staging = `${targetDir}/${RESTORING_PREFIX}${part}`;
+    const staging = `${targetDir}/${repoPathFor({ kind: 'restoring', part })}`;
     removeTree(this.fs, staging);
     try {
       this.fs.rename(src, dst);
@@ -151,9 +151,10 @@ class Restorer {
   repository(repo: BatchRepository): void {
     const rel = `${REPOSITORIES}/${repo.name}`;
     this.recreateChain(rel);
+    // The reverse of the order prune takes them away (uploads, then the 2.x marker, then the 3.x one).
     const order = [...repo.parts].sort((a, b) => {
-      const ia = RESTORE_ORDER.indexOf(a);
-      const ib = RESTORE_ORDER.indexOf(b);
+      const ia = RESTORE_ORDER.indexOf(a as RepositoryPart);
+      const ib = RESTORE_ORDER.indexOf(b as RepositoryPart);
       return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || (a < b ? -1 : 1);
     });
     const src = path.posix.join(this.batchDir, REPOSITORIES, repo.name);

@@ -5,14 +5,9 @@
  * this thread has consumed its previous reply, so memory stays bounded.
  */
 import { Worker } from 'node:worker_threads';
-import {
-  CollectingSink,
-  type ScanSink,
-  type TaskResult,
-  type TaskRunner,
-  type WalkContext,
-  type WalkTask,
-} from './walk.js';
+import type { ScanSink } from '../index/records.js';
+import type { DrainHooks, TaskRunner } from './runners.js';
+import type { WalkContext, WalkTask } from './tasks.js';
 import type { WorkerReply, WorkerSetup } from './worker.js';
 
 /** A worker holds one task's records at a time; a small heap keeps the scan's RSS flat. */
@@ -39,7 +34,7 @@ export class WorkerPool implements TaskRunner {
     );
   }
 
-  drain(tasks: Iterable<WalkTask>, sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
+  drain(tasks: Iterable<WalkTask>, sink: ScanSink, hooks: DrainHooks = {}): Promise<void> {
     // Children first (depth-first keeps the stack small), then the next task from the source.
     const source = tasks[Symbol.iterator]();
     const queue: WalkTask[] = [];
@@ -69,7 +64,7 @@ export class WorkerPool implements TaskRunner {
       const dispatch = (): void => {
         while (idle.length > 0 && peek() !== undefined) {
           const task = take();
-          if (task.kind === 'blobFan' && sink instanceof CollectingSink) sink.progress.phase = 'blobs';
+          hooks.onStart?.(task);
           busy++;
           idle.pop()!.postMessage(task);
         }
@@ -97,7 +92,7 @@ export class WorkerPool implements TaskRunner {
             else if (r.t === 'blobFan') sink.blobFan(r.v);
             else sink.debris(r.v);
           }
-          onResult?.(reply.result);
+          hooks.onResult?.(reply.result);
         } catch (err) {
           return fail(err);
         }

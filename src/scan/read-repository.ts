@@ -3,10 +3,10 @@
  * Used by the scanner and, just before deleting, by prune to see whether anything changed.
  */
 import { digestOf, parseDigest, type Digest } from '../layout/digest.js';
-import { REPOSITORIES, REPOSITORY_PARTS, type RepositoryPart } from '../layout/paths.js';
+import { LINK_FILE, REPOSITORY_PARTS, repoPathFor, repositoryPath, type RepositoryPart } from '../layout/paths.js';
 import { describeFsError } from '../errors.js';
 import type { DirEntry, SmallFile, StorageReader } from '../storage/driver.js';
-import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from './records.js';
+import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from '../index/records.js';
 import { derivedRepositoryPaths, makeStamp, type StatEntry } from './stamp.js';
 
 /** A sha512 link is 135 bytes; anything past this is not a link. */
@@ -25,7 +25,7 @@ class RepoReader {
     /** List every digest directory too, instead of opening its `link` by name (see readRepository). */
     private readonly thorough: boolean,
   ) {
-    this.relBase = `${REPOSITORIES}/${name}`;
+    this.relBase = repositoryPath(name);
     this.snap = {
       name,
       hasLayers: false,
@@ -95,7 +95,7 @@ class RepoReader {
       this.fail(rel, err);
       return null;
     }
-    if (entries.some((e) => e.name === 'link' && e.type === 'file')) {
+    if (entries.some((e) => e.name === LINK_FILE && e.type === 'file')) {
       this.snap.entries++;
       return entries;
     }
@@ -168,12 +168,12 @@ class RepoReader {
     if (this.thorough) return false;
     let f: SmallFile;
     try {
-      f = this.storage.readSmall(`${this.absRepo}/${dirRel}/link`, LINK_MAX_BYTES);
+      f = this.storage.readSmall(`${this.absRepo}/${dirRel}/${LINK_FILE}`, LINK_MAX_BYTES);
     } catch {
       return false;
     }
     this.snap.entries++; // the digest directory, which the link's stat stands for (as in digestDir)
-    this.linkRead(`${dirRel}/link`, kind, tag, pathDigest, f);
+    this.linkRead(`${dirRel}/${LINK_FILE}`, kind, tag, pathDigest, f);
     return true;
   }
 
@@ -204,7 +204,7 @@ class RepoReader {
         for (const f of files) {
           const fRel = `${hRel}/${f.name}`;
           const fType = f.type;
-          if (f.name === 'link' && fType === 'file') this.link(fRel, kind, tag, digest);
+          if (f.name === LINK_FILE && fType === 'file') this.link(fRel, kind, tag, digest);
           else if (f.name === 'signatures' && kind === 'revision' && fType === 'dir')
             this.debris(fRel, 'legacy-signatures', 'schema1 signature links from registry ≤ 2.4');
           else this.unexpected(fRel, fType, f.name);
@@ -214,13 +214,16 @@ class RepoReader {
   }
 
   private manifests(): void {
-    const entries = this.dir('_manifests');
+    const manifests = repoPathFor({ kind: 'part', part: '_manifests' });
+    const entries = this.dir(manifests);
     if (!entries) return;
+    const revisions = repoPathFor({ kind: 'revisionsDir' });
+    const tags = repoPathFor({ kind: 'tagsDir' });
     for (const e of entries) {
-      const rel = `_manifests/${e.name}`;
+      const rel = `${manifests}/${e.name}`;
       const type = e.type;
-      if (e.name === 'revisions' && type === 'dir') this.digestTree(rel, 'revision', null);
-      else if (e.name === 'tags' && type === 'dir') {
+      if (rel === revisions && type === 'dir') this.digestTree(rel, 'revision', null);
+      else if (rel === tags && type === 'dir') {
         this.snap.hasTagsDir = true;
         this.tags(rel);
       } else this.unexpected(rel, type, e.name);
@@ -231,7 +234,7 @@ class RepoReader {
     const tags = this.dir(rel);
     if (!tags) return;
     for (const t of tags) {
-      const tRel = `${rel}/${t.name}`;
+      const tRel = repoPathFor({ kind: 'tagDir', tag: t.name });
       const type = t.type;
       if (type !== 'dir') {
         this.unexpected(tRel, type, t.name);
@@ -240,17 +243,19 @@ class RepoReader {
       this.snap.tags.push(t.name);
       const inner = this.dir(tRel);
       if (!inner) continue;
+      const index = repoPathFor({ kind: 'tagIndexDir', tag: t.name });
+      const current = repoPathFor({ kind: 'tagCurrentDir', tag: t.name });
       for (const e of inner) {
         const eRel = `${tRel}/${e.name}`;
         const eType = e.type;
-        if (e.name === 'index' && eType === 'dir') this.digestTree(eRel, 'tag-index', t.name);
-        else if (e.name === 'current' && eType === 'dir') {
+        if (eRel === index && eType === 'dir') this.digestTree(eRel, 'tag-index', t.name);
+        else if (eRel === current && eType === 'dir') {
           if (this.linkByName(eRel, 'tag-current', t.name, null)) continue;
           const cur = this.digestDir(eRel);
           for (const c of cur ?? []) {
             const cRel = `${eRel}/${c.name}`;
             const cType = c.type;
-            if (c.name === 'link' && cType === 'file') this.link(cRel, 'tag-current', t.name, null);
+            if (c.name === LINK_FILE && cType === 'file') this.link(cRel, 'tag-current', t.name, null);
             else this.unexpected(cRel, cType, c.name);
           }
         } else this.unexpected(eRel, eType, e.name);
@@ -259,10 +264,10 @@ class RepoReader {
   }
 
   private uploads(): void {
-    const ids = this.dir('_uploads');
+    const ids = this.dir(repoPathFor({ kind: 'part', part: '_uploads' }));
     if (!ids) return;
     for (const u of ids) {
-      const rel = `_uploads/${u.name}`;
+      const rel = repoPathFor({ kind: 'upload', id: u.name });
       const type = u.type;
       if (type !== 'dir') {
         this.unexpected(rel, type, u.name);
@@ -289,7 +294,7 @@ class RepoReader {
       if (type === 'dir') this.uploadTree(eRel, rec);
       else if (type === 'file') {
         try {
-          if (e.name === 'startedat' && rel.split('/').length === 2) {
+          if (eRel === repoPathFor({ kind: 'uploadStartedAt', id: rec.id })) {
             const f = this.storage.readSmall(abs, STARTEDAT_MAX_BYTES);
             this.seen(f.mtimeMs, { rel: eRel, mtimeMs: f.mtimeExact, ctimeMs: f.ctimeMs, size: f.size });
             rec.startedAt = f.text;
@@ -298,7 +303,7 @@ class RepoReader {
           } else {
             const st = this.storage.lstat(abs);
             this.seen(Math.trunc(st.mtimeMs), { rel: eRel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
-            if (e.name === 'data' && rel.split('/').length === 2) rec.size = st.size;
+            if (eRel === repoPathFor({ kind: 'uploadData', id: rec.id })) rec.size = st.size;
           }
         } catch (err) {
           this.fail(eRel, err);
@@ -320,7 +325,7 @@ class RepoReader {
       }
       if (part === '_layers') {
         this.snap.hasLayers = true;
-        this.digestTree('_layers', 'layer', null);
+        this.digestTree(repoPathFor({ kind: 'layersDir' }), 'layer', null);
       } else if (part === '_manifests') {
         this.snap.hasManifests = true;
         this.manifests();

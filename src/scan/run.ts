@@ -15,7 +15,9 @@ import { IndexWriter } from '../index/writes.js';
 import { RegauditError } from '../errors.js';
 import { resolveStorageRoot, type StorageRoot } from './root.js';
 import { WorkerPool } from './parallel.js';
-import { CollectingSink, InlineRunner, runWalk, type TaskRunner, type WalkContext, type WalkProgress } from './walk.js';
+import { InlineRunner, type TaskRunner } from './runners.js';
+import type { WalkContext } from './tasks.js';
+import { CollectingSink, runWalk, type WalkProgress } from './walk.js';
 import { fsStorage } from '../storage/fs.js';
 import { rescanInPlace, type RescanStats } from './rescan.js';
 

@@ -1,15 +1,14 @@
 /** A scan worker: runs walk tasks on its own thread and posts the records back in one message per task. */
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  runTask,
-  type BlobFanRecord,
-  type BlobRecord,
-  type ManifestRecord,
-  type ScanSink,
-  type TaskResult,
-  type WalkTask,
-} from './walk.js';
-import type { DebrisRecord, RepositorySnapshot } from './records.js';
+import { runTask, type TaskResult, type WalkTask } from './tasks.js';
+import type {
+  BlobFanRecord,
+  BlobRecord,
+  DebrisRecord,
+  ManifestRecord,
+  RepositorySnapshot,
+  ScanSink,
+} from '../index/records.js';
 import { storageOfKind } from '../storage/index.js';
 
 export type WorkerRecord =

@@ -7,13 +7,14 @@ import { RegauditError, StorageError, describeFsError, errnoCode } from '../erro
 import type { DB } from '../index/open.js';
 import { guardIndex } from '../index/open.js';
 import { beginPruneRun, finishPruneRun, recordOutcome, setPruneBatch, type PruneMode } from '../index/journal.js';
-import { applyPlan, type ApplyResult } from '../prune/apply.js';
-import { processFs } from '../prune/fsops.js';
-import { cleanupOutcome, plannedActions, repositoryOutcome, type JournalOutcome } from '../prune/journal.js';
-import { acquireQuarantineLock } from '../prune/lock.js';
-import type { PrunePlan } from '../prune/plan.js';
-import { openBatch, type QuarantineBatch } from '../prune/quarantine.js';
-import { ensureDir } from '../prune/tree.js';
+import { applyPlan } from './apply.js';
+import type { ApplyResult } from './outcome.js';
+import { processFs } from './fsops.js';
+import { cleanupOutcome, plannedActions, repositoryOutcome, type JournalOutcome } from './journal.js';
+import { acquireQuarantineLock } from './lock.js';
+import type { PrunePlan } from './plan.js';
+import { openBatch, type QuarantineBatch } from './quarantine.js';
+import { ensureDir } from './tree.js';
 
 export interface ExecuteOptions {
   db: DB;
