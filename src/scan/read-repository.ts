@@ -4,7 +4,7 @@
  */
 import { digestOf, parseDigest, type Digest } from '../layout/digest.js';
 import { LINK_FILE, REPOSITORY_PARTS, repoPathFor, repositoryPath, type RepositoryPart } from '../layout/paths.js';
-import { describeFsError } from '../errors.js';
+import { describeFsError, errnoCode } from '../errors.js';
 import type { DirEntry, SmallFile, StorageReader } from '../storage/driver.js';
 import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from '../index/records.js';
 import { derivedRepositoryPaths, makeStamp, type StatEntry } from './stamp.js';
@@ -117,7 +117,7 @@ class RepoReader {
     try {
       f = this.storage.readSmall(`${this.absRepo}/${rel}`, LINK_MAX_BYTES);
     } catch (err) {
-      const problem = (err as { code?: string }).code === 'ENOTFILE' ? 'not-a-file' : 'unreadable';
+      const problem = errnoCode(err) === 'ENOTFILE' ? 'not-a-file' : 'unreadable';
       if (problem === 'unreadable') this.snap.problem ??= `${rel}: ${describeFsError(err)}`;
       this.snap.entries++;
       this.snap.links.push({
@@ -363,7 +363,7 @@ export function rereadRepository(storage: StorageReader, absRepo: string, name: 
     try {
       parts.set(part, storage.lstat(`${absRepo}/${part}`).type);
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ENOENT') {
+      if (errnoCode(err) !== 'ENOENT') {
         const snap = new RepoReader(storage, absRepo, name, true).read(new Map());
         snap.problem = `${part}: ${describeFsError(err)}`;
         return snap;

@@ -12,7 +12,7 @@ import {
 } from '../index/scans.js';
 import { deriveGraph, graphInputCounts } from '../index/derive.js';
 import { IndexWriter } from '../index/writes.js';
-import { RegauditError } from '../errors.js';
+import { RegauditError, sqliteCode } from '../errors.js';
 import { resolveStorageRoot, type StorageRoot } from './root.js';
 import { WorkerPool } from './parallel.js';
 import { InlineRunner, type TaskRunner } from './runners.js';
@@ -122,7 +122,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
     }
   } catch (err) {
     if (err instanceof RegauditError) throw err;
-    if (typeof err === 'object' && err && 'code' in err && String(err.code).startsWith('SQLITE')) {
+    if (sqliteCode(err) !== undefined) {
       throw indexFailure(opts.dbFile, err);
     }
     throw err;
