@@ -181,7 +181,7 @@ function damageIndex(file: string): number {
   db.transaction(() => {
     n += db
       .prepare(
-        `DELETE FROM blobs WHERE scan_id = ? AND rowid IN (SELECT rowid FROM blobs WHERE scan_id = ? ORDER BY digest LIMIT 1000)`,
+        `DELETE FROM blobs WHERE scan_id = ? AND digest IN (SELECT digest FROM blobs WHERE scan_id = ? ORDER BY digest LIMIT 1000)`,
       )
       .run(scan, scan).changes;
     n += db

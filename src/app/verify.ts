@@ -1,7 +1,7 @@
 /** `regaudit verify`: re-hash blobs in worker threads, keep each result in the index, report findings. */
 import { availableParallelism } from 'node:os';
-import { SEVERITY_RANK, type Finding, type Severity } from '../audit/findings.js';
-import { verifyFindings } from '../audit/verify.js';
+import { SEVERITY_RANK, type Severity } from '../audit/findings.js';
+import { verifyFindings, type VerifyFinding } from '../audit/verify.js';
 import { guardIndex } from '../index/open.js';
 import {
   badResults,
@@ -49,7 +49,7 @@ export interface VerifyOptions extends SessionOptions {
 export interface VerifyOutcome {
   output: string;
   failed: boolean;
-  findings: Finding[];
+  findings: VerifyFinding[];
   view: VerifyView;
 }
 

@@ -2,6 +2,8 @@
 import { compareFindings, type Finding } from './findings.js';
 
 export const VERIFY_FINDING_KINDS = ['corrupt-blob', 'blob-size-mismatch', 'unreadable-blob'] as const;
+export type VerifyFindingKind = (typeof VERIFY_FINDING_KINDS)[number];
+export type VerifyFinding = Finding<VerifyFindingKind>;
 
 export interface VerifyRuleInput {
   bad: ReadonlyArray<{ digest: string; size: number; status: 'corrupt' | 'unreadable'; detail: string | null }>;
@@ -31,8 +33,8 @@ function list(items: readonly string[], max = 10): string {
  * One finding per blob. A blob whose size differs from its descriptors is reported as
  * blob-size-mismatch only (its bytes cannot hash right either; the size says more: a truncated copy).
  */
-export function verifyFindings(input: VerifyRuleInput): Finding[] {
-  const out: Finding[] = [];
+export function verifyFindings(input: VerifyRuleInput): VerifyFinding[] {
+  const out: VerifyFinding[] = [];
   const mismatched = new Set(input.sizeMismatches.map((m) => m.digest));
   for (const m of input.sizeMismatches) {
     const decl = m.declarations.map((d) => `${d.declared} bytes in ${d.manifest}`);

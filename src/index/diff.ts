@@ -84,6 +84,7 @@ export function computeChanges(db: DB, a: DiffSide, b: DiffSide, opts: { uploads
   // Repositories by name; either id is NULL when the other side lacks it.
   db.exec(`
     CREATE TEMP TABLE repo_map (name TEXT PRIMARY KEY, a_id INTEGER, b_id INTEGER);
+    CREATE INDEX temp.repo_map_b ON repo_map (b_id);
     INSERT INTO temp.repo_map (name, a_id, b_id)
       SELECT x.name, x.id, y.id FROM a.repositories x LEFT JOIN b.repositories y ON y.scan_id = ${sb} AND y.name = x.name
       WHERE x.scan_id = ${sa};
@@ -128,8 +129,8 @@ export function computeChanges(db: DB, a: DiffSide, b: DiffSide, opts: { uploads
   tags('b', 'a', 'tag-added');
   add(`SELECT 'tag-moved', m.name, x.tag, y.digest, x.digest, y.digest, NULL, NULL
        FROM temp.repo_map m
-       JOIN a.links x ON x.repo_id = m.a_id AND x.kind = 'tag-current'
-       JOIN b.links y ON y.repo_id = m.b_id AND y.kind = 'tag-current' AND y.tag = x.tag
+       CROSS JOIN a.links x ON x.repo_id = m.a_id AND x.kind = 'tag-current'
+       CROSS JOIN b.links y ON y.repo_id = m.b_id AND y.kind = 'tag-current' AND y.tag = x.tag
        WHERE x.digest IS NOT y.digest`);
 
   add(`SELECT 'blob-removed', NULL, NULL, x.digest, NULL, NULL, x.size, NULL FROM a.blobs x
@@ -197,29 +198,30 @@ export function unpullableTags(db: DB, b: DiffSide): string[] {
       .get() !== undefined;
   const removed = `SELECT repository || ':' || tag AS t FROM temp.changes WHERE kind = 'tag-removed'`;
   if (!anyBad) return db.prepare(`${removed} ORDER BY t`).pluck().all() as string[];
+  // From the few damaged digests up to the tags that reach them (never over every tag of B):
+  // blob → manifests using it → index manifests listing those → tag current links.
+  const uses = `r.role IN ('config', 'layer', 'blobsum') AND r.is_foreign = 0`;
   return db
     .prepare(
-      `WITH bt (repo_id, repo, tag, m) AS (
-         SELECT l.repo_id, rm.name, l.tag, l.digest FROM temp.repo_map rm
-         JOIN b.links l ON l.repo_id = rm.b_id AND l.kind = 'tag-current'
-         JOIN a.links k ON k.repo_id = rm.a_id AND k.kind = 'tag-current' AND k.tag = l.tag AND k.digest = l.digest),
-       closure (repo_id, repo, tag, d) AS (
-         SELECT repo_id, repo, tag, m FROM bt
-         UNION SELECT bt.repo_id, bt.repo, bt.tag, c.ref_digest FROM bt
-           JOIN b.manifest_refs c ON c.scan_id = ${sb} AND c.manifest_digest = bt.m AND c.role = 'child'),
-       needed (repo, tag, d, via_link) AS (
-         SELECT repo, tag, d, 0 FROM closure
-         UNION ALL SELECT cl.repo, cl.tag, r.ref_digest, 1 FROM closure cl
-           JOIN b.manifest_refs r ON r.scan_id = ${sb} AND r.manifest_digest = cl.d
-           WHERE r.role IN ('config', 'layer', 'blobsum') AND r.is_foreign = 0),
-       bad_blob (d) AS (
-         SELECT digest FROM temp.changes WHERE kind IN ('blob-removed', 'blob-size-changed', 'blob-corrupt-in-b')),
-       bad_link (repo, d, kind) AS (
-         SELECT repository, digest, kind FROM temp.changes WHERE kind IN ('revision-removed', 'layer-link-removed'))
-       SELECT repo || ':' || tag AS t FROM needed n
-       WHERE n.d IN (SELECT d FROM bad_blob)
-          OR EXISTS (SELECT 1 FROM bad_link x WHERE x.repo = n.repo AND x.d = n.d
-                     AND x.kind = CASE n.via_link WHEN 1 THEN 'layer-link-removed' ELSE 'revision-removed' END)
+      `WITH bad (repo, d, kind) AS (
+         SELECT repository, digest, kind FROM temp.changes
+         WHERE kind IN ('blob-removed', 'blob-size-changed', 'blob-corrupt-in-b', 'revision-removed', 'layer-link-removed')),
+       up1 (repo, m) AS (
+         SELECT repo, d FROM bad WHERE kind <> 'layer-link-removed'
+         UNION SELECT x.repo, r.manifest_digest FROM bad x
+           CROSS JOIN b.manifest_refs r ON r.scan_id = ${sb} AND r.ref_digest = x.d
+           WHERE x.kind <> 'revision-removed' AND ${uses}),
+       up2 (repo, m) AS (
+         SELECT repo, m FROM up1
+         UNION SELECT u.repo, r.manifest_digest FROM up1 u
+           CROSS JOIN b.manifest_refs r ON r.scan_id = ${sb} AND r.ref_digest = u.m AND r.role = 'child'),
+       hit (repo, a_id, tag, m) AS (
+         SELECT DISTINCT rm.name, rm.a_id, l.tag, l.digest FROM up2 u
+           CROSS JOIN b.links l ON l.digest = u.m AND l.kind = 'tag-current'
+           CROSS JOIN temp.repo_map rm ON rm.b_id = l.repo_id
+           WHERE u.repo IS NULL OR u.repo = rm.name)
+       SELECT h.repo || ':' || h.tag AS t FROM hit h
+       WHERE EXISTS (SELECT 1 FROM a.links k WHERE k.repo_id = h.a_id AND k.kind = 'tag-current' AND k.tag = h.tag AND k.digest = h.m)
        UNION ${removed}
        ORDER BY t`,
     )

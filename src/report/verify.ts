@@ -1,4 +1,4 @@
-import type { Finding } from '../audit/findings.js';
+import type { VerifyFinding } from '../audit/verify.js';
 import { csv, humanBytes, json, printable, shortDigest, table, type Format } from './format.js';
 
 export interface VerifyView {
@@ -23,7 +23,7 @@ export interface VerifyView {
     corrupt: number;
     unreadable: number;
   };
-  findings: Finding[];
+  findings: VerifyFinding[];
 }
 
 /** The JSON contract of `verify --format json` (README); findings sorted as report's. */
