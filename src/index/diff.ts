@@ -133,12 +133,13 @@ export function computeChanges(db: DB, a: DiffSide, b: DiffSide, opts: { uploads
        CROSS JOIN b.links y ON y.repo_id = m.b_id AND y.kind = 'tag-current' AND y.tag = x.tag
        WHERE x.digest IS NOT y.digest`);
 
-  add(`SELECT 'blob-removed', NULL, NULL, x.digest, NULL, NULL, x.size, NULL FROM a.blobs x
-       WHERE x.scan_id = ${sa} AND NOT EXISTS (SELECT 1 FROM b.blobs y WHERE y.scan_id = ${sb} AND y.digest = x.digest)`);
+  // One pass over A's blobs finds both the removed and the resized ones.
+  add(`SELECT CASE WHEN y.digest IS NULL THEN 'blob-removed' ELSE 'blob-size-changed' END, NULL, NULL, x.digest,
+         CASE WHEN y.digest IS NULL THEN NULL ELSE x.size END, y.size, x.size, NULL
+       FROM a.blobs x LEFT JOIN b.blobs y ON y.scan_id = ${sb} AND y.digest = x.digest
+       WHERE x.scan_id = ${sa} AND (y.digest IS NULL OR y.size <> x.size)`);
   add(`SELECT 'blob-added', NULL, NULL, y.digest, NULL, NULL, y.size, NULL FROM b.blobs y
        WHERE y.scan_id = ${sb} AND NOT EXISTS (SELECT 1 FROM a.blobs x WHERE x.scan_id = ${sa} AND x.digest = y.digest)`);
-  add(`SELECT 'blob-size-changed', NULL, NULL, x.digest, x.size, y.size, x.size, NULL FROM a.blobs x
-       JOIN b.blobs y ON y.scan_id = ${sb} AND y.digest = x.digest WHERE x.scan_id = ${sa} AND x.size <> y.size`);
 
   const hasResults = (s: 'a' | 'b', root: string): boolean =>
     db.prepare(`SELECT 1 FROM ${s}.blob_verifications WHERE root = ? LIMIT 1`).get(root) !== undefined;
