@@ -17,15 +17,30 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, openSync, writeSync, closeSync, writeFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  writeSync,
+  closeSync,
+  writeFileSync,
+  rmSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 const OUT = path.join(REPO, 'bench-out');
 mkdirSync(OUT, { recursive: true });
+// A copy of the built CLI, so rebuilding dist/ during a long run does not change what is measured.
+const SNAPSHOT = path.join(OUT, 'dist-snapshot');
+rmSync(SNAPSHOT, { recursive: true, force: true });
+cpSync(path.join(REPO, 'dist'), SNAPSHOT, { recursive: true });
+copyFileSync(path.join(REPO, 'package.json'), path.join(SNAPSHOT, 'package.json'));
+const CLI = path.join(SNAPSHOT, 'src', 'cli', 'main.js');
 
 const args = { gb: 3, reps: 3, cold: false, largeTree: '', only: '' };
 for (let i = 2; i < process.argv.length; i++) {
