@@ -86,6 +86,15 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
       pending = [];
       lastFlush = Date.now();
     };
+    // Also on a timer: results waiting behind one long hash are committed, not lost to a Ctrl-C.
+    let timerError: unknown;
+    const timer = setInterval(() => {
+      try {
+        flush();
+      } catch (err) {
+        timerError ??= err;
+      }
+    }, FLUSH_MS);
     const progress: HashProgress = { bytes: 0, totalBytes: due.bytes, blobs: 0, totalBlobs: due.blobs };
     await hashAll(
       () => {
@@ -124,7 +133,8 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
           opts.onHashProgress?.(progress);
         },
       },
-    );
+    ).finally(() => clearInterval(timer));
+    if (timerError !== undefined) throw timerError;
     flush();
 
     const findings = guard(() => {

@@ -12,6 +12,7 @@ import {
   readdirSync,
   rmSync,
   symlinkSync,
+  truncateSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -19,7 +20,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { after, describe, it } from 'node:test';
-import { runCli, runCliJson } from '../helpers/cli.js';
+import { cliPath, runCli, runCliJson } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
 import { verifyJson } from '../helpers/verify.js';
 import { StorageTree, sha256 } from '../helpers/tree.js';
 import { hashFile } from '../../src/verify/hash-worker.js';
@@ -215,5 +217,53 @@ describe('hashing a blob that moves under the hasher', () => {
     writeFileSync(file, bad);
     const r = hashFile(job(), () => {});
     assert.deepEqual([r.status, r.detail], ['corrupt', sha256(bad)]);
+  });
+});
+
+describe('Ctrl-C during verify keeps what was verified', () => {
+  it('exits 130; the blobs hashed before are kept and not hashed again', async () => {
+    const tree = new StorageTree(path.join(work, 'interrupt'));
+    for (let i = 0; i < 20; i++) tree.blob(`small blob ${i}`);
+    // A long hash (a sparse 16 GiB file; its digest does not matter) keeps verify busy.
+    const huge = path.join(tree.v2, `blobs/sha256/ff/${'f'.repeat(64)}/data`);
+    mkdirSync(path.dirname(huge), { recursive: true });
+    writeFileSync(huge, '');
+    truncateSync(huge, 16 * 2 ** 30);
+    const db = path.join(work, 'interrupt.db');
+    const child = spawn(process.execPath, [cliPath, 'verify', tree.root, '--db', db, '--threads', '2', '-q'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      let kept = 0;
+      while (Date.now() < deadline && kept < 20) {
+        await new Promise((r) => setTimeout(r, 100));
+        try {
+          const d = new Database(db, { readonly: true });
+          try {
+            kept = d.prepare(`SELECT count(*) FROM blob_verifications`).pluck().get() as number;
+          } finally {
+            d.close();
+          }
+        } catch {
+          // not created yet
+        }
+      }
+      assert.equal(kept, 20, 'the small blobs are committed while the long hash runs');
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, stderr);
+      assert.match(stderr, /interrupted by SIGINT/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    rmSync(path.dirname(huge), { recursive: true });
+    const rerun = verifyJson<{ totals: { blobs: number; hashed: number; ok: number } }>(tree.root, db);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.deepEqual(rerun.json.totals.blobs, 20);
+    assert.equal(rerun.json.totals.hashed, 0, 'nothing verified before the interrupt is hashed again');
+    assert.equal(rerun.json.totals.ok, 20);
   });
 });

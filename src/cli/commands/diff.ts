@@ -1,12 +1,12 @@
 import { Command, Option } from 'commander';
 import { runDiff } from '../../app/diff.js';
 import { ExitCode } from '../exit-codes.js';
-import { asFormat, dbOption, formatOption, jobsOption, quietOption, scanSettings, thoroughOption } from '../options.js';
+import { asFormat, dbOption, formatOption, scanSettings, ScanningCommand } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 export function diffCommand(ctx: CommandContext): Command {
-  return new Command('diff')
+  return new ScanningCommand('diff')
     .description(
       'compare what two storages serve; each of A and B is a storage root (scanned into --db first) or an index file',
     )
@@ -14,9 +14,7 @@ export function diffCommand(ctx: CommandContext): Command {
     .argument('<B>', 'the copy: storage root or index file')
     .addOption(dbOption())
     .addOption(formatOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
-    .addOption(thoroughOption())
+    .scanningOptions()
     .addOption(new Option('--uploads', 'compare upload directories too'))
     .addOption(
       new Option('--fail-on <what>', 'exit 1 when B lacks anything of A (missing) or on any change (any)').choices([

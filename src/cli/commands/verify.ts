@@ -4,16 +4,7 @@ import type { Severity } from '../../audit/findings.js';
 import { UsageError } from '../../errors.js';
 import { byteProgressReporter } from '../byte-progress.js';
 import { ExitCode } from '../exit-codes.js';
-import {
-  asFormat,
-  dbOption,
-  formatOption,
-  jobsOption,
-  parseDuration,
-  quietOption,
-  scanSettings,
-  thoroughOption,
-} from '../options.js';
+import { asFormat, dbOption, formatOption, parseDuration, scanSettings, ScanningCommand } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -31,16 +22,14 @@ function parseWhole(v: string, flag: string, min: number, max: number): number {
 }
 
 export function verifyCommand(ctx: CommandContext): Command {
-  return new Command('verify')
+  return new ScanningCommand('verify')
     .description(
       "re-hash blobs and compare with their digests (scans <root> first; without it reads --db's newest scan)",
     )
     .argument('[root]', 'storage root to scan first')
     .addOption(dbOption())
     .addOption(formatOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
-    .addOption(thoroughOption())
+    .scanningOptions()
     .addOption(new Option('--all', 'hash every blob in scope, not only new, changed or failed ones'))
     .addOption(new Option('--older-than <duration>', 'also re-hash blobs verified longer ago than this (a scrub)'))
     .addOption(new Option('--repository <glob...>', 'only blobs the repositories matching these globs reference'))
