@@ -87,53 +87,59 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
       lastFlush = Date.now();
     };
     // Also on a timer: results waiting behind one long hash are committed, not lost to a Ctrl-C.
-    let timerError: unknown;
+    let timerError: Error | undefined;
     const timer = setInterval(() => {
       try {
         flush();
       } catch (err) {
-        timerError ??= err;
+        timerError ??= err instanceof Error ? err : new Error(String(err));
       }
     }, FLUSH_MS);
     const progress: HashProgress = { bytes: 0, totalBytes: due.bytes, blobs: 0, totalBlobs: due.blobs };
-    await hashAll(
-      () => {
-        const row = guard(next);
-        if (!row) return undefined;
-        const { alg, hex } = splitDigest(row.digest as Digest);
-        jobs.set(++id, { digest: row.digest });
-        return {
-          id,
-          path: `${root}/${pathFor({ kind: 'blobData', digest: row.digest as Digest })}`,
-          alg,
-          hex,
-          size: row.size,
-          mtimeMs: row.mtimeMs,
-        };
-      },
-      opts.threads ?? availableParallelism(),
-      {
-        onResult: (r) => {
-          const job = jobs.get(r.id)!;
-          jobs.delete(r.id);
-          pending.push({
-            status: r.status,
-            ...(r.detail !== undefined ? { detail: r.detail } : {}),
-            size: r.size,
-            mtimeMs: r.mtimeMs,
-            digest: job.digest,
-            verifiedMs: opts.now(),
-          });
-          progress.blobs++;
-          opts.onHashProgress?.(progress);
-          if (pending.length >= FLUSH_RESULTS || Date.now() - lastFlush >= FLUSH_MS) flush();
-        },
-        onBytes: (n) => {
-          progress.bytes += n;
-          opts.onHashProgress?.(progress);
-        },
-      },
-    ).finally(() => clearInterval(timer));
+    // Nothing due (a rerun on an unchanged store): no worker threads to start.
+    try {
+      if (due.blobs > 0)
+        await hashAll(
+          () => {
+            const row = guard(next);
+            if (!row) return undefined;
+            const { alg, hex } = splitDigest(row.digest as Digest);
+            jobs.set(++id, { digest: row.digest });
+            return {
+              id,
+              path: `${root}/${pathFor({ kind: 'blobData', digest: row.digest as Digest })}`,
+              alg,
+              hex,
+              size: row.size,
+              mtimeMs: row.mtimeMs,
+            };
+          },
+          opts.threads ?? availableParallelism(),
+          {
+            onResult: (r) => {
+              const job = jobs.get(r.id)!;
+              jobs.delete(r.id);
+              pending.push({
+                status: r.status,
+                ...(r.detail !== undefined ? { detail: r.detail } : {}),
+                size: r.size,
+                mtimeMs: r.mtimeMs,
+                digest: job.digest,
+                verifiedMs: opts.now(),
+              });
+              progress.blobs++;
+              opts.onHashProgress?.(progress);
+              if (pending.length >= FLUSH_RESULTS || Date.now() - lastFlush >= FLUSH_MS) flush();
+            },
+            onBytes: (n) => {
+              progress.bytes += n;
+              opts.onHashProgress?.(progress);
+            },
+          },
+        );
+    } finally {
+      clearInterval(timer);
+    }
     if (timerError !== undefined) throw timerError;
     flush();
 
