@@ -7,7 +7,7 @@ import type { Database } from 'better-sqlite3';
  */
 export function up(db: Database): void {
   db.exec(`
-    CREATE TABLE blob_verifications (
+    CREATE TABLE IF NOT EXISTS blob_verifications (
       root TEXT NOT NULL,                 -- scans.root: absolute path of docker/registry/v2
       digest TEXT NOT NULL,
       size INTEGER NOT NULL,              -- bytes of data when hashed
