@@ -5,6 +5,7 @@ import { guardIndex, openIndexForRead, openIndexForWrite, type DB } from '../ind
 import { latestScan, type ScanRow } from '../index/scans.js';
 import { scanStorage, type ScanResult } from '../scan/run.js';
 import { resolveStorageRoot } from '../scan/root.js';
+import { isS3Url, parseS3Url } from '../storage/s3/location.js';
 import type { WalkProgress } from '../scan/walk.js';
 
 export interface Session {
@@ -29,7 +30,7 @@ export interface SessionOptions {
 export async function openSession(opts: SessionOptions): Promise<Session> {
   if (opts.root !== undefined) {
     // Resolve first so a bad root fails before the db file is created.
-    const root = resolveStorageRoot(opts.root);
+    const root = isS3Url(opts.root) ? { v2: parseS3Url(opts.root).v2Url } : resolveStorageRoot(opts.root);
     const db = openIndexForWrite(opts.dbFile);
     try {
       const scanned = await scanStorage(db, opts.root, {

@@ -1,0 +1,384 @@
+/**
+ * Reads registry storage in a bucket into the same records the filesystem walk produces
+ * (scan/records.ts), with as few requests as the layout allows:
+ *
+ * - the whole prefix is listed flat (ListObjectsV2, 1,000 keys a page) in independent key ranges
+ *   that run concurrently: blobs by their two-hex fan-out, repositories by the first character of
+ *   their name (a repository's keys never straddle two ranges);
+ * - a `_layers`, revision or tag-index `link` holds `<alg>:<hex>` of its own path, and a single-PUT
+ *   object's ETag is the MD5 of its bytes: a link whose listed ETag and size match that content is
+ *   not read; the others (multipart or encrypted uploads, real damage) are;
+ * - every tag `current/link`, every upload's `startedat` and every distinct manifest blob is read
+ *   once; sizes and modification times come from the listing.
+ *
+ * There are no directories on object storage: a directory exists while a key lies below it, so an
+ * emptied part leaves nothing behind (the registry's own walk sees it the same way).
+ */
+import { createHash } from 'node:crypto';
+import type { Digest } from '../../layout/digest.js';
+import { parseDigest, splitDigest } from '../../layout/digest.js';
+import { MANIFEST_MAX_BYTES, parseManifest } from '../../layout/manifest.js';
+import { impliedDirectories, repositoryKey } from '../../layout/object-keys.js';
+import { BLOBS, REPOSITORIES, parsePath, pathFor, type RepositoryPart } from '../../layout/paths.js';
+import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from '../../scan/records.js';
+import type { ManifestRecord, ScanSink } from '../../scan/walk.js';
+import type { Bucket, ListedObject } from './client.js';
+
+/** A sha512 link is 135 bytes; anything past this is not a link (as on the filesystem). */
+const LINK_MAX_BYTES = 256;
+const STARTEDAT_MAX_BYTES = 128;
+/** The in-repository staging directory of an interrupted filesystem prune (scan/walk.ts TRASH_DIR). */
+const TRASH_DIR = '_regaudit_trash';
+/** Manifest reads allowed to wait before the listing pauses for them (keeps memory flat). */
+const MAX_PENDING_MANIFESTS = 2048;
+
+export interface BucketReadStats {
+  keys: number;
+  repositories: number;
+  /** Link GETs saved by the ETag check. */
+  linksTrusted: number;
+}
+
+/** A half-open key range (lower, upper] relative to docker/registry/v2; undefined is unbounded. */
+export interface KeyRange {
+  lower?: string;
+  upper?: string;
+}
+
+const FIRST_NAME_CHARS = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * The ranges the listing is cut into: up to `ways` for blobs (by fan-out) and as many for
+ * repositories (by the first character of the name); together they cover every key.
+ */
+export function keyRanges(ways: number): KeyRange[] {
+  const n = Math.max(1, Math.min(ways, 36));
+  const bounds: string[] = [];
+  for (let k = 1; k < n; k++)
+    bounds.push(
+      `${BLOBS}/sha256/${Math.floor((k * 256) / n)
+        .toString(16)
+        .padStart(2, '0')}`,
+    );
+  bounds.push(`${REPOSITORIES}/`);
+  for (let k = 1; k < n; k++) bounds.push(`${REPOSITORIES}/${FIRST_NAME_CHARS[Math.floor((k * 36) / n)]!}`);
+  const sorted = [...new Set(bounds)].sort();
+  const ranges: KeyRange[] = [];
+  let lower: string | undefined;
+  for (const b of sorted) {
+    ranges.push(lower === undefined ? { upper: b } : { lower, upper: b });
+    lower = b;
+  }
+  ranges.push(lower === undefined ? {} : { lower });
+  return ranges;
+}
+
+function commonPrefix(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return a.slice(0, i);
+}
+
+const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+
+function strayKind(name: string): DebrisRecord['kind'] {
+  return name.endsWith('.tmp') ? 'tmp-file' : 'unrecognized';
+}
+
+function startedMsOf(text: string): number | null {
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && /^\d{4}-\d\d-\d\dT/.test(text) ? ms : null;
+}
+
+/** One repository's keys (relative to the repository directory) as the listing gave them. */
+interface RepositoryKeys {
+  name: string;
+  objects: Array<{ rest: string; part: RepositoryPart; o: ListedObject }>;
+}
+
+export class BucketReader {
+  readonly stats: BucketReadStats = { keys: 0, repositories: 0, linksTrusted: 0 };
+  private readonly manifestsSeen = new Set<Digest>();
+  private readonly pendingManifests = new Set<Promise<void>>();
+
+  constructor(
+    private readonly bucket: Bucket,
+    private readonly sink: ScanSink,
+  ) {}
+
+  /** Lists every range, reads what must be read, and waits for every manifest. */
+  async read(): Promise<void> {
+    const ranges = keyRanges(Math.max(1, Math.floor(this.bucket.requests / 2)));
+    await Promise.all(ranges.map((r) => this.readRange(r)));
+    await Promise.all([...this.pendingManifests]);
+    this.sink.flush?.();
+  }
+
+  private async readRange(range: KeyRange): Promise<void> {
+    const base = this.bucket.location.v2Prefix;
+    const prefix =
+      range.lower !== undefined && range.upper !== undefined ? base + commonPrefix(range.lower, range.upper) : base;
+    const upper = range.upper !== undefined ? base + range.upper : undefined;
+    let current: RepositoryKeys | undefined;
+    let lastDebris = '';
+    const pending: Array<Promise<void>> = [];
+    const debrisOnce = (path: string, kind: DebrisRecord['kind'], detail: string): void => {
+      if (path === lastDebris) return;
+      lastDebris = path;
+      this.sink.debris({ path, kind, detail });
+    };
+    let page = await this.bucket.list(prefix, range.lower !== undefined ? { startAfter: base + range.lower } : {});
+    for (;;) {
+      // Ask for the next page while this one is read.
+      const nextPage = page.next !== undefined ? this.bucket.list(prefix, { token: page.next }) : undefined;
+      // Handled here so a failure while this page is read cannot leave it unhandled; awaited below.
+      nextPage?.catch(() => undefined);
+      let done = nextPage === undefined;
+      for (const o of page.objects) {
+        if (upper !== undefined && o.key > upper) {
+          done = true;
+          break;
+        }
+        this.stats.keys++;
+        const rel = o.key.slice(base.length);
+        const top = rel.slice(0, rel.indexOf('/') + 1);
+        if (top === `${BLOBS}/`) {
+          const p = parsePath(rel);
+          if (p.kind === 'blobData') {
+            this.sink.blob({ digest: p.digest, size: o.size, mtimeMs: o.lastModifiedMs });
+          } else {
+            const name = rel.slice(rel.lastIndexOf('/') + 1);
+            debrisOnce(
+              rel,
+              strayKind(name),
+              name.endsWith('.tmp') ? 'temporary file left by an interrupted write' : 'not part of the blob layout',
+            );
+          }
+          continue;
+        }
+        if (top !== `${REPOSITORIES}/`) continue; // the registry reads nothing else under v2 either
+        const k = repositoryKey(rel);
+        if (!k) continue;
+        if (k.kind === 'part') {
+          if (current?.name !== k.repo) {
+            if (current) pending.push(this.repository(current));
+            current = { name: k.repo, objects: [] };
+          }
+          current.objects.push({ rest: k.rest, part: k.part, o });
+        } else if (k.kind === 'underscore') {
+          const dir = k.repo === '' ? `${REPOSITORIES}/${k.entry}` : `${REPOSITORIES}/${k.repo}/${k.entry}`;
+          if (k.entry === TRASH_DIR)
+            debrisOnce(dir, 'pending-deletion', 'left by an interrupted prune; prune finishes it');
+          else debrisOnce(dir, 'unknown-directory', 'unknown _-prefixed entry (the registry skips it)');
+        } else {
+          const name = rel.slice(rel.lastIndexOf('/') + 1);
+          debrisOnce(
+            rel,
+            name.endsWith('.tmp') ? 'tmp-file' : 'stray-file',
+            name.endsWith('.tmp') ? 'temporary file left by an interrupted write' : 'file under repositories/',
+          );
+        }
+      }
+      // Bounded work per range: what this page started finishes before the next page is read.
+      await Promise.all(pending.splice(0));
+      while (this.pendingManifests.size > MAX_PENDING_MANIFESTS) await Promise.race([...this.pendingManifests]);
+      if (done || nextPage === undefined) {
+        if (nextPage) await nextPage.catch(() => undefined);
+        break;
+      }
+      page = await nextPage;
+    }
+    if (current) await this.repository(current);
+  }
+
+  /** Builds one repository's snapshot from its keys, reading the links the listing cannot vouch for. */
+  private async repository(keys: RepositoryKeys): Promise<void> {
+    this.stats.repositories++;
+    const snap: RepositorySnapshot = {
+      name: keys.name,
+      hasLayers: false,
+      hasManifests: false,
+      hasUploads: false,
+      hasTagsDir: false,
+      newestMtimeMs: 0,
+      entries: 0,
+      problem: null,
+      tags: [],
+      stamp: '',
+      extra: [],
+      links: [],
+      uploads: [],
+      debris: [],
+    };
+    const relBase = `${REPOSITORIES}/${keys.name}`;
+    const dirs = new Set<string>();
+    const tags = new Set<string>();
+    const uploads = new Map<string, UploadRecord>();
+    const reads: Array<Promise<void>> = [];
+    const stamp = createHash('sha1');
+    const debris = (rest: string, kind: DebrisRecord['kind'], detail: string): void => {
+      snap.debris.push({ path: `${relBase}/${rest}`, kind, detail });
+    };
+    for (const { rest, part, o } of keys.objects) {
+      stamp.update(`${part}/${rest}\u0000${o.etag}\u0000${o.size}\u0000${o.lastModifiedMs}\n`);
+      snap.entries++;
+      if (o.lastModifiedMs > snap.newestMtimeMs) snap.newestMtimeMs = o.lastModifiedMs;
+      if (part === '_layers') snap.hasLayers = true;
+      else if (part === '_manifests') snap.hasManifests = true;
+      else snap.hasUploads = true;
+      if (rest === '') {
+        // A file where the registry expects a directory: what the part holds is unknown.
+        snap.problem ??= `${part} is a file, not a directory`;
+        debris(part, 'unrecognized', `${part} is not a directory`);
+        continue;
+      }
+      const inPart = `${part}/${rest}`;
+      for (const d of impliedDirectories(inPart)) dirs.add(d);
+      dirs.add(part);
+      const p = parsePath(`${relBase}/${inPart}`);
+      switch (p.kind) {
+        case 'layerLink':
+          reads.push(this.link(snap, inPart, o, 'layer', null, p.digest));
+          break;
+        case 'revisionLink':
+          reads.push(this.link(snap, inPart, o, 'revision', null, p.digest));
+          break;
+        case 'tagIndexLink':
+          tags.add(p.tag);
+          reads.push(this.link(snap, inPart, o, 'tag-index', p.tag, p.digest));
+          break;
+        case 'tagCurrentLink':
+          tags.add(p.tag);
+          reads.push(this.link(snap, inPart, o, 'tag-current', p.tag, null));
+          break;
+        default: {
+          const segs = inPart.split('/');
+          if (part === '_uploads') {
+            const id = segs[1]!;
+            let u = uploads.get(id);
+            if (!u) uploads.set(id, (u = { id, startedAt: null, startedMs: null, size: 0, mtimeMs: 0 }));
+            u.mtimeMs = Math.max(u.mtimeMs, o.lastModifiedMs);
+            if (p.kind === 'uploadData') u.size = o.size;
+            else if (p.kind === 'uploadStartedAt') reads.push(this.startedAt(snap, inPart, u));
+            break;
+          }
+          if (part === '_manifests' && segs[1] === 'tags' && segs.length > 3) tags.add(segs[2]!);
+          if (part === '_manifests' && segs[1] === 'revisions' && segs[4] === 'signatures') {
+            const dir = segs.slice(0, 5).join('/');
+            if (snap.debris.at(-1)?.path !== `${relBase}/${dir}`)
+              debris(dir, 'legacy-signatures', 'schema1 signature links from registry ≤ 2.4');
+            break;
+          }
+          const name = segs.at(-1)!;
+          debris(
+            inPart,
+            strayKind(name),
+            name.endsWith('.tmp') ? 'temporary file left by an interrupted write' : 'unexpected file',
+          );
+        }
+      }
+      if (part === '_manifests' && rest.startsWith('tags/')) snap.hasTagsDir = true;
+    }
+    await Promise.all(reads);
+    snap.entries += dirs.size;
+    // Uploads, links and tags in key order: the listing's order, whatever order the reads finished in.
+    snap.links.sort((a, b) => linkOrder(a).localeCompare(linkOrder(b)));
+    snap.tags = [...tags].sort();
+    snap.uploads = [...uploads.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    snap.stamp = stamp.digest('base64');
+    for (const l of snap.links) if (l.kind === 'revision' && l.digest) this.manifest(l.digest);
+    this.sink.repository(snap);
+  }
+
+  /** A link record; read only when the listing does not prove its content. */
+  private async link(
+    snap: RepositorySnapshot,
+    inPart: string,
+    o: ListedObject,
+    kind: LinkKind,
+    tag: string | null,
+    pathDigest: Digest | null,
+  ): Promise<void> {
+    const rec: LinkRecord = {
+      kind,
+      tag,
+      pathDigest,
+      digest: null,
+      problem: null,
+      raw: null,
+      size: o.size,
+      mtimeMs: o.lastModifiedMs,
+    };
+    snap.links.push(rec);
+    if (pathDigest !== null && o.size === pathDigest.length && o.etag === md5(pathDigest)) {
+      this.stats.linksTrusted++;
+      rec.digest = pathDigest;
+      return;
+    }
+    const got = await this.bucket.get(this.bucket.key(`${REPOSITORIES}/${snap.name}/${inPart}`), LINK_MAX_BYTES);
+    if (!got.found) {
+      rec.problem = 'unreadable';
+      rec.raw = got.why;
+      rec.size = 0;
+      rec.mtimeMs = 0;
+      snap.problem ??= `${inPart}: ${got.why}`;
+      return;
+    }
+    const text = got.bytes.toString('utf8');
+    rec.size = got.size;
+    if (got.truncated) rec.problem = 'too-large';
+    else if (got.size === 0) rec.problem = 'empty';
+    else {
+      rec.digest = parseDigest(text);
+      if (!rec.digest) rec.problem = 'invalid';
+    }
+    if (rec.problem) rec.raw = JSON.stringify(text.slice(0, 80));
+  }
+
+  private async startedAt(snap: RepositorySnapshot, inPart: string, u: UploadRecord): Promise<void> {
+    const got = await this.bucket.get(this.bucket.key(`${REPOSITORIES}/${snap.name}/${inPart}`), STARTEDAT_MAX_BYTES);
+    if (!got.found) {
+      snap.problem ??= `${inPart}: ${got.why}`;
+      snap.debris.push({ path: `${REPOSITORIES}/${snap.name}/${inPart}`, kind: 'unreadable', detail: got.why });
+      return;
+    }
+    u.startedAt = got.bytes.toString('utf8');
+    u.startedMs = startedMsOf(u.startedAt);
+  }
+
+  /** Starts reading a manifest blob the first time a revision link names it. */
+  private manifest(digest: Digest): void {
+    if (this.manifestsSeen.has(digest)) return;
+    this.manifestsSeen.add(digest);
+    const p = this.readManifest(digest).then((m) => {
+      this.sink.manifest(m);
+      this.pendingManifests.delete(p);
+    });
+    this.pendingManifests.add(p);
+  }
+
+  private async readManifest(digest: Digest): Promise<ManifestRecord> {
+    const rec: ManifestRecord = { digest, mediaType: null, schemaVersion: null, size: 0, problem: null, refs: [] };
+    const got = await this.bucket.get(this.bucket.key(pathFor({ kind: 'blobData', digest })), MANIFEST_MAX_BYTES);
+    if (!got.found) {
+      rec.problem = got.why === 'no such key' ? 'missing' : 'unreadable';
+      return rec;
+    }
+    rec.size = got.size;
+    if (got.truncated) rec.problem = 'too-large';
+    else {
+      const parsed = parseManifest(got.bytes.toString('utf8'));
+      if (parsed.ok) {
+        rec.mediaType = parsed.mediaType;
+        rec.schemaVersion = parsed.schemaVersion;
+        rec.refs = parsed.refs;
+      } else rec.problem = parsed.problem;
+    }
+    return rec;
+  }
+}
+
+function linkOrder(l: LinkRecord): string {
+  const d = l.pathDigest ? splitDigest(l.pathDigest) : { alg: '', hex: '' };
+  return `${l.kind}\u0000${l.tag ?? ''}\u0000${d.alg}/${d.hex}`;
+}

@@ -1,0 +1,16 @@
+/**
+ * The connection settings of this process's object-storage roots (`--endpoint`, `--path-style`,
+ * `--requests`): set once by the command line before a command runs, read when a bucket is opened.
+ * Kept here rather than threaded through every use case, which do not otherwise know about buckets.
+ */
+import type { S3Settings } from './client.js';
+
+let current: S3Settings = {};
+
+export function useS3Settings(s: S3Settings): void {
+  current = { ...s };
+}
+
+export function s3Settings(): S3Settings {
+  return current;
+}
