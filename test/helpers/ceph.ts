@@ -36,6 +36,8 @@ export interface Ceph {
   /** The registry's s3 storage section for `bucket` (created on first use) and rootdirectory. */
   storage(bucket: string, rootDirectory?: string): Promise<S3Storage>;
   createBucket(bucket: string): Promise<void>;
+  /** Another S3 user (owning nothing): the environment that authenticates as them. */
+  createUser(uid: string): NodeJS.ProcessEnv;
   /** The tails of the daemons' logs, for error messages. */
   logs(): string;
   stop(): Promise<void>;
@@ -89,6 +91,9 @@ function conf(dir: string, monPort: number, rgwPort: number, fsid: string): stri
     'mon data avail warn = 1',
     'mon data avail crit = 0',
     'osd crush chooseleaf type = 0',
+    // The OSD is placed in the CRUSH map before it starts; left to itself it races its own boot (wrong fsid).
+    'osd crush update on start = false',
+    'osd class update on start = false',
     'osd objectstore = bluestore',
     'bluestore block create = true',
     `bluestore block path = ${dir}/osd/block-$id`,
@@ -180,8 +185,8 @@ export async function startCeph(): Promise<Ceph> {
     // The first command also waits for the monitor to answer.
     run('ceph', ['--connect-timeout', '30', 'osd', 'create'], 40_000);
     run('ceph-osd', ['--mkfs', '-i', '0'], 60_000);
-    daemon('ceph-osd', ['-i', '0']);
     run('ceph', ['osd', 'crush', 'add', 'osd.0', '1.0', 'host=localhost', 'root=default']);
+    daemon('ceph-osd', ['-i', '0']);
     daemon('radosgw', ['-n', 'client.rgw']);
     const endpoint = `http://127.0.0.1:${rgwPort}`;
     const deadline = Date.now() + START_TIMEOUT_MS;
@@ -216,6 +221,16 @@ export async function startCeph(): Promise<Ceph> {
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL_S3: endpoint,
     };
+    const createUser = (uid: string): NodeJS.ProcessEnv => {
+      const key = `${uid.toUpperCase()}ACCESSKEY`;
+      const secret = `${uid}-secret`;
+      run(
+        'radosgw-admin',
+        ['user', 'create', `--uid=${uid}`, `--display-name=${uid}`, `--access-key=${key}`, `--secret=${secret}`],
+        60_000,
+      );
+      return { AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: secret };
+    };
     const created = new Set<string>();
     const createBucket = async (bucket: string): Promise<void> => {
       if (created.has(bucket)) return;
@@ -241,6 +256,7 @@ export async function startCeph(): Promise<Ceph> {
       dir,
       env,
       createBucket,
+      createUser,
       async storage(bucket: string, rootDirectory = '') {
         await createBucket(bucket);
         return { endpoint, bucket, rootDirectory, accessKey: ACCESS_KEY, secretKey: SECRET_KEY };
