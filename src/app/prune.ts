@@ -9,6 +9,8 @@ import type { Format } from '../report/format.js';
 import { renderPrune } from '../report/prune.js';
 import { resolveStorageRoot } from '../scan/root.js';
 import { executePlan, type Execution } from './execute-prune.js';
+import { executeBucketPlan } from './prune-bucket.js';
+import { isS3Url } from '../storage/s3/location.js';
 import { openSession, type SessionOptions } from './session.js';
 
 export interface PruneOptions extends SessionOptions {
@@ -45,12 +47,14 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
     quarantineDir = opts.quarantine !== undefined ? resolveQuarantineDir(opts.quarantine, v2) : undefined;
     if (opts.apply) release = acquirePruneLock(v2);
   };
-  if (opts.root !== undefined) prepare(resolveStorageRoot(opts.root).v2);
+  // Object storage takes its lock (an object) and has no quarantine directory: app/prune-bucket.ts.
+  if (opts.root !== undefined && !isS3Url(opts.root)) prepare(resolveStorageRoot(opts.root).v2);
   try {
     const s = await openSession({ ...opts, writable: true });
     try {
       // From an existing index: the storage must still be there (apply re-reads every repository anyway).
-      if (opts.root === undefined) prepare(resolveStorageRoot(s.scan.root).v2);
+      const onBucket = isS3Url(s.scan.root);
+      if (opts.root === undefined && !onBucket) prepare(resolveStorageRoot(s.scan.root).v2);
       // The plan needs the repository states and the leftovers, not the whole audit.
       const { repositoryRows, debrisRows } = guardIndex(opts.dbFile, () => ({
         repositoryRows: repositories(s.db, s.scan.id),
@@ -62,16 +66,23 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
         minAgeMs: opts.minAgeMs,
         uploadAgeMs: opts.uploadAgeMs,
       });
-      const execution = executePlan({
-        db: s.db,
-        dbFile: opts.dbFile,
-        v2: s.scan.root,
-        plan,
-        apply: opts.apply,
-        ...(quarantineDir !== undefined ? { quarantineDir } : {}),
-        now: () => Date.now(),
-        ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
-      });
+      const execution = onBucket
+        ? await executeBucketPlan(s, plan, {
+            dbFile: opts.dbFile,
+            apply: opts.apply,
+            ...(opts.quarantine !== undefined ? { quarantine: opts.quarantine } : {}),
+            now: () => Date.now(),
+          })
+        : executePlan({
+            db: s.db,
+            dbFile: opts.dbFile,
+            v2: s.scan.root,
+            plan,
+            apply: opts.apply,
+            ...(quarantineDir !== undefined ? { quarantineDir } : {}),
+            now: () => Date.now(),
+            ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
+          });
       const result = execution.result;
       const output = renderPrune(
         {

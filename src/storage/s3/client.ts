@@ -223,11 +223,31 @@ export class Bucket {
     });
   }
 
-  /** PUT `body` at `key`. */
-  put(key: string, body: string): Promise<void> {
+  /** PUT `body` at `key`; with `ifAbsent`, only when no such key exists (false when one did). */
+  put(key: string, body: string, ifAbsent = false): Promise<boolean> {
     return this.call('PutObject', key, async () => {
-      await this.client.send(new this.api.PutObjectCommand({ Bucket: this.location.bucket, Key: key, Body: body }));
+      try {
+        await this.client.send(
+          new this.api.PutObjectCommand({
+            Bucket: this.location.bucket,
+            Key: key,
+            Body: body,
+            ...(ifAbsent ? { IfNoneMatch: '*' } : {}),
+          }),
+        );
+        return true;
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (ifAbsent && (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412)) return false;
+        throw err;
+      }
     });
+  }
+
+  /** The content of a small object, or undefined when there is none. */
+  async text(key: string, max = 64 * 1024): Promise<string | undefined> {
+    const got = await this.get(key, max);
+    return got.found ? got.bytes.toString('utf8') : undefined;
   }
 
   /** Server-side copy inside the bucket. */

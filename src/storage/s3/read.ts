@@ -91,7 +91,7 @@ function startedMsOf(text: string): number | null {
 }
 
 /** One repository's keys (relative to the repository directory) as the listing gave them. */
-interface RepositoryKeys {
+export interface RepositoryKeys {
   name: string;
   objects: Array<{ rest: string; part: RepositoryPart; o: ListedObject }>;
 }
@@ -103,7 +103,7 @@ export class BucketReader {
 
   constructor(
     private readonly bucket: Bucket,
-    private readonly sink: ScanSink,
+    private readonly sink?: ScanSink,
   ) {}
 
   /** Lists every range, reads what must be read, and waits for every manifest. */
@@ -111,7 +111,7 @@ export class BucketReader {
     const ranges = keyRanges(Math.max(1, Math.floor(this.bucket.requests / 2)));
     await Promise.all(ranges.map((r) => this.readRange(r)));
     await Promise.all([...this.pendingManifests]);
-    this.sink.flush?.();
+    this.sink!.flush?.();
   }
 
   private async readRange(range: KeyRange): Promise<void> {
@@ -125,7 +125,7 @@ export class BucketReader {
     const debrisOnce = (path: string, kind: DebrisRecord['kind'], detail: string): void => {
       if (path === lastDebris) return;
       lastDebris = path;
-      this.sink.debris({ path, kind, detail });
+      this.sink!.debris({ path, kind, detail });
     };
     let page = await this.bucket.list(prefix, range.lower !== undefined ? { startAfter: base + range.lower } : {});
     for (;;) {
@@ -145,7 +145,7 @@ export class BucketReader {
         if (top === `${BLOBS}/`) {
           const p = parsePath(rel);
           if (p.kind === 'blobData') {
-            this.sink.blob({ digest: p.digest, size: o.size, mtimeMs: o.lastModifiedMs });
+            this.sink!.blob({ digest: p.digest, size: o.size, mtimeMs: o.lastModifiedMs });
           } else {
             const name = rel.slice(rel.lastIndexOf('/') + 1);
             debrisOnce(
@@ -191,9 +191,15 @@ export class BucketReader {
     if (current) await this.repository(current);
   }
 
-  /** Builds one repository's snapshot from its keys, reading the links the listing cannot vouch for. */
   private async repository(keys: RepositoryKeys): Promise<void> {
     this.stats.repositories++;
+    const snap = await this.snapshot(keys);
+    for (const l of snap.links) if (l.kind === 'revision' && l.digest) this.manifest(l.digest);
+    this.sink!.repository(snap);
+  }
+
+  /** One repository's snapshot from its keys, reading the links the listing cannot vouch for. */
+  async snapshot(keys: RepositoryKeys): Promise<RepositorySnapshot> {
     const snap: RepositorySnapshot = {
       name: keys.name,
       hasLayers: false,
@@ -286,8 +292,7 @@ export class BucketReader {
     snap.tags = [...tags].sort();
     snap.uploads = [...uploads.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     snap.stamp = stamp.digest('base64');
-    for (const l of snap.links) if (l.kind === 'revision' && l.digest) this.manifest(l.digest);
-    this.sink.repository(snap);
+    return snap;
   }
 
   /** A link record; read only when the listing does not prove its content. */
@@ -351,7 +356,7 @@ export class BucketReader {
     if (this.manifestsSeen.has(digest)) return;
     this.manifestsSeen.add(digest);
     const p = this.readManifest(digest).then((m) => {
-      this.sink.manifest(m);
+      this.sink!.manifest(m);
       this.pendingManifests.delete(p);
     });
     this.pendingManifests.add(p);
@@ -381,4 +386,15 @@ export class BucketReader {
 function linkOrder(l: LinkRecord): string {
   const d = l.pathDigest ? splitDigest(l.pathDigest) : { alg: '', hex: '' };
   return `${l.kind}\u0000${l.tag ?? ''}\u0000${d.alg}/${d.hex}`;
+}
+
+/** The objects of one repository's parts, listed again (prune's re-check): one LIST per 1,000 keys. */
+export async function listRepository(bucket: Bucket, name: string): Promise<RepositoryKeys> {
+  const base = bucket.location.v2Prefix;
+  const objects: RepositoryKeys['objects'] = [];
+  for (const o of await bucket.listAll(`${base}${REPOSITORIES}/${name}/_`)) {
+    const k = repositoryKey(o.key.slice(base.length));
+    if (k?.kind === 'part' && k.repo === name) objects.push({ rest: k.rest, part: k.part, o });
+  }
+  return { name, objects };
 }
