@@ -8,8 +8,11 @@
  * - a `_layers`, revision or tag-index `link` holds `<alg>:<hex>` of its own path, and a single-PUT
  *   object's ETag is the MD5 of its bytes: a link whose listed ETag and size match that content is
  *   not read; the others (multipart or encrypted uploads, real damage) are;
- * - every tag `current/link`, every upload's `startedat` and every distinct manifest blob is read
- *   once; sizes and modification times come from the listing.
+ * - a tag's `current/link` holds a digest the repository's revisions or the tag's index name (the
+ *   registry writes both with it): when its ETag is the MD5 of one of those, that is its content;
+ *   otherwise it is read;
+ * - every upload's `startedat` and every distinct manifest blob is read once; sizes and modification
+ *   times come from the listing.
  *
  * There are no directories on object storage: a directory exists while a key lies below it, so an
  * emptied part leaves nothing behind (the registry's own walk sees it the same way).
@@ -39,38 +42,56 @@ export interface BucketReadStats {
   linksTrusted: number;
 }
 
-/** A half-open key range (lower, upper] relative to docker/registry/v2; undefined is unbounded. */
+/** A key range (lower, upper] relative to docker/registry/v2; undefined is unbounded. */
 export interface KeyRange {
   lower?: string;
   upper?: string;
 }
 
-const FIRST_NAME_CHARS = '0123456789abcdefghijklmnopqrstuvwxyz';
+/** Where the listing starts: three ranges, split further while they turn out long (see split). */
+export function initialRanges(): KeyRange[] {
+  return [
+    { upper: `${BLOBS}/sha256/80` },
+    { lower: `${BLOBS}/sha256/80`, upper: `${REPOSITORIES}/` },
+    { lower: `${REPOSITORIES}/` },
+  ];
+}
+
+const LOWEST = 0x20;
+const HIGHEST = 0x7f;
+
+/** A key strictly between `l` and `u` (u undefined: above every printable key), or undefined. */
+export function midKey(l: string, u?: string): string | undefined {
+  for (let i = 0; ; i++) {
+    const lc = i < l.length ? l.charCodeAt(i) : LOWEST - 1;
+    const uc = u !== undefined && i < u.length ? u.charCodeAt(i) : HIGHEST;
+    if (u !== undefined && i >= u.length && i >= l.length) return undefined;
+    if (lc === uc) continue;
+    if (lc > uc) return undefined;
+    if (uc - lc >= 2) return l.slice(0, i) + String.fromCharCode((lc + uc) >> 1);
+    // Adjacent characters: stay on l's side and look for room further on.
+    for (let j = i + 1; j < l.length + 1; j++) {
+      const c = j < l.length ? l.charCodeAt(j) : LOWEST - 1;
+      if (HIGHEST - c >= 2) return l.slice(0, j) + String.fromCharCode((c + HIGHEST) >> 1);
+    }
+    return undefined;
+  }
+}
 
 /**
- * The ranges the listing is cut into: up to `ways` for blobs (by fan-out) and as many for
- * repositories (by the first character of the name); together they cover every key.
+ * Where to cut the rest of a range whose listing reached `last`: halfway to its upper bound. Under
+ * repositories/ only at a point without a '/' after `repositories/`, which keeps every repository's
+ * keys (`repositories/<name>/_...`) on one side.
  */
-export function keyRanges(ways: number): KeyRange[] {
-  const n = Math.max(1, Math.min(ways, 36));
-  const bounds: string[] = [];
-  for (let k = 1; k < n; k++)
-    bounds.push(
-      `${BLOBS}/sha256/${Math.floor((k * 256) / n)
-        .toString(16)
-        .padStart(2, '0')}`,
-    );
-  bounds.push(`${REPOSITORIES}/`);
-  for (let k = 1; k < n; k++) bounds.push(`${REPOSITORIES}/${FIRST_NAME_CHARS[Math.floor((k * 36) / n)]!}`);
-  const sorted = [...new Set(bounds)].sort();
-  const ranges: KeyRange[] = [];
-  let lower: string | undefined;
-  for (const b of sorted) {
-    ranges.push(lower === undefined ? { upper: b } : { lower, upper: b });
-    lower = b;
-  }
-  ranges.push(lower === undefined ? {} : { lower });
-  return ranges;
+export function splitPoint(last: string, upper: string | undefined): string | undefined {
+  const inRepos = last.startsWith(`${REPOSITORIES}/`);
+  let m = midKey(last, upper ?? (inRepos ? `${REPOSITORIES}/\u007f` : undefined));
+  if (m === undefined) return undefined;
+  if (inRepos) {
+    const slash = m.indexOf('/', REPOSITORIES.length + 1);
+    if (slash !== -1) m = m.slice(0, slash);
+  } else if (!m.startsWith(`${BLOBS}/`)) return undefined;
+  return m > last && (upper === undefined || m < upper) ? m : undefined;
 }
 
 function commonPrefix(a: string, b: string): string {
@@ -100,6 +121,8 @@ export class BucketReader {
   readonly stats: BucketReadStats = { keys: 0, repositories: 0, linksTrusted: 0 };
   private readonly manifestsSeen = new Set<Digest>();
   private readonly pendingManifests = new Set<Promise<void>>();
+  /** Ranges being listed; a long one hands its upper half to a new range while listing slots are free. */
+  private readonly ranges = new Set<Promise<void>>();
 
   constructor(
     private readonly bucket: Bucket,
@@ -108,17 +131,22 @@ export class BucketReader {
 
   /** Lists every range, reads what must be read, and waits for every manifest. */
   async read(): Promise<void> {
-    const ranges = keyRanges(Math.max(1, Math.floor(this.bucket.requests / 2)));
-    await Promise.all(ranges.map((r) => this.readRange(r)));
+    for (const r of initialRanges()) this.startRange(r);
+    while (this.ranges.size > 0) await Promise.all([...this.ranges]);
     await Promise.all([...this.pendingManifests]);
     this.sink!.flush?.();
+  }
+
+  private startRange(range: KeyRange): void {
+    const p: Promise<void> = this.readRange(range).finally(() => this.ranges.delete(p));
+    this.ranges.add(p);
   }
 
   private async readRange(range: KeyRange): Promise<void> {
     const base = this.bucket.location.v2Prefix;
     const prefix =
       range.lower !== undefined && range.upper !== undefined ? base + commonPrefix(range.lower, range.upper) : base;
-    const upper = range.upper !== undefined ? base + range.upper : undefined;
+    let upper = range.upper !== undefined ? base + range.upper : undefined;
     let current: RepositoryKeys | undefined;
     let lastDebris = '';
     const pending: Array<Promise<void>> = [];
@@ -179,6 +207,15 @@ export class BucketReader {
           );
         }
       }
+      // A long range: hand the part above the halfway point to a range of its own.
+      const last = page.objects.at(-1)?.key;
+      if (!done && last !== undefined && this.ranges.size < Math.max(1, this.bucket.requests >> 1)) {
+        const cut = splitPoint(last.slice(base.length), upper?.slice(base.length));
+        if (cut !== undefined) {
+          this.startRange({ lower: cut, ...(upper !== undefined ? { upper: upper.slice(base.length) } : {}) });
+          upper = base + cut;
+        }
+      }
       // Bounded work per range: what this page started finishes before the next page is read.
       await Promise.all(pending.splice(0));
       while (this.pendingManifests.size > MAX_PENDING_MANIFESTS) await Promise.race([...this.pendingManifests]);
@@ -225,6 +262,13 @@ export class BucketReader {
     const debris = (rest: string, kind: DebrisRecord['kind'], detail: string): void => {
       snap.debris.push({ path: `${relBase}/${rest}`, kind, detail });
     };
+    // What a tag's current/link may hold: a revision or an entry of the tag's index. Its ETag names which.
+    const candidates = new Map<string, Digest>();
+    for (const { part, rest, o } of keys.objects) {
+      if (part !== '_manifests' || !rest.endsWith('/link') || o.size === 0) continue;
+      const p = parsePath(`${relBase}/${part}/${rest}`);
+      if (p.kind === 'revisionLink' || p.kind === 'tagIndexLink') candidates.set(md5(p.digest), p.digest);
+    }
     for (const { rest, part, o } of keys.objects) {
       stamp.update(`${part}/${rest}\u0000${o.etag}\u0000${o.size}\u0000${o.lastModifiedMs}\n`);
       snap.entries++;
@@ -255,7 +299,7 @@ export class BucketReader {
           break;
         case 'tagCurrentLink':
           tags.add(p.tag);
-          reads.push(this.link(snap, inPart, o, 'tag-current', p.tag, null));
+          reads.push(this.link(snap, inPart, o, 'tag-current', p.tag, null, candidates.get(o.etag) ?? null));
           break;
         default: {
           const segs = inPart.split('/');
@@ -303,6 +347,8 @@ export class BucketReader {
     kind: LinkKind,
     tag: string | null,
     pathDigest: Digest | null,
+    /** The digest whose MD5 the listed ETag equals, when one of the repository's is known. */
+    proven: Digest | null = pathDigest,
   ): Promise<void> {
     const rec: LinkRecord = {
       kind,
@@ -315,9 +361,9 @@ export class BucketReader {
       mtimeMs: o.lastModifiedMs,
     };
     snap.links.push(rec);
-    if (pathDigest !== null && o.size === pathDigest.length && o.etag === md5(pathDigest)) {
+    if (proven && o.size === proven.length && o.etag === md5(proven)) {
       this.stats.linksTrusted++;
-      rec.digest = pathDigest;
+      rec.digest = proven;
       return;
     }
     const got = await this.bucket.get(this.bucket.key(`${REPOSITORIES}/${snap.name}/${inPart}`), LINK_MAX_BYTES);
