@@ -4,11 +4,12 @@
  */
 import { UsageError } from '../errors.js';
 import { guardIndex } from '../index/open.js';
-import { beginPruneRun, finishPruneRun, recordOutcome, type PruneMode } from '../index/journal.js';
+import { beginPruneRun, finishPruneRun, recordOutcome, setPruneBatch, type PruneMode } from '../index/journal.js';
 import { cleanupOutcome, plannedActions, repositoryOutcome } from '../prune/journal.js';
 import type { PrunePlan } from '../prune/plan.js';
 import { Bucket } from '../storage/s3/client.js';
-import { parseS3Url } from '../storage/s3/location.js';
+import { isS3Url, parseS3Url } from '../storage/s3/location.js';
+import { BucketBatch } from '../storage/s3/quarantine.js';
 import { acquireBucketLock } from '../storage/s3/lock.js';
 import { applyPlanToBucket } from '../storage/s3/prune.js';
 import type { Execution } from './execute-prune.js';
@@ -23,9 +24,11 @@ export interface BucketPruneOptions {
 
 /** Runs `plan` against the bucket of the session's scan: a journal run, and with apply the deletions. */
 export async function executeBucketPlan(s: Session, plan: PrunePlan, o: BucketPruneOptions): Promise<Execution> {
-  if (o.quarantine !== undefined)
-    throw new UsageError('--quarantine is not available for object storage yet; nothing was changed');
-  const mode: PruneMode = o.apply ? 'delete' : 'dry-run';
+  if (o.quarantine !== undefined && !isS3Url(o.quarantine))
+    throw new UsageError(
+      `--quarantine ${o.quarantine}: a bucket's quarantine is an s3://BUCKET/PREFIX location; nothing was changed`,
+    );
+  const mode: PruneMode = !o.apply ? 'dry-run' : o.quarantine !== undefined ? 'quarantine' : 'delete';
   const index = <T>(fn: () => T): T => guardIndex(o.dbFile, fn);
   if (!o.apply) {
     const runId = index(() =>
@@ -40,13 +43,21 @@ export async function executeBucketPlan(s: Session, plan: PrunePlan, o: BucketPr
     const runId = index(() =>
       beginPruneRun(s.db, { root: s.scan.root, mode, startedMs: o.now() }, plannedActions(plan)),
     );
+    let batch: BucketBatch | undefined;
     try {
+      if (o.quarantine !== undefined) {
+        batch = await BucketBatch.open(o.quarantine, s.scan.root, o.now());
+        const url = batch.url;
+        index(() => setPruneBatch(s.db, runId, url));
+      }
       const result = await applyPlanToBucket(bucket, plan, {
+        ...(batch ? { quarantine: batch } : {}),
         onRepository: (r) => index(() => recordOutcome(s.db, runId, repositoryOutcome(r, o.now()))),
         onCleanup: (c) => index(() => recordOutcome(s.db, runId, cleanupOutcome(c, false, o.now()))),
       });
+      await batch?.finish('complete');
       index(() => finishPruneRun(s.db, runId, o.now()));
-      return { runId, result };
+      return { runId, result, ...(batch ? { batch: { path: batch.url, resumed: batch.resumed } } : {}) };
     } catch (err) {
       try {
         finishPruneRun(s.db, runId, o.now(), err instanceof Error ? err.message : String(err));
@@ -55,6 +66,7 @@ export async function executeBucketPlan(s: Session, plan: PrunePlan, o: BucketPr
       }
       throw err;
     } finally {
+      batch?.close();
       await release();
     }
   } finally {

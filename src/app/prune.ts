@@ -91,7 +91,9 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
           plan,
           ...(result ? { result } : {}),
           journalRun: execution.runId,
-          ...(quarantineDir !== undefined ? { quarantine: { dir: quarantineDir, batch: execution.batch } } : {}),
+          ...(quarantineDir !== undefined || (onBucket && opts.quarantine !== undefined)
+            ? { quarantine: { dir: quarantineDir ?? opts.quarantine!, batch: execution.batch } }
+            : {}),
         },
         opts.format,
       );

@@ -16,7 +16,9 @@ function parseRequests(v: string | undefined): number {
 
 export function withObjectStorageOptions(program: Command): void {
   for (const cmd of program.commands) {
-    if (!cmd.registeredArguments.some((a) => a.name() === 'root')) continue;
+    const takesRoot =
+      cmd.registeredArguments.some((a) => a.name() === 'root') || cmd.options.some((o) => o.long === '--root');
+    if (!takesRoot) continue;
     cmd
       .addOption(
         new Option(

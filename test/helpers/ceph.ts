@@ -125,8 +125,20 @@ function tail(file: string, bytes = 3000): string {
   }
 }
 
-/** Starts the cluster; throws with the daemons' log tails when it does not come up. */
+/**
+ * Starts the cluster; throws with the daemons' log tails when it does not come up. A failed start is
+ * tried once more (said on stderr): on a loaded machine a daemon's first boot can time out.
+ */
 export async function startCeph(): Promise<Ceph> {
+  try {
+    return await startOnce();
+  } catch (err) {
+    process.stderr.write(`[ceph] start failed, trying once more: ${String(err).split('\n')[0]}\n`);
+    return startOnce();
+  }
+}
+
+async function startOnce(): Promise<Ceph> {
   hookExit();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'regaudit-ceph-'));
   for (const d of ['run', 'log', 'mon', 'osd/ceph-0', 'rgw']) mkdirSync(path.join(dir, d), { recursive: true });

@@ -12,7 +12,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requireCephTools, startCeph, type Ceph } from '../helpers/ceph.js';
 import { runCli, runCliJson } from '../helpers/cli.js';
-import { catalog, pulls, requireRegistryTools, startRegistry, type S3Storage } from '../helpers/registry.js';
+import {
+  catalog,
+  deleteTag,
+  pulls,
+  pushImage,
+  requireRegistryTools,
+  startRegistry,
+  type S3Storage,
+} from '../helpers/registry.js';
 import { EMPTY, LIVE, keysUnder, populate, s3Client } from './support.js';
 
 const tools = requireRegistryTools();
@@ -160,5 +168,61 @@ describe('object storage: prune on a bucket', { skip, timeout: 600_000 }, () => 
     const { client, sdk } = await s3Client(rgw);
     await client.send(new sdk.DeleteObjectCommand({ Bucket: storage.bucket, Key: late }));
     client.destroy();
+  });
+
+  it('--quarantine s3://: copies, verifies, deletes; restore copies back and the registry lists it again', async () => {
+    const q = await rgw.storage('quarantined', 'reg');
+    const qUrl = `s3://${q.bucket}/reg`;
+    const reg = await startRegistry('', { s3: q });
+    try {
+      await pushImage(reg, 'team', 'v1', { layers: ['team base'] });
+      await deleteTag(reg, 'team', 'v1');
+      await pushImage(reg, 'team/app', 'v1', { layers: ['team base', 'team app'] });
+    } finally {
+      await reg.stop();
+    }
+    await rgw.createBucket('hold');
+    const qdb = path.join(work, 'q.db');
+    const teamKeys = async () =>
+      (await keysUnder(rgw, q.bucket, 'reg/docker/registry/v2/repositories/team/')).filter((k) =>
+        isPartKey(k.replace('reg/docker/registry/v2/', V2), 'team'),
+      );
+    const before = await teamKeys();
+    assert.ok(before.length > 0);
+    const applied = runCliJson<PruneJson & { quarantine?: { batch: string | null } }>(
+      [
+        'prune',
+        qUrl,
+        '--db',
+        qdb,
+        '--min-age',
+        '0s',
+        '--apply',
+        '--quarantine',
+        's3://hold/q',
+        '--format',
+        'json',
+        '--quiet',
+      ],
+      { env: rgw.env },
+    );
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.deepEqual(deletes(applied.json), ['team']);
+    assert.deepEqual(await teamKeys(), [], 'team parts left the root');
+    const batch = applied.json.quarantine?.batch ?? '';
+    assert.match(batch, /^s3:\/\/hold\/q\/batch-/);
+    const held = await keysUnder(rgw, 'hold', batch.slice('s3://hold/'.length) + '/repositories/');
+    assert.equal(held.length, before.length, 'every key copied into the batch');
+
+    const r = runCli(['restore', batch, '--format', 'json'], { env: rgw.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await teamKeys(), before, 'every key back');
+    const again = await startRegistry('', { s3: q });
+    try {
+      assert.ok((await catalog(again)).includes('team'));
+      assert.ok(await pulls(again, 'team/app', 'v1'));
+    } finally {
+      await again.stop();
+    }
   });
 });

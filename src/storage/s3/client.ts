@@ -67,19 +67,23 @@ function loadSdk(): Promise<Sdk> {
   return sdk;
 }
 
-/** Counts concurrent work down to a limit; callers wait in order. */
+/**
+ * Counts concurrent work down to a limit; callers wait in order, except that urgent ones (listing
+ * pages, which feed everything else) go ahead of work that can wait (manifest reads).
+ */
 class Limit {
   private active = 0;
+  private readonly urgent: Array<() => void> = [];
   private readonly waiting: Array<() => void> = [];
   constructor(private readonly max: number) {}
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
+  async run<T>(fn: () => Promise<T>, urgent = true): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((r) => (urgent ? this.urgent : this.waiting).push(r));
     else this.active++;
     try {
       return await fn();
     } finally {
-      const next = this.waiting.shift();
+      const next = this.urgent.shift() ?? this.waiting.shift();
       if (next) next();
       else this.active--;
     }
@@ -180,33 +184,41 @@ export class Bucket {
     return out;
   }
 
-  /** GETs at most `max` bytes of `key` (a Range request); `found: false` when there is no such key. */
-  get(key: string, max: number): Promise<GetResult> {
-    return this.call('GetObject', key, async () => {
-      try {
-        const r = await this.client.send(
-          new this.api.GetObjectCommand({ Bucket: this.location.bucket, Key: key, Range: `bytes=0-${max}` }),
-        );
-        const bytes = Buffer.from((await r.Body?.transformToByteArray()) ?? new Uint8Array());
-        const total = /\/(\d+)$/.exec(r.ContentRange ?? '')?.[1];
-        const size = total !== undefined ? Number(total) : bytes.length;
-        return {
-          found: true as const,
-          bytes: bytes.subarray(0, max),
-          size,
-          lastModifiedMs: r.LastModified?.getTime() ?? 0,
-          truncated: size > max,
-        };
-      } catch (err) {
-        const name = (err as { name?: string }).name;
-        // An empty object answers a ranged GET with 416.
-        if (name === 'InvalidRange')
-          return { found: true as const, bytes: Buffer.alloc(0), size: 0, lastModifiedMs: 0, truncated: false };
-        if (name === 'NoSuchKey') return { found: false as const, why: 'no such key' as const };
-        if (name === 'AccessDenied') return { found: false as const, why: 'access denied' as const };
-        throw err;
-      }
-    });
+  /**
+   * GETs at most `max` bytes of `key` (a Range request); `found: false` when there is no such key.
+   * `urgent: false` lets listing pages and urgent reads go first.
+   */
+  get(key: string, max: number, urgent = true): Promise<GetResult> {
+    return this.call(
+      'GetObject',
+      key,
+      async () => {
+        try {
+          const r = await this.client.send(
+            new this.api.GetObjectCommand({ Bucket: this.location.bucket, Key: key, Range: `bytes=0-${max}` }),
+          );
+          const bytes = Buffer.from((await r.Body?.transformToByteArray()) ?? new Uint8Array());
+          const total = /\/(\d+)$/.exec(r.ContentRange ?? '')?.[1];
+          const size = total !== undefined ? Number(total) : bytes.length;
+          return {
+            found: true as const,
+            bytes: bytes.subarray(0, max),
+            size,
+            lastModifiedMs: r.LastModified?.getTime() ?? 0,
+            truncated: size > max,
+          };
+        } catch (err) {
+          const name = (err as { name?: string }).name;
+          // An empty object answers a ranged GET with 416.
+          if (name === 'InvalidRange')
+            return { found: true as const, bytes: Buffer.alloc(0), size: 0, lastModifiedMs: 0, truncated: false };
+          if (name === 'NoSuchKey') return { found: false as const, why: 'no such key' as const };
+          if (name === 'AccessDenied') return { found: false as const, why: 'access denied' as const };
+          throw err;
+        }
+      },
+      urgent,
+    );
   }
 
   /** true when `key` exists. */
@@ -250,17 +262,38 @@ export class Bucket {
     return got.found ? got.bytes.toString('utf8') : undefined;
   }
 
-  /** Server-side copy inside the bucket. */
-  copy(fromKey: string, toKey: string): Promise<void> {
-    return this.call('CopyObject', fromKey, async () => {
+  /** Server-side copy of `fromKey` in `fromBucket` (this bucket by default) to `toKey` in this bucket. */
+  copy(fromKey: string, toKey: string, fromBucket = this.location.bucket): Promise<void> {
+    return this.call('CopyObject', toKey, async () => {
       await this.client.send(
         new this.api.CopyObjectCommand({
           Bucket: this.location.bucket,
           Key: toKey,
-          CopySource: `${this.location.bucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
+          CopySource: `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
         }),
       );
     });
+  }
+
+  /** The "directories" directly under `prefix` (ListObjectsV2 with a delimiter), each ending in '/'. */
+  async listDirs(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.call('ListObjectsV2', prefix, () =>
+        this.client.send(
+          new this.api.ListObjectsV2Command({
+            Bucket: this.location.bucket,
+            Prefix: prefix,
+            Delimiter: '/',
+            ...(token !== undefined ? { ContinuationToken: token } : {}),
+          }),
+        ),
+      );
+      for (const p of r.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix);
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return out;
   }
 
   /** DeleteObjects, 1,000 keys a request; any key the server did not delete is an error. */
@@ -287,9 +320,9 @@ export class Bucket {
     this.client.destroy();
   }
 
-  private async call<T>(request: string, key: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(request: string, key: string, fn: () => Promise<T>, urgent = true): Promise<T> {
     try {
-      return await this.limit.run(fn);
+      return await this.limit.run(fn, urgent);
     } catch (err) {
       throw this.failure(err, `${request} s3://${this.location.bucket}/${key}`);
     }

@@ -25,16 +25,23 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  * down to its docker/registry/v2.
  */
 export function parseS3Url(given: string): BucketLocation {
+  const { bucket, prefix } = parseS3Prefix(given);
+  let root = prefix.replace(/\/$/, '');
+  if (root === STORAGE_PREFIX) root = '';
+  else if (root.endsWith(`/${STORAGE_PREFIX}`)) root = root.slice(0, -STORAGE_PREFIX.length - 1);
+  const v2Prefix = v2KeyPrefix(root);
+  return { bucket, rootDirectory: root, v2Prefix, v2Url: `s3://${bucket}/${v2Prefix.slice(0, -1)}` };
+}
+
+/** `s3://BUCKET/PREFIX`: the bucket and the key prefix (ending in '/', or '' for none). */
+export function parseS3Prefix(given: string): { bucket: string; prefix: string } {
   if (!isS3Url(given)) throw new UsageError(`${given}: not an s3:// URL`);
   const rest = given.slice('s3://'.length);
   const slash = rest.indexOf('/');
   const bucket = slash === -1 ? rest : rest.slice(0, slash);
   if (!BUCKET.test(bucket)) throw new UsageError(`${given}: "${bucket}" is not a valid bucket name`);
-  let root = (slash === -1 ? '' : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '');
-  if (root.split('/').some((s) => s === '.' || s === '..') || root.includes('//'))
-    throw new UsageError(`${given}: the root directory may not hold empty, . or .. segments`);
-  if (root === STORAGE_PREFIX) root = '';
-  else if (root.endsWith(`/${STORAGE_PREFIX}`)) root = root.slice(0, -STORAGE_PREFIX.length - 1);
-  const v2Prefix = v2KeyPrefix(root);
-  return { bucket, rootDirectory: root, v2Prefix, v2Url: `s3://${bucket}/${v2Prefix.slice(0, -1)}` };
+  const p = (slash === -1 ? '' : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '');
+  if (p.split('/').some((s) => s === '.' || s === '..') || p.includes('//'))
+    throw new UsageError(`${given}: the path may not hold empty, . or .. segments`);
+  return { bucket, prefix: p === '' ? '' : `${p}/` };
 }

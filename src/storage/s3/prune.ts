@@ -19,16 +19,23 @@ import {
 } from '../../prune/apply.js';
 import { applyOrder, type PlannedRepository, type PrunePlan, type SkipReason } from '../../prune/plan.js';
 import type { Bucket } from './client.js';
+import type { BucketBatch } from './quarantine.js';
 import { BucketReader, listRepository } from './read.js';
 
 const PART_ORDER = ['_manifests', '_layers', '_uploads'] as const;
 
 export interface BucketApplyOptions {
+  /** Copy each repository's keys into this batch (verified) before deleting them. */
+  quarantine?: BucketBatch;
   onRepository?: (r: AppliedRepository) => void;
   onCleanup?: (c: AppliedCleanup) => void;
 }
 
-async function applyRepository(bucket: Bucket, entry: PlannedRepository): Promise<AppliedRepository> {
+async function applyRepository(
+  bucket: Bucket,
+  entry: PlannedRepository,
+  batch: BucketBatch | undefined,
+): Promise<AppliedRepository> {
   const out: AppliedRepository = { ...entry, deleted: false };
   const skip = (reason: SkipReason, detail: string): AppliedRepository => ({ ...out, action: 'skip', reason, detail });
   const keys = await listRepository(bucket, entry.name);
@@ -39,11 +46,16 @@ async function applyRepository(bucket: Bucket, entry: PlannedRepository): Promis
     return skip('changed-since-scan', 'it has tags or revisions now');
   if (now.entries !== entry.expect.entries || now.newestMtimeMs !== entry.expect.newestMtimeMs)
     return skip('changed-since-scan', `its contents changed (entries ${entry.expect.entries} → ${now.entries})`);
+  if (batch)
+    await batch.take(
+      bucket,
+      keys.objects.map((k) => k.o),
+    );
   for (const part of PART_ORDER) {
     const doomed = keys.objects.filter((k) => k.part === part).map((k) => k.o.key);
     if (doomed.length > 0) await bucket.remove(doomed);
   }
-  return { ...out, deleted: true };
+  return { ...out, deleted: true, ...(batch ? { quarantined: `${batch.url}/repositories/${entry.name}` } : {}) };
 }
 
 /** Carries out `plan` on the bucket; a failed request throws (StorageError), after which a rerun resumes. */
@@ -55,7 +67,7 @@ export async function applyPlanToBucket(
   const byName = new Map(plan.repositories.map((r) => [r.name, r]));
   const results = new Map<string, AppliedRepository>();
   for (const name of applyOrder(plan.repositories.filter((r) => r.action === 'delete').map((r) => r.name))) {
-    const res = await applyRepository(bucket, byName.get(name)!);
+    const res = await applyRepository(bucket, byName.get(name)!, opts.quarantine);
     results.set(name, res);
     opts.onRepository?.(res);
   }

@@ -121,6 +121,7 @@ export class BucketReader {
   readonly stats: BucketReadStats = { keys: 0, repositories: 0, linksTrusted: 0 };
   private readonly manifestsSeen = new Set<Digest>();
   private readonly pendingManifests = new Set<Promise<void>>();
+  private readonly manifestWaiters: Array<() => void> = [];
   /** Ranges being listed; a long one hands its upper half to a new range while listing slots are free. */
   private readonly ranges = new Set<Promise<void>>();
 
@@ -134,12 +135,22 @@ export class BucketReader {
     for (const r of initialRanges()) this.startRange(r);
     while (this.ranges.size > 0) await Promise.all([...this.ranges]);
     await Promise.all([...this.pendingManifests]);
+    if (this.failure) throw this.failure.err;
     this.sink!.flush?.();
   }
 
   private startRange(range: KeyRange): void {
-    const p: Promise<void> = this.readRange(range).finally(() => this.ranges.delete(p));
+    const p: Promise<void> = this.readRange(range)
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => this.ranges.delete(p));
     this.ranges.add(p);
+  }
+
+  /** The first failure ends the read: kept here (no promise is left rejected), thrown by read(). */
+  private failure: { err: unknown } | undefined;
+  private fail(err: unknown): void {
+    this.failure ??= { err };
+    for (const wake of this.manifestWaiters.splice(0)) wake();
   }
 
   private async readRange(range: KeyRange): Promise<void> {
@@ -218,8 +229,9 @@ export class BucketReader {
       }
       // Bounded work per range: what this page started finishes before the next page is read.
       await Promise.all(pending.splice(0));
-      while (this.pendingManifests.size > MAX_PENDING_MANIFESTS) await Promise.race([...this.pendingManifests]);
-      if (done || nextPage === undefined) {
+      if (this.pendingManifests.size > MAX_PENDING_MANIFESTS)
+        await new Promise<void>((resolve) => this.manifestWaiters.push(resolve));
+      if (done || nextPage === undefined || this.failure) {
         if (nextPage) await nextPage.catch(() => undefined);
         break;
       }
@@ -401,16 +413,26 @@ export class BucketReader {
   private manifest(digest: Digest): void {
     if (this.manifestsSeen.has(digest)) return;
     this.manifestsSeen.add(digest);
-    const p = this.readManifest(digest).then((m) => {
-      this.sink!.manifest(m);
+    const p = this.readManifest(digest).then(
+      (m) => this.sink!.manifest(m),
+      (err: unknown) => this.fail(err),
+    );
+    void p.finally(() => {
       this.pendingManifests.delete(p);
+      // Listing waits while too many reads queue; it goes on once half of them are done.
+      if (this.pendingManifests.size <= MAX_PENDING_MANIFESTS / 2)
+        for (const wake of this.manifestWaiters.splice(0)) wake();
     });
     this.pendingManifests.add(p);
   }
 
   private async readManifest(digest: Digest): Promise<ManifestRecord> {
     const rec: ManifestRecord = { digest, mediaType: null, schemaVersion: null, size: 0, problem: null, refs: [] };
-    const got = await this.bucket.get(this.bucket.key(pathFor({ kind: 'blobData', digest })), MANIFEST_MAX_BYTES);
+    const got = await this.bucket.get(
+      this.bucket.key(pathFor({ kind: 'blobData', digest })),
+      MANIFEST_MAX_BYTES,
+      false,
+    );
     if (!got.found) {
       rec.problem = got.why === 'no such key' ? 'missing' : 'unreadable';
       return rec;
