@@ -60,6 +60,6 @@ describe('object storage: listing ranges', () => {
     assert.equal(parseS3Url('s3://my-bucket').v2Prefix, 'docker/registry/v2/');
     assert.equal(parseS3Url('s3://my-bucket/r/docker/registry/v2').rootDirectory, 'r');
     assert.throws(() => parseS3Url('s3://My_Bucket/x'), /not a valid bucket name/);
-    assert.throws(() => parseS3Url('s3://bucket/a/../b'), /may not hold/);;
+    assert.throws(() => parseS3Url('s3://bucket/a/../b'), /may not hold/);
   });
 });
