@@ -6,12 +6,13 @@
  * afterwards the registry lists exactly the live repositories and every surviving tag pulls.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requireCephTools, startCeph, type Ceph } from '../helpers/ceph.js';
-import { runCli, runCliJson } from '../helpers/cli.js';
+import { cliPath, runCli, runCliJson } from '../helpers/cli.js';
 import {
   catalog,
   deleteTag,
@@ -221,6 +222,74 @@ describe('object storage: prune on a bucket', { skip, timeout: 600_000 }, () => 
     try {
       assert.ok((await catalog(again)).includes('team'));
       assert.ok(await pulls(again, 'team/app', 'v1'));
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('SIGKILL during apply: the lock is stale, a rerun takes it over and finishes; live images still pull', async () => {
+    const k = await rgw.storage('killed', 'reg');
+    const kUrl = `s3://${k.bucket}/reg`;
+    const reg = await startRegistry('', { s3: k });
+    try {
+      await pushImage(reg, 'live/app', 'v1', { layers: ['live base'] });
+    } finally {
+      await reg.stop();
+    }
+    const { client, sdk } = await s3Client(rgw);
+    const empties = Array.from({ length: 40 }, (_, i) => `gone/r${String(i).padStart(2, '0')}`);
+    try {
+      await Promise.all(
+        empties.flatMap((name) =>
+          ['1', '2', '3'].map((c) => {
+            const d = `sha256:${c.repeat(64)}`;
+            return client.send(
+              new sdk.PutObjectCommand({
+                Bucket: k.bucket,
+                Key: `reg/docker/registry/v2/repositories/${name}/_layers/sha256/${c.repeat(64)}/link`,
+                Body: d,
+              }),
+            );
+          }),
+        ),
+      );
+    } finally {
+      client.destroy();
+    }
+    const kdb = path.join(work, 'killed.db');
+    const emptyKeys = async () => (await keysUnder(rgw, k.bucket, 'reg/docker/registry/v2/repositories/gone/')).length;
+    assert.equal(await emptyKeys(), 120);
+    const child = spawn(
+      process.execPath,
+      [cliPath, 'prune', kUrl, '--db', kdb, '--min-age', '0s', '--apply', '--quiet'],
+      {
+        env: rgw.env,
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    let left = 120;
+    let running = true;
+    void exited.then(() => (running = false));
+    while (running && left === 120) {
+      await new Promise((r) => setTimeout(r, 30));
+      left = await emptyKeys();
+    }
+    child.kill('SIGKILL');
+    await exited;
+    left = await emptyKeys();
+    process.stderr.write(`[killed run] ${120 - left} of 120 keys deleted before SIGKILL\n`);
+    const rerun = runCliJson<PruneJson>(
+      ['prune', kUrl, '--db', kdb, '--min-age', '0s', '--apply', '--format', 'json', '--quiet'],
+      { env: rgw.env },
+    );
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.equal(await emptyKeys(), 0, 'the rerun finished the job');
+    assert.ok(!(await keysUnder(rgw, k.bucket, 'reg/docker/registry/v2/')).some((x) => x.endsWith('.lock')));
+    const again = await startRegistry('', { s3: k });
+    try {
+      assert.deepEqual(await catalog(again), ['live/app']);
+      assert.ok(await pulls(again, 'live/app', 'v1'));
     } finally {
       await again.stop();
     }
