@@ -12,7 +12,7 @@ import { isS3Url, parseS3Url } from '../storage/s3/location.js';
 import { BucketBatch } from '../storage/s3/quarantine.js';
 import { acquireBucketLock } from '../storage/s3/lock.js';
 import { applyPlanToBucket } from '../storage/s3/prune.js';
-import type { Execution } from './execute-prune.js';
+import type { Execution } from '../prune/execute.js';
 import type { Session } from './session.js';
 
 export interface BucketPruneOptions {

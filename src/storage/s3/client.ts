@@ -10,16 +10,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StorageError } from '../../errors.js';
 import type { BucketLocation } from './location.js';
-import { s3Settings } from './settings.js';
+import { s3Settings, type S3Settings } from './settings.js';
 
-export interface S3Settings {
-  /** `--endpoint`, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL; none means AWS itself. */
-  endpoint?: string;
-  /** `--path-style`: path-style addressing even without an endpoint. */
-  pathStyle?: boolean;
-  /** Requests in flight (`--requests`, default 32). */
-  requests?: number;
-}
+export type { S3Settings };
 
 export const DEFAULT_REQUESTS = 32;
 /** Attempts per request, first included: throttling backs off and tries again up to this. */

@@ -6,11 +6,12 @@
  */
 import { hostname } from 'node:os';
 import { LockError } from '../../errors.js';
-import { LOCK_FILE, alive } from '../../prune/lock.js';
+import { pathFor } from '../../layout/paths.js';
+import { alive } from '../../prune/lock.js';
 import type { Bucket } from './client.js';
 
 export async function acquireBucketLock(bucket: Bucket): Promise<() => Promise<void>> {
-  const key = bucket.key(LOCK_FILE);
+  const key = bucket.key(pathFor({ kind: 'pruneLock' }));
   const where = `s3://${bucket.location.bucket}/${key}`;
   const body = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
   for (let attempt = 0; attempt < 2; attempt++) {

@@ -11,18 +11,13 @@
  * so nothing the registry serves changes, and the next prune (which scans again) deletes the rest.
  */
 import { repositoryState } from '../../audit/state.js';
-import {
-  countsFromSnapshot,
-  type AppliedCleanup,
-  type AppliedRepository,
-  type ApplyResult,
-} from '../../prune/apply.js';
-import { applyOrder, type PlannedRepository, type PrunePlan, type SkipReason } from '../../prune/plan.js';
+import { REPOSITORY_PARTS } from '../../layout/paths.js';
+import { countsFromSnapshot } from '../../prune/apply.js';
+import type { AppliedCleanup, AppliedRepository, ApplySkipReason, ApplyResult } from '../../prune/outcome.js';
+import { applyOrder, type PlannedRepository, type PrunePlan } from '../../prune/plan.js';
 import type { Bucket } from './client.js';
 import type { BucketBatch } from './quarantine.js';
 import { BucketReader, listRepository } from './read.js';
-
-const PART_ORDER = ['_manifests', '_layers', '_uploads'] as const;
 
 export interface BucketApplyOptions {
   /** Copy each repository's keys into this batch (verified) before deleting them. */
@@ -37,7 +32,12 @@ async function applyRepository(
   batch: BucketBatch | undefined,
 ): Promise<AppliedRepository> {
   const out: AppliedRepository = { ...entry, deleted: false };
-  const skip = (reason: SkipReason, detail: string): AppliedRepository => ({ ...out, action: 'skip', reason, detail });
+  const skip = (reason: ApplySkipReason, detail: string): AppliedRepository => ({
+    ...out,
+    action: 'skip',
+    reason,
+    detail,
+  });
   const keys = await listRepository(bucket, entry.name);
   if (keys.objects.length === 0) return skip('changed-since-scan', 'its keys are gone');
   const now = await new BucketReader(bucket).snapshot(keys);
@@ -51,7 +51,7 @@ async function applyRepository(
       bucket,
       keys.objects.map((k) => k.o),
     );
-  for (const part of PART_ORDER) {
+  for (const part of REPOSITORY_PARTS) {
     const doomed = keys.objects.filter((k) => k.part === part).map((k) => k.o.key);
     if (doomed.length > 0) await bucket.remove(doomed);
   }

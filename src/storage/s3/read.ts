@@ -22,16 +22,21 @@ import type { Digest } from '../../layout/digest.js';
 import { parseDigest, splitDigest } from '../../layout/digest.js';
 import { MANIFEST_MAX_BYTES, parseManifest } from '../../layout/manifest.js';
 import { impliedDirectories, repositoryKey } from '../../layout/object-keys.js';
-import { BLOBS, REPOSITORIES, parsePath, pathFor, type RepositoryPart } from '../../layout/paths.js';
-import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from '../../scan/records.js';
-import type { ManifestRecord, ScanSink } from '../../scan/walk.js';
+import { BLOBS, REPOSITORIES, TRASH_DIR, parsePath, pathFor, type RepositoryPart } from '../../layout/paths.js';
+import type {
+  DebrisRecord,
+  LinkKind,
+  LinkRecord,
+  ManifestRecord,
+  RepositorySnapshot,
+  ScanSink,
+  UploadRecord,
+} from '../../index/records.js';
 import type { Bucket, ListedObject } from './client.js';
 
 /** A sha512 link is 135 bytes; anything past this is not a link (as on the filesystem). */
 const LINK_MAX_BYTES = 256;
 const STARTEDAT_MAX_BYTES = 128;
-/** The in-repository staging directory of an interrupted filesystem prune (scan/walk.ts TRASH_DIR). */
-const TRASH_DIR = '_regaudit_trash';
 /** Manifest reads allowed to wait before the listing pauses for them (keeps memory flat). */
 const MAX_PENDING_MANIFESTS = 2048;
 

@@ -3,7 +3,14 @@
  * `--requests`): set once by the command line before a command runs, read when a bucket is opened.
  * Kept here rather than threaded through every use case, which do not otherwise know about buckets.
  */
-import type { S3Settings } from './client.js';
+export interface S3Settings {
+  /** `--endpoint`, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL; none means AWS itself. */
+  endpoint?: string;
+  /** `--path-style`: path-style addressing even without an endpoint. */
+  pathStyle?: boolean;
+  /** Requests in flight (`--requests`, default 32). */
+  requests?: number;
+}
 
 let current: S3Settings = {};
 
