@@ -11,7 +11,7 @@
  * so nothing the registry serves changes, and the next prune (which scans again) deletes the rest.
  */
 import { repositoryState } from '../../audit/state.js';
-import { REPOSITORY_PARTS } from '../../layout/paths.js';
+import { REPOSITORY_PARTS, repositoryPath } from '../../layout/paths.js';
 import { countsFromSnapshot } from '../../prune/apply.js';
 import type { AppliedCleanup, AppliedRepository, ApplySkipReason, ApplyResult } from '../../prune/outcome.js';
 import { applyOrder, type PlannedRepository, type PrunePlan } from '../../prune/plan.js';
@@ -55,7 +55,7 @@ async function applyRepository(
     const doomed = keys.objects.filter((k) => k.part === part).map((k) => k.o.key);
     if (doomed.length > 0) await bucket.remove(doomed);
   }
-  return { ...out, deleted: true, ...(batch ? { quarantined: `${batch.url}/repositories/${entry.name}` } : {}) };
+  return { ...out, deleted: true, ...(batch ? { quarantined: `${batch.url}/${repositoryPath(entry.name)}` } : {}) };
 }
 
 /** Carries out `plan` on the bucket; a failed request throws (StorageError), after which a rerun resumes. */

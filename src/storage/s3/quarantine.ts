@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { StorageError } from '../../errors.js';
-import { REPOSITORIES } from '../../layout/paths.js';
+import { REPOSITORIES, repositoryPath } from '../../layout/paths.js';
 import { TOOL_VERSION } from '../../version.js';
 import { Bucket, type ListedObject } from './client.js';
 import { parseS3Prefix, parseS3Url } from './location.js';
@@ -149,13 +149,13 @@ export async function restoreBucketBatch(batchUrl: string, rootOverride?: string
       const names = new Set(journal.keys.map((k) => k.slice(REPOSITORIES.length + 1, k.indexOf('/_'))));
       const inBatch = new Map(held.map((o) => [o.key.slice(prefix.length), o]));
       for (const name of names) {
-        for (const o of await target.listAll(`${root.v2Prefix}${REPOSITORIES}/${name}/_`)) {
+        for (const o of await target.listAll(`${root.v2Prefix}${repositoryPath(name)}/_`)) {
           const rel = o.key.slice(root.v2Prefix.length);
           if (rel.slice(REPOSITORIES.length + 1, rel.indexOf('/_')) !== name) continue;
           const copy = inBatch.get(rel);
           if (!taken.has(rel) || (copy && (copy.size !== o.size || copy.etag !== o.etag)))
             throw new StorageError(
-              `${REPOSITORIES}/${name} holds ${rel} again (pushed since the quarantine?); nothing was restored`,
+              `${repositoryPath(name)} holds ${rel} again (pushed since the quarantine?); nothing was restored`,
             );
         }
       }

@@ -22,7 +22,15 @@ import type { Digest } from '../../layout/digest.js';
 import { parseDigest, splitDigest } from '../../layout/digest.js';
 import { MANIFEST_MAX_BYTES, parseManifest } from '../../layout/manifest.js';
 import { impliedDirectories, repositoryKey } from '../../layout/object-keys.js';
-import { BLOBS, REPOSITORIES, TRASH_DIR, parsePath, pathFor, type RepositoryPart } from '../../layout/paths.js';
+import {
+  BLOBS,
+  REPOSITORIES,
+  TRASH_DIR,
+  parsePath,
+  pathFor,
+  repositoryPath,
+  type RepositoryPart,
+} from '../../layout/paths.js';
 import type {
   DebrisRecord,
   LinkKind,
@@ -210,7 +218,7 @@ export class BucketReader {
           }
           current.objects.push({ rest: k.rest, part: k.part, o });
         } else if (k.kind === 'underscore') {
-          const dir = k.repo === '' ? `${REPOSITORIES}/${k.entry}` : `${REPOSITORIES}/${k.repo}/${k.entry}`;
+          const dir = `${repositoryPath(k.repo)}/${k.entry}`;
           if (k.entry === TRASH_DIR)
             debrisOnce(dir, 'pending-deletion', 'left by an interrupted prune; prune finishes it');
           else debrisOnce(dir, 'unknown-directory', 'unknown _-prefixed entry (the registry skips it)');
@@ -270,7 +278,7 @@ export class BucketReader {
       uploads: [],
       debris: [],
     };
-    const relBase = `${REPOSITORIES}/${keys.name}`;
+    const relBase = repositoryPath(keys.name);
     const dirs = new Set<string>();
     const tags = new Set<string>();
     const uploads = new Map<string, UploadRecord>();
@@ -383,7 +391,7 @@ export class BucketReader {
       rec.digest = proven;
       return;
     }
-    const got = await this.bucket.get(this.bucket.key(`${REPOSITORIES}/${snap.name}/${inPart}`), LINK_MAX_BYTES);
+    const got = await this.bucket.get(this.bucket.key(`${repositoryPath(snap.name)}/${inPart}`), LINK_MAX_BYTES);
     if (!got.found) {
       rec.problem = 'unreadable';
       rec.raw = got.why;
@@ -404,10 +412,10 @@ export class BucketReader {
   }
 
   private async startedAt(snap: RepositorySnapshot, inPart: string, u: UploadRecord): Promise<void> {
-    const got = await this.bucket.get(this.bucket.key(`${REPOSITORIES}/${snap.name}/${inPart}`), STARTEDAT_MAX_BYTES);
+    const got = await this.bucket.get(this.bucket.key(`${repositoryPath(snap.name)}/${inPart}`), STARTEDAT_MAX_BYTES);
     if (!got.found) {
       snap.problem ??= `${inPart}: ${got.why}`;
-      snap.debris.push({ path: `${REPOSITORIES}/${snap.name}/${inPart}`, kind: 'unreadable', detail: got.why });
+      snap.debris.push({ path: `${repositoryPath(snap.name)}/${inPart}`, kind: 'unreadable', detail: got.why });
       return;
     }
     u.startedAt = got.bytes.toString('utf8');
@@ -465,7 +473,7 @@ function linkOrder(l: LinkRecord): string {
 export async function listRepository(bucket: Bucket, name: string): Promise<RepositoryKeys> {
   const base = bucket.location.v2Prefix;
   const objects: RepositoryKeys['objects'] = [];
-  for (const o of await bucket.listAll(`${base}${REPOSITORIES}/${name}/_`)) {
+  for (const o of await bucket.listAll(`${base}${repositoryPath(name)}/_`)) {
     const k = repositoryKey(o.key.slice(base.length));
     if (k?.kind === 'part' && k.repo === name) objects.push({ rest: k.rest, part: k.part, o });
   }
