@@ -1,4 +1,4 @@
-import type { DB } from './open.js';
+import type { DB, ReadableDB } from './open.js';
 import { IndexError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -12,6 +12,8 @@ export interface ScanRow {
   toolVersion: string;
   files: number;
   dirs: number;
+  /** 0: the derived tables are empty (an index upgraded past migration 0005 without a rescan). */
+  derived: number;
 }
 
 export function insertScan(db: DB, root: string, givenPath: string, startedMs: number, thorough: boolean): number {
@@ -60,7 +62,7 @@ export function reusableScan(db: DB, root: string, thorough: boolean): number | 
 }
 
 /** Files the index knows of in one scan: links, blobs, upload directories. */
-export function countFiles(db: DB, scanId: number): number {
+export function countFiles(db: ReadableDB, scanId: number): number {
   return db
     .prepare(
       `SELECT (SELECT count(*) FROM links l JOIN repositories r ON r.id = l.repo_id WHERE r.scan_id = ?)
@@ -72,10 +74,10 @@ export function countFiles(db: DB, scanId: number): number {
 }
 
 const SCAN_COLUMNS = `id, root, given_path AS givenPath, started_ms AS startedMs, finished_ms AS finishedMs, status,
-  tool_version AS toolVersion, files, dirs`;
+  tool_version AS toolVersion, files, dirs, derived`;
 
 /** The newest complete scan, of `root` when given; throws a one-line error when there is none. */
-export function latestScan(db: DB, file: string, root?: string): ScanRow {
+export function latestScan(db: ReadableDB, file: string, root?: string): ScanRow {
   const row = (
     root === undefined
       ? db

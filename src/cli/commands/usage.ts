@@ -2,7 +2,16 @@ import { Command, Option } from 'commander';
 import { runUsage } from '../../app/usage.js';
 import type { UsageBy } from '../../report/usage.js';
 import { UsageError } from '../../errors.js';
-import { asFormat, dbOption, formatOption, jobsOption, scanSettings, thoroughOption, quietOption } from '../options.js';
+import {
+  asFormat,
+  dbFileOf,
+  dbOption,
+  formatOption,
+  jobsOption,
+  scanSettings,
+  thoroughOption,
+  quietOption,
+} from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -34,7 +43,7 @@ export function usageCommand(ctx: CommandContext): Command {
       async (
         root: string | undefined,
         o: {
-          db: string;
+          db?: string;
           format: string;
           quiet?: boolean;
           jobs?: string;
@@ -47,7 +56,7 @@ export function usageCommand(ctx: CommandContext): Command {
         const quiet = Boolean(o.quiet);
         const top = parseTop(o.top);
         const out = await runUsage({
-          dbFile: o.db,
+          ...dbFileOf(o),
           ...(root !== undefined ? { root } : {}),
           format: asFormat(o.format),
           by: o.by,
