@@ -145,7 +145,8 @@ export function openIndexForRead(file: string): ReadableDB {
       userVersion(db);
     } catch (err) {
       const code = errnoCode(err) ?? '';
-      if (!code.startsWith('SQLITE_IOERR') && !code.startsWith('SQLITE_CANTOPEN')) throw err;
+      // READONLY_CANTINIT and friends: a WAL index in a directory this user cannot write (no -shm).
+      if (!['SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_READONLY'].some((c) => code.startsWith(c))) throw err;
       db?.close();
       db = openInMemoryCopy(file) ?? undefined;
       if (!db) throw err;

@@ -47,16 +47,21 @@ export function completeScan(
 
 /**
  * The scan of `root` a rescan may update in place: complete, written by this very version (another
- * version may read storage differently, so its scan is replaced by a full one) and in the same mode.
+ * version may read storage differently, so its scan is replaced by a full one), in the same mode, and
+ * with its derived graph (an index upgraded past migration 0005 has none until a full scan).
  */
 export function reusableScan(db: DB, root: string, thorough: boolean): number | undefined {
   const row = db
     .prepare(
-      `SELECT id, tool_version, thorough FROM scans WHERE root = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`,
+      `SELECT id, tool_version, thorough, derived FROM scans WHERE root = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`,
     )
-    .get(root) as { id: number; tool_version: string; thorough: number } | undefined;
+    .get(root) as { id: number; tool_version: string; thorough: number; derived: number } | undefined;
   const count = (db.prepare(`SELECT count(*) FROM scans WHERE root = ?`).pluck().get(root) as number) ?? 0;
-  return row && row.tool_version === TOOL_VERSION && row.thorough === (thorough ? 1 : 0) && count === 1
+  return row &&
+    row.tool_version === TOOL_VERSION &&
+    row.thorough === (thorough ? 1 : 0) &&
+    row.derived === 1 &&
+    count === 1
     ? row.id
     : undefined;
 }
