@@ -1,6 +1,7 @@
 /** The `scan` use case: walk a storage root into its index (the default one unless a file is named). */
 import { defaultIndexFile, ensureIndexDir } from '../index/location.js';
-import { openIndexForWrite, type WritableDB } from '../index/open.js';
+import { existsSync } from 'node:fs';
+import { openIndexForWrite, removeCreatedIndex, type WritableDB } from '../index/open.js';
 import { scanStorage, type ScanResult } from '../scan/run.js';
 import type { WalkProgress } from '../scan/walk.js';
 import { resolveRoot, type RootArg } from './root.js';
@@ -22,21 +23,6 @@ export interface ScanRun extends ScanResult {
   dbFile: string;
 }
 
-/**
- * Scans into an already open index; `root` is resolved (a bad root fails before any index file is
- * created or opened).
- */
-export async function scanInto(db: WritableDB, dbFile: string, root: RootArg, o: ScanRunOptions): Promise<ScanResult> {
-  return scanStorage(db, root.given, {
-    dbFile,
-    ...(o.clock ? { now: o.clock } : {}),
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
-    thorough: Boolean(o.thorough),
-    full: Boolean(o.full),
-  });
-}
-
 /** The index file a command with a storage root uses: the named one, else the root's default (its directory created). */
 export function indexFileFor(root: RootArg, dbFile: string | undefined): string {
   if (dbFile !== undefined) return dbFile;
@@ -45,13 +31,40 @@ export function indexFileFor(root: RootArg, dbFile: string | undefined): string 
   return file;
 }
 
+/**
+ * Opens the index for writing and scans the (already resolved) root into it; the caller closes the
+ * connection. An index file this scan created is removed again when the scan fails, so a failed
+ * first scan leaves nothing behind (an existing index keeps its previous scan: the scan is one
+ * transaction).
+ */
+export async function openAndScan(
+  root: RootArg,
+  dbFile: string,
+  o: ScanRunOptions,
+): Promise<{ db: WritableDB; scanned: ScanResult }> {
+  const created = !existsSync(dbFile);
+  const db = openIndexForWrite(dbFile);
+  try {
+    const scanned = await scanStorage(db, root.given, {
+      dbFile,
+      ...(o.clock ? { now: o.clock } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
+      thorough: Boolean(o.thorough),
+      full: Boolean(o.full),
+    });
+    return { db, scanned };
+  } catch (err) {
+    db.close();
+    if (created) removeCreatedIndex(dbFile);
+    throw err;
+  }
+}
+
 export async function runScan(given: string | RootArg, o: ScanRunOptions): Promise<ScanRun> {
   const root = resolveRoot(given);
   const dbFile = indexFileFor(root, o.dbFile);
-  const db = openIndexForWrite(dbFile);
-  try {
-    return { ...(await scanInto(db, dbFile, root, o)), dbFile };
-  } finally {
-    db.close();
-  }
+  const { db, scanned } = await openAndScan(root, dbFile, o);
+  db.close();
+  return { ...scanned, dbFile };
 }

@@ -5,7 +5,7 @@ import { guardIndex, openIndexForRead, openIndexForWrite, type ReadableDB, type 
 import { latestScan, type ScanRow } from '../index/scans.js';
 import type { ScanResult } from '../scan/run.js';
 import { resolveRoot, type RootArg } from './root.js';
-import { indexFileFor, scanInto, type ScanRunOptions } from './scan.js';
+import { indexFileFor, openAndScan, type ScanRunOptions } from './scan.js';
 
 export interface Session<D extends ReadableDB = ReadableDB> {
   db: D;
@@ -32,9 +32,8 @@ async function open<D extends ReadableDB>(opts: SessionOptions, writable: boolea
     // Resolved before any index file is chosen or created: a bad root leaves nothing behind.
     const root = resolveRoot(opts.root);
     const dbFile = indexFileFor(root, opts.dbFile);
-    const db = openIndexForWrite(dbFile);
+    const { db, scanned } = await openAndScan(root, dbFile, opts);
     try {
-      const scanned = await scanInto(db, dbFile, root, opts);
       const scan = guardIndex(dbFile, () => latestScan(db, dbFile, root.resolved.v2));
       return { db: db as unknown as D, dbFile, scan, scanned, guard: (fn) => guardIndex(dbFile, fn) };
     } catch (err) {

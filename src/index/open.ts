@@ -84,8 +84,8 @@ function refuseForeign(db: Database.Database, file: string): void {
   );
 }
 
-/** Removes a database file this process created, with its WAL companions, after a failed open. */
-function removeCreated(file: string): void {
+/** Removes an index file this process created, with its WAL companions, after a failed open or first scan. */
+export function removeCreatedIndex(file: string): void {
   for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) rmSync(f, { force: true });
 }
 
@@ -104,7 +104,7 @@ export function openIndexForWrite(file: string): WritableDB {
     return db as WritableDB;
   } catch (err) {
     db?.close();
-    if (created) removeCreated(file);
+    if (created) removeCreatedIndex(file);
     throw indexFailure(file, err);
   }
 }

@@ -12,6 +12,8 @@ import { runCli } from '../helpers/cli.js';
 import { StorageTree } from '../helpers/tree.js';
 import { cliFails, requireRoot, runCliAsNobody, tempDir } from '../safety/support.js';
 import { defaultIndexFile } from '../../src/index/location.js';
+import { runScan } from '../../src/app/scan.js';
+import { resolveRoot } from '../../src/app/root.js';
 
 describe('index file', () => {
   let work = '';
@@ -48,6 +50,22 @@ describe('index file', () => {
     assert.equal(existsSync(env.XDG_CACHE_HOME!), false);
     fails(['scan', path.join(work, 'nonexistent'), '--db', path.join(work, 'x.db')], /no such file or directory/);
     assert.equal(existsSync(path.join(work, 'x.db')), false);
+  });
+
+  it('a first scan that fails removes the index file it created; a failed rescan keeps the index', async () => {
+    const gone = new StorageTree(path.join(work, 'gone'));
+    const root = resolveRoot(gone.root);
+    gone.cleanup(); // resolved, then gone before the walk: the scan fails after the file was created
+    const file = path.join(work, 'first.db');
+    await assert.rejects(runScan(root, { dbFile: file, jobs: 0 }), /no such file or directory/);
+    assert.deepEqual(
+      readdirSync(work).filter((n) => n.startsWith('first.db')),
+      [],
+    );
+    const kept = path.join(work, 'kept.db');
+    await runScan(b.root, { dbFile: kept, jobs: 0 });
+    await assert.rejects(runScan(root, { dbFile: kept, jobs: 0 }), /no such file or directory/);
+    assert.ok(existsSync(kept));
   });
 
   it('by default one index per storage root in $XDG_CACHE_HOME/regaudit, found from any directory', () => {
