@@ -43,7 +43,7 @@ async function open<D extends ReadableDB>(opts: SessionOptions, writable: boolea
   }
   const dbFile = existingIndexFile(opts.dbFile);
   // A reading command opens read-only and never migrates; only prune (its journal) writes without a root.
-  const db = writable ? openIndexForWrite(existsOrRefuse(dbFile)) : openIndexForRead(dbFile);
+  const db = writable ? openIndexForWrite(checkedForWriting(dbFile)) : openIndexForRead(dbFile);
   try {
     const scan = guardIndex(dbFile, () => latestScan(db, dbFile));
     if (!scan.derived)
@@ -57,8 +57,11 @@ async function open<D extends ReadableDB>(opts: SessionOptions, writable: boolea
   }
 }
 
-function existsOrRefuse(file: string): string {
-  // openIndexForRead checks existence itself; a writer would create the file, which is wrong without a root.
+/**
+ * Without a root a writer must not create the file nor migrate an older index (the graph it needs
+ * would be empty): the read-only open checks both first and says what to run.
+ */
+function checkedForWriting(file: string): string {
   openIndexForRead(file).close();
   return file;
 }
