@@ -1,6 +1,6 @@
 import { loadAuditInput, loadGraphInput } from '../audit/load.js';
 import { audit } from '../audit/rules.js';
-import { SEVERITY_RANK, type Finding, type Severity } from '../audit/findings.js';
+import { SEVERITY_RANK, type Finding, type FindingKind, type Severity } from '../audit/findings.js';
 import { renderReportChunks } from '../report/report.js';
 import type { Format } from '../report/format.js';
 import { withSession, type SessionOptions } from './session.js';
@@ -9,7 +9,7 @@ export interface ReportOptions extends SessionOptions {
   format: Format;
   now: number;
   uploadAgeMs: number;
-  kinds?: string[];
+  kinds?: FindingKind[];
   failOn?: Severity;
 }
 
