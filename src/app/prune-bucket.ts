@@ -3,7 +3,7 @@
  * the lock as an object at the root, and the bucket applier (storage/s3/prune.ts).
  */
 import { UsageError } from '../errors.js';
-import { guardIndex } from '../index/open.js';
+import { guardIndex, type WritableDB } from '../index/open.js';
 import { beginPruneRun, finishPruneRun, recordOutcome, setPruneBatch, type PruneMode } from '../index/journal.js';
 import { cleanupOutcome, plannedActions, repositoryOutcome } from '../prune/journal.js';
 import type { PrunePlan } from '../prune/plan.js';
@@ -23,7 +23,11 @@ export interface BucketPruneOptions {
 }
 
 /** Runs `plan` against the bucket of the session's scan: a journal run, and with apply the deletions. */
-export async function executeBucketPlan(s: Session, plan: PrunePlan, o: BucketPruneOptions): Promise<Execution> {
+export async function executeBucketPlan(
+  s: Session<WritableDB>,
+  plan: PrunePlan,
+  o: BucketPruneOptions,
+): Promise<Execution> {
   if (o.quarantine !== undefined && !isS3Url(o.quarantine))
     throw new UsageError(
       `--quarantine ${o.quarantine}: a bucket's quarantine is an s3://BUCKET/PREFIX location; nothing was changed`,
