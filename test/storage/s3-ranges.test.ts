@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { midKey, splitPoint } from '../../src/storage/s3/read.js';
 import { repositoryKey } from '../../src/layout/object-keys.js';
 import { parseS3Url } from '../../src/storage/s3/location.js';
+import { defaultIndexFile } from '../../src/index/location.js';
 
 describe('object storage: listing ranges', () => {
   it('midKey lies strictly between its bounds', () => {
@@ -61,5 +62,18 @@ describe('object storage: listing ranges', () => {
     assert.equal(parseS3Url('s3://my-bucket/r/docker/registry/v2').rootDirectory, 'r');
     assert.throws(() => parseS3Url('s3://My_Bucket/x'), /not a valid bucket name/);
     assert.throws(() => parseS3Url('s3://bucket/a/../b'), /may not hold/);
+  });
+
+  it('the default index of a bucket does not depend on the working directory', () => {
+    const here = process.cwd();
+    const v2 = 's3://my-bucket/a/b/docker/registry/v2';
+    const first = defaultIndexFile(v2, { HOME: '/home/u' });
+    process.chdir('/tmp');
+    try {
+      assert.equal(defaultIndexFile(v2, { HOME: '/home/u' }), first);
+    } finally {
+      process.chdir(here);
+    }
+    assert.match(first, /^\/home\/u\/\.cache\/regaudit\/s3_my-bucket_a_b-[0-9a-f]{12}\.db$/);
   });
 });
