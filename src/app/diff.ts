@@ -16,9 +16,9 @@ import { latestScan } from '../index/scans.js';
 import { resolveStorageRoot } from '../scan/root.js';
 import { renderDiffChunks, summarize, type DiffView, type SideView } from '../report/diff.js';
 import type { Format } from '../report/format.js';
-import { openSession, type SessionOptions } from './session.js';
+import { withSession, type SessionOptions } from './session.js';
 
-export interface DiffOptions extends Omit<SessionOptions, 'root' | 'writable'> {
+export interface DiffOptions extends Omit<SessionOptions, 'root'> {
   a: string;
   b: string;
   format: Format;
@@ -70,13 +70,10 @@ function sameFile(x: string, y: string): boolean {
 
 async function resolveSide(g: Given, opts: DiffOptions): Promise<{ side: DiffSide; view: SideView }> {
   if (g.kind === 'root') {
-    const s = await openSession({ ...opts, root: g.given });
-    s.db.close();
-    const file = path.resolve(opts.dbFile);
-    return {
-      side: { file, scanId: s.scan.id, root: s.scan.root },
+    return withSession({ ...opts, root: g.given }, (s) => ({
+      side: { file: path.resolve(s.dbFile), scanId: s.scan.id, root: s.scan.root },
       view: { root: s.scan.root, scannedAt: iso(s.scan.finishedMs ?? s.scan.startedMs), index: null },
-    };
+    }));
   }
   const db = openIndexForRead(g.file);
   try {
@@ -103,7 +100,7 @@ export async function runDiff(opts: DiffOptions): Promise<DiffOutcome> {
     [gb, ga],
   ] as const) {
     // Scanning a root into --db replaces that root's scans there: an index side must be another file.
-    if (x.kind === 'index' && y.kind === 'root' && sameFile(x.file, opts.dbFile))
+    if (x.kind === 'index' && y.kind === 'root' && opts.dbFile !== undefined && sameFile(x.file, opts.dbFile))
       throw new UsageError(
         `${x.given} is also --db, where ${y.given} would be scanned: pass another --db to compare with this index`,
       );
@@ -120,7 +117,7 @@ export async function runDiff(opts: DiffOptions): Promise<DiffOutcome> {
     throw new IndexError(`cannot attach ${a.side.file} and ${b.side.file}: ${(err as Error).message}`);
   }
   try {
-    const guard = <T>(fn: () => T): T => guardIndex(opts.dbFile, fn);
+    const guard = <T>(fn: () => T): T => guardIndex(b.side.file, fn);
     const { verified } = guard(() => computeChanges(db, a.side, b.side, { uploads: opts.uploads }));
     const counts = guard(() => changeCounts(db));
     const unpullable = guard(() => unpullableTags(db, b.side));

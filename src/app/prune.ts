@@ -1,6 +1,5 @@
 import { withState } from '../audit/rules.js';
 import { debris, repositories } from '../index/queries.js';
-import { guardIndex } from '../index/open.js';
 import type { ApplyResult } from '../prune/outcome.js';
 import { acquirePruneLock } from '../prune/lock.js';
 import { planPrune, type PrunePlan } from '../prune/plan.js';
@@ -8,12 +7,13 @@ import { resolveQuarantineDir } from '../prune/quarantine.js';
 import type { Format } from '../report/format.js';
 import { renderPrune } from '../report/prune.js';
 import { resolveStorageRoot } from '../scan/root.js';
+import { resolveRoot } from './root.js';
 import { executePlan, type Execution } from '../prune/execute.js';
-import { openSession, type SessionOptions } from './session.js';
+import { executeBucketPlan } from './prune-bucket.js';
+import { isS3Url } from '../storage/s3/location.js';
+import { withWritableSession, type SessionOptions } from './session.js';
 
 export interface PruneOptions extends SessionOptions {
-  /** Scanned first when given; otherwise the plan comes from the newest scan in the index. */
-  root?: string;
   format: Format;
   apply: boolean;
   now: number;
@@ -45,14 +45,17 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
     quarantineDir = opts.quarantine !== undefined ? resolveQuarantineDir(opts.quarantine, v2) : undefined;
     if (opts.apply) release = acquirePruneLock(v2);
   };
-  if (opts.root !== undefined) prepare(resolveStorageRoot(opts.root).v2);
+  // Resolved once here and passed down: the lock, the quarantine check and the scan see the same root.
+  const root = opts.root !== undefined ? resolveRoot(opts.root) : undefined;
+  // Object storage takes its lock (an object) and has no quarantine directory: app/prune-bucket.ts.
+  if (root && !isS3Url(root.given)) prepare(root.resolved.v2);
   try {
-    const s = await openSession({ ...opts, writable: true });
-    try {
+    return await withWritableSession({ ...opts, ...(root ? { root } : {}) }, async (s) => {
       // From an existing index: the storage must still be there (apply re-reads every repository anyway).
-      if (opts.root === undefined) prepare(resolveStorageRoot(s.scan.root).v2);
+      const onBucket = isS3Url(s.scan.root);
+      if (opts.root === undefined && !onBucket) prepare(resolveStorageRoot(s.scan.root).v2);
       // The plan needs the repository states and the leftovers, not the whole audit.
-      const { repositoryRows, debrisRows } = guardIndex(opts.dbFile, () => ({
+      const { repositoryRows, debrisRows } = s.guard(() => ({
         repositoryRows: repositories(s.db, s.scan.id),
         debrisRows: debris(s.db, s.scan.id),
       }));
@@ -62,16 +65,23 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
         minAgeMs: opts.minAgeMs,
         uploadAgeMs: opts.uploadAgeMs,
       });
-      const execution = executePlan({
-        db: s.db,
-        dbFile: opts.dbFile,
-        v2: s.scan.root,
-        plan,
-        apply: opts.apply,
-        ...(quarantineDir !== undefined ? { quarantineDir } : {}),
-        now: () => Date.now(),
-        ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
-      });
+      const execution = onBucket
+        ? await executeBucketPlan(s, plan, {
+            dbFile: s.dbFile,
+            apply: opts.apply,
+            ...(opts.quarantine !== undefined ? { quarantine: opts.quarantine } : {}),
+            now: opts.clock ?? Date.now,
+          })
+        : executePlan({
+            db: s.db,
+            dbFile: s.dbFile,
+            v2: s.scan.root,
+            plan,
+            apply: opts.apply,
+            ...(quarantineDir !== undefined ? { quarantineDir } : {}),
+            now: opts.clock ?? Date.now,
+            ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
+          });
       const result = execution.result;
       const output = renderPrune(
         {
@@ -80,14 +90,14 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
           plan,
           ...(result ? { result } : {}),
           journalRun: execution.runId,
-          ...(quarantineDir !== undefined ? { quarantine: { dir: quarantineDir, batch: execution.batch } } : {}),
+          ...(quarantineDir !== undefined || (onBucket && opts.quarantine !== undefined)
+            ? { quarantine: { dir: quarantineDir ?? opts.quarantine!, batch: execution.batch } }
+            : {}),
         },
         opts.format,
       );
       return { output, plan, ...(result ? { result } : {}), execution };
-    } finally {
-      s.db.close();
-    }
+    });
   } finally {
     release?.();
   }

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { IndexError } from '../errors.js';
 import { guardIndex, openIndexForRead } from '../index/open.js';
+import { soleDefaultIndex } from '../index/location.js';
 import { pruneActions, pruneRun, pruneRuns } from '../index/journal.js';
 import { listBatches, purgeDecisions, purgeBatches } from '../prune/batches.js';
 import { processFs } from '../prune/fsops.js';
@@ -11,6 +12,27 @@ import { restoreBatch } from '../prune/restore.js';
 import type { Format } from '../report/format.js';
 import { renderBatches, renderPurge, renderRestore, renderRun, renderRuns } from '../report/quarantine.js';
 import { resolveStorageRoot } from '../scan/root.js';
+import { Bucket } from '../storage/s3/client.js';
+import { parseS3Url } from '../storage/s3/location.js';
+import { acquireBucketLock } from '../storage/s3/lock.js';
+import { bucketBatchRoot, restoreBucketBatch } from '../storage/s3/quarantine.js';
+
+/** Puts a batch on object storage back (storage/s3/quarantine.ts); holds the root's lock object throughout. */
+export async function runBucketRestore(o: { batch: string; root?: string; format: Format }): Promise<string> {
+  const journalRoot = o.root ?? (await bucketBatchRoot(o.batch));
+  const bucket = await Bucket.open(parseS3Url(journalRoot));
+  try {
+    const release = await acquireBucketLock(bucket);
+    try {
+      const r = await restoreBucketBatch(o.batch, journalRoot);
+      return renderRestore({ ...r, recreated: [], redated: 0 }, o.format);
+    } finally {
+      await release();
+    }
+  } finally {
+    bucket.close();
+  }
+}
 
 /** Puts a batch back; holds the storage root's prune lock and the quarantine's lock throughout. */
 export function runRestore(o: { batch: string; root?: string; format: Format; now: number }): string {
@@ -53,13 +75,15 @@ export function runQuarantinePurge(o: {
   }
 }
 
-export function runJournal(o: { dbFile: string; run?: number; limit: number; format: Format }): string {
-  const db = openIndexForRead(o.dbFile);
+/** The prune journal of an index (the named one, else the only default one); read-only. */
+export function runJournal(o: { dbFile?: string; run?: number; limit: number; format: Format }): string {
+  const dbFile = o.dbFile ?? soleDefaultIndex();
+  const db = openIndexForRead(dbFile);
   try {
-    return guardIndex(o.dbFile, () => {
+    return guardIndex(dbFile, () => {
       if (o.run === undefined) return renderRuns(pruneRuns(db, o.limit), o.format);
       const run = pruneRun(db, o.run);
-      if (!run) throw new IndexError(`${o.dbFile}: no prune run ${o.run} in this index`);
+      if (!run) throw new IndexError(`${dbFile}: no prune run ${o.run} in this index`);
       return renderRun(run, pruneActions(db, o.run), o.format);
     });
   } finally {

@@ -2,7 +2,6 @@
 import { availableParallelism } from 'node:os';
 import { SEVERITY_RANK, type Severity } from '../audit/findings.js';
 import { verifyFindings, type VerifyFinding } from '../audit/verify.js';
-import { guardIndex } from '../index/open.js';
 import {
   badResults,
   blobReferences,
@@ -22,7 +21,7 @@ import { splitDigest, type Digest } from '../layout/digest.js';
 import { renderVerify, type VerifyView } from '../report/verify.js';
 import type { Format } from '../report/format.js';
 import { hashAll } from '../verify/pool.js';
-import { openSession, type SessionOptions } from './session.js';
+import { withWritableSession, type SessionOptions } from './session.js';
 
 export interface HashProgress {
   bytes: number;
@@ -58,11 +57,10 @@ const FLUSH_MS = 500;
 const FLUSH_RESULTS = 256;
 
 export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
-  const s = await openSession({ ...opts, writable: true });
-  try {
+  return withWritableSession(opts, async (s) => {
     const { db, scan } = s;
     const root = scan.root;
-    const guard = <T>(fn: () => T): T => guardIndex(opts.dbFile, fn);
+    const guard = <T>(fn: () => T): T => s.guard(fn);
     const scope = guard(() =>
       buildScope(db, {
         scanId: scan.id,
@@ -185,7 +183,5 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
     const failOn = opts.failOn;
     const failed = failOn !== undefined && findings.some((f) => SEVERITY_RANK[f.severity] <= SEVERITY_RANK[failOn]);
     return { output: renderVerify(view, opts.format), failed, findings, view };
-  } finally {
-    s.db.close();
-  }
+  });
 }

@@ -12,6 +12,7 @@ import { scanCommand } from './commands/scan.js';
 import { usageCommand } from './commands/usage.js';
 import { verifyCommand } from './commands/verify.js';
 import { diffCommand } from './commands/diff.js';
+import { withObjectStorageOptions } from './s3-options.js';
 
 /** Every subcommand, in help order. */
 const COMMANDS = [
@@ -41,5 +42,6 @@ export function createProgram(ctx: CommandContext): Command {
         .exitOverride()
         .configureOutput({ outputError: () => {} }),
     );
+  withObjectStorageOptions(program);
   return program;
 }

@@ -59,7 +59,8 @@ export interface DiffSide {
 
 /** An in-memory connection with both indexes attached read-only in spirit (nothing is written to them). */
 export function attachBoth(a: DiffSide, b: DiffSide): DB {
-  const db = new Database(':memory:');
+  // Typed as the index connection the queries take; it writes only its own temporary tables.
+  const db = new Database(':memory:') as unknown as DB;
   db.pragma('temp_store = FILE');
   db.pragma('cache_size = -16384');
   db.prepare(`ATTACH DATABASE ? AS a`).run(a.file);

@@ -25,6 +25,7 @@ import { spawn } from 'node:child_process';
 import { verifyJson } from '../helpers/verify.js';
 import { StorageTree, sha256 } from '../helpers/tree.js';
 import { hashFile } from '../../src/verify/hash-worker.js';
+import { APPLICATION_ID } from '../../src/index/migrations/index.js';
 
 interface Finding {
   kind: string;
@@ -85,11 +86,12 @@ describe('diff: bad input is one line and exit 2', () => {
   it('an index from a newer regaudit', () => {
     const newer = path.join(work, 'newer.db');
     const db = new Database(newer);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma('user_version = 999');
     db.close();
     oneLineError(
       runCli(['diff', newer, tree.root, '--db', path.join(work, 'z.db')]),
-      /newer than this regaudit supports/,
+      /newer regaudit/,
     );
   });
 

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { runDiff } from '../../app/diff.js';
 import { ExitCode } from '../exit-codes.js';
-import { asFormat, dbOption, formatOption, scanSettings, ScanningCommand } from '../options.js';
+import { asFormat, dbFileOf, dbOption, formatOption, scanSettings, ScanningCommand } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -27,7 +27,7 @@ export function diffCommand(ctx: CommandContext): Command {
         a: string,
         b: string,
         o: {
-          db: string;
+          db?: string;
           format: string;
           quiet?: boolean;
           jobs?: string;
@@ -38,7 +38,7 @@ export function diffCommand(ctx: CommandContext): Command {
       ) => {
         const quiet = Boolean(o.quiet);
         const out = await runDiff({
-          dbFile: o.db,
+          ...dbFileOf(o),
           a,
           b,
           format: asFormat(o.format),

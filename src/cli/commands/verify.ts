@@ -4,7 +4,15 @@ import type { Severity } from '../../audit/findings.js';
 import { UsageError } from '../../errors.js';
 import { byteProgressReporter } from '../byte-progress.js';
 import { ExitCode } from '../exit-codes.js';
-import { asFormat, dbOption, formatOption, parseDuration, scanSettings, ScanningCommand } from '../options.js';
+import {
+  asFormat,
+  dbFileOf,
+  dbOption,
+  formatOption,
+  parseDuration,
+  scanSettings,
+  ScanningCommand,
+} from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -47,7 +55,7 @@ export function verifyCommand(ctx: CommandContext): Command {
       async (
         root: string | undefined,
         o: {
-          db: string;
+          db?: string;
           format: string;
           quiet?: boolean;
           jobs?: string;
@@ -67,7 +75,7 @@ export function verifyCommand(ctx: CommandContext): Command {
             ? { percent: parsePercent(o.sample), seed: parseWhole(o.seed, '--seed', 0, 2 ** 31) }
             : undefined;
         const out = await runVerify({
-          dbFile: o.db,
+          ...dbFileOf(o),
           ...(root !== undefined ? { root } : {}),
           format: asFormat(o.format),
           now: () => ctx.now(),
