@@ -89,10 +89,7 @@ describe('diff: bad input is one line and exit 2', () => {
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma('user_version = 999');
     db.close();
-    oneLineError(
-      runCli(['diff', newer, tree.root, '--db', path.join(work, 'z.db')]),
-      /newer regaudit/,
-    );
+    oneLineError(runCli(['diff', newer, tree.root, '--db', path.join(work, 'z.db')]), /newer regaudit/);
   });
 
   it('A and B the same path, or the same storage spelled twice', () => {
