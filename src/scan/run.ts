@@ -10,7 +10,7 @@ import {
   restoreIndexes,
   suspendIndexes,
 } from '../index/scans.js';
-import { deriveGraph, graphInputCounts } from '../index/derive.js';
+import { deriveScan, graphInputCounts } from '../index/derive.js';
 import { IndexWriter } from '../index/writes.js';
 import { RegauditError } from '../errors.js';
 import { resolveStorageRoot, type StorageRoot } from './root.js';
@@ -81,7 +81,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
         phase('rescan');
         // The derived manifest graph stays valid when nothing was read again and nothing went away.
         const reread = incremental.repositoriesReread + incremental.fansReread + incremental.manifestsRead;
-        if (reread > 0 || graphInputCounts(db, previous) !== before) deriveGraph(db, previous);
+        if (reread > 0 || graphInputCounts(db, previous) !== before) deriveScan(db, previous);
         phase('graph');
         const files = countFiles(db, previous);
         completeScan(db, previous, { files, dirs: -1, finishedMs: now() }, given);
@@ -105,7 +105,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       await runWalk(root.v2, sink, runner, phase);
       restoreIndexes(db, indexes);
       phase('indexes');
-      deriveGraph(db, scanId);
+      deriveScan(db, scanId);
       phase('graph');
       const { files, dirs, repositories } = sink.progress;
       completeScan(db, scanId, { files, dirs, finishedMs: now() });

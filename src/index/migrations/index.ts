@@ -8,9 +8,10 @@ import { up as v5 } from './0005-graph-derived.js';
 import { up as v6 } from './0006-tag-link-index.js';
 import { up as v7 } from './0007-scan-mode.js';
 import { up as v8 } from './0008-finding-indexes.js';
+import { up as v13 } from './0013-report-checks.js';
 
 /** Migration N brings user_version N-1 to N; append only, never edit a shipped one. */
-const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [v1, v2, v3, v4, v5, v6, v7, v8];
+const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [v1, v2, v3, v4, v5, v6, v7, v8, v13];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
