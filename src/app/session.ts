@@ -30,14 +30,16 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   if (opts.root !== undefined) {
     // Resolve first so a bad root fails before the db file is created.
     const root = resolveStorageRoot(opts.root);
-    const db = openIndexForWrite(opts.dbFile);
+    let db = openIndexForWrite(opts.dbFile);
     try {
       const scanned = await scanStorage(db, opts.root, {
         dbFile: opts.dbFile,
         onProgress: opts.onProgress,
         thorough: Boolean(opts.thorough),
+        rebuild: true,
         ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
       });
+      db = scanned.db;
       return { db, scan: latestScan(db, opts.dbFile, root.v2), scanned };
     } catch (err) {
       db.close();

@@ -53,12 +53,24 @@ function configure(db: DB): void {
 
 /** Opens (creating if needed) and migrates the index for writing. */
 export function openIndexForWrite(file: string): DB {
+  return openMigrated(file, 'WAL', 'NORMAL');
+}
+
+/**
+ * Creates a new index file for a full scan (rebuild.ts): no rollback journal and no fsync per
+ * commit, since it is rebuilt from the storage and read by nobody until it is synced and renamed.
+ */
+export function openIndexForRebuild(file: string): DB {
+  return openMigrated(file, 'OFF', 'OFF');
+}
+
+function openMigrated(file: string, journal: 'WAL' | 'OFF', synchronous: 'NORMAL' | 'OFF'): DB {
   let db: DB | undefined;
   try {
     db = new Database(file);
     configure(db);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`journal_mode = ${journal}`);
+    db.pragma(`synchronous = ${synchronous}`);
     migrate(db, file);
     return db;
   } catch (err) {

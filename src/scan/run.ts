@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { DB } from '../index/open.js';
-import { indexFailure } from '../index/open.js';
+import { indexFailure, openIndexForRebuild, openIndexForWrite } from '../index/open.js';
+import { abandonRebuild, finishRebuild, startRebuild, type Rebuild } from '../index/rebuild.js';
 import {
   completeScan,
   countFiles,
@@ -28,6 +29,11 @@ export interface ScanOptions {
   full?: boolean;
   /** List every digest directory instead of opening `link`/`data` by name (finds strays beside them). */
   thorough?: boolean;
+  /**
+   * A full scan writes a new index file beside `dbFile` and renames it into place (index/rebuild.ts);
+   * the `db` passed in is then closed, and the result's `db` is the index to use from then on.
+   */
+  rebuild?: boolean;
 }
 
 export interface ScanResult {
@@ -41,6 +47,10 @@ export interface ScanResult {
   incremental?: RescanStats;
   /** Wall milliseconds per phase, in order (walk, indexes, graph, ...): where a scan's time goes. */
   phases: Array<[string, number]>;
+  /** The open index holding the scan: the `db` given, or the new file after a rebuild. */
+  db: DB;
+  /** How a rebuilt index went in: renamed into place, or merged into the previous file (in use). */
+  rebuilt?: 'renamed' | 'merged';
 }
 
 /** Default worker count: enough reads in flight for a cold disk without starving the index writer. */
@@ -67,6 +77,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
   };
   const thorough = Boolean(opts.thorough);
   const runner: TaskRunner = jobs > 0 ? new WorkerPool(root.v2, jobs, thorough) : new InlineRunner(root.v2, thorough);
+  let rebuild: Rebuild | undefined;
   try {
     db.exec('BEGIN IMMEDIATE');
     phase('begin');
@@ -96,24 +107,37 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
           elapsedMs: now() - started,
           incremental,
           phases,
+          db,
         };
       }
-      dropScansOf(db, root.v2);
-      const indexes = suspendIndexes(db);
-      const scanId = insertScan(db, root.v2, given, started, thorough);
-      const sink = new CollectingSink(new IndexWriter(db, scanId), opts.onProgress);
+      let target = db;
+      if (opts.rebuild && opts.dbFile !== ':memory:') {
+        rebuild = startRebuild(db, opts.dbFile, root.v2, openIndexForRebuild);
+        target = rebuild.db;
+      } else dropScansOf(db, root.v2);
+      const indexes = suspendIndexes(target);
+      const scanId = insertScan(target, root.v2, given, started, thorough);
+      const sink = new CollectingSink(new IndexWriter(target, scanId), opts.onProgress);
       await runWalk(root.v2, sink, runner, phase);
-      restoreIndexes(db, indexes);
+      restoreIndexes(target, indexes);
       phase('indexes');
-      deriveScan(db, scanId);
+      deriveScan(target, scanId);
       phase('graph');
       const { files, dirs, repositories } = sink.progress;
-      completeScan(db, scanId, { files, dirs, finishedMs: now() });
+      completeScan(target, scanId, { files, dirs, finishedMs: now() });
+      const result = { scanId, root, files, dirs, repositories, phases };
+      if (rebuild) {
+        const how = finishRebuild(rebuild, db, scanId);
+        rebuild = undefined;
+        phase('commit');
+        return { ...result, elapsedMs: now() - started, db: openIndexForWrite(opts.dbFile), rebuilt: how };
+      }
       db.exec('COMMIT');
       phase('commit');
-      return { scanId, root, files, dirs, repositories, elapsedMs: now() - started, phases };
+      return { ...result, elapsedMs: now() - started, db };
     } catch (err) {
-      if (db.inTransaction) db.exec('ROLLBACK');
+      if (rebuild) abandonRebuild(rebuild);
+      if (db.open && db.inTransaction) db.exec('ROLLBACK');
       throw err;
     }
   } catch (err) {

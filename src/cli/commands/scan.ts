@@ -17,14 +17,16 @@ export function scanCommand(ctx: CommandContext): Command {
     .action(
       async (root: string, o: { db: string; quiet?: boolean; jobs?: string; full?: boolean; thorough?: boolean }) => {
         const quiet = Boolean(o.quiet);
-        const db = openIndexForWrite(o.db);
+        let db = openIndexForWrite(o.db);
         try {
           const r = await scanStorage(db, root, {
             dbFile: o.db,
             onProgress: progressReporter(quiet),
             ...scanSettings(o),
             full: Boolean(o.full),
+            rebuild: true,
           });
+          db = r.db;
           endProgress(quiet);
           // For the benchmark: where the time went, on stderr so JSON and scripts are unaffected.
           if (process.env.REGAUDIT_TIMINGS)

@@ -1,0 +1,204 @@
+/**
+ * A full scan written into a new index file and swapped in with one rename (README "The index").
+ *
+ * The new file is written without a rollback journal and without an fsync per commit: it is
+ * rebuilt from the storage anyway, and until the rename nothing reads it. Rows of the previous file
+ * that the scan does not replace (other roots' scans, the prune journal, anything not hanging off
+ * the replaced scans) are copied into it first, while the previous file's write lock is held, so no
+ * other process can change them meanwhile. At the end the file is synced and renamed over the
+ * previous one: an interrupted scan leaves the previous index as it was (and a stray
+ * `<file>.rebuild` that the next full scan removes), and no WAL checkpoint of the whole index is paid.
+ *
+ * The rename is only safe when no other connection has the previous file open (a WAL reader of the
+ * old file would otherwise share its -wal/-shm names with the new one). The swap proves that by
+ * switching the previous file out of WAL mode, which SQLite allows only to the sole connection, and
+ * holds its exclusive lock across the rename. When another process has it open, or wrote to it
+ * after the copy, the new scan is copied into the previous file in one transaction instead
+ * (`mergeInto`): slower, same result.
+ */
+import { closeSync, fsyncSync, openSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { DB } from './open.js';
+
+/** Where the new index is written: beside the old one, so the rename stays on one filesystem. */
+export const rebuildPath = (file: string): string => `${file}.rebuild`;
+
+interface ForeignKey {
+  table: string;
+  from: string;
+  to: string;
+  on_delete: string;
+}
+
+/** Tables of `schema`, in creation order (parents before children), without SQLite's own. */
+function tables(db: DB, schema: string): string[] {
+  return db
+    .prepare(
+      `SELECT name FROM "${schema}".sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid`,
+    )
+    .pluck()
+    .all() as string[];
+}
+
+function columns(db: DB, schema: string, table: string): string[] {
+  return (db.pragma(`"${schema}".table_info("${table}")`) as Array<{ name: string }>).map((c) => c.name);
+}
+
+/**
+ * A predicate on rows of `table` (alias `alias`, in `schema`): true for the rows a DELETE of the
+ * scans matching `scanWhere` (a predicate on `scans` aliased `s`) would remove, following the ON
+ * DELETE CASCADE foreign keys down from `scans`. Null when the table does not hang off `scans`
+ * (the prune journal): its rows belong to no scan.
+ */
+function belongsTo(db: DB, schema: string, table: string, alias: string, scanWhere: string, depth = 0): string | null {
+  if (table === 'scans') return `coalesce(${alias}.id IN (SELECT s.id FROM "${schema}".scans s WHERE ${scanWhere}), 0)`;
+  if (depth > 4) return null;
+  const fks = (db.pragma(`"${schema}".foreign_key_list("${table}")`) as ForeignKey[]).filter(
+    (f) => f.on_delete === 'CASCADE',
+  );
+  const parts: string[] = [];
+  for (const fk of fks) {
+    const p = `p${depth}`;
+    const parent = belongsTo(db, schema, fk.table, p, scanWhere, depth + 1);
+    if (parent)
+      parts.push(
+        `coalesce(${alias}."${fk.from}" IN (SELECT ${p}."${fk.to}" FROM "${schema}"."${fk.table}" ${p} WHERE ${parent}), 0)`,
+      );
+  }
+  return parts.length ? `(${parts.join(' OR ')})` : null;
+}
+
+/**
+ * Copies into schema `to` the rows of schema `from` that `keep` selects, table by table (same
+ * columns, same ids). `keep` gets each table's "belongs to the scans matching scanWhere" predicate,
+ * or null for a table that hangs off no scan, and returns the WHERE clause, or null to skip it.
+ */
+function copyRows(
+  db: DB,
+  from: string,
+  to: string,
+  scanWhere: string,
+  keep: (belongs: string | null) => string | null,
+): void {
+  for (const t of tables(db, to)) {
+    const where = keep(belongsTo(db, from, t, 'x', scanWhere));
+    if (where === null) continue;
+    const cols = columns(db, to, t)
+      .map((c) => `"${c}"`)
+      .join(', ');
+    db.exec(`INSERT INTO "${to}"."${t}" (${cols}) SELECT ${cols} FROM "${from}"."${t}" x WHERE ${where}`);
+  }
+}
+
+const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+export interface Rebuild {
+  /** The new index, in a transaction: write the scan into it. */
+  db: DB;
+  file: string;
+  tmp: string;
+  root: string;
+  /** PRAGMA data_version of the previous file when its rows were copied. */
+  dataVersion: number;
+}
+
+/**
+ * Starts a new index file for a full scan of `root`. `old` is the open previous index, holding its
+ * write lock (BEGIN IMMEDIATE) so that what is copied cannot change before the swap. `open`
+ * creates and migrates the new file (open.ts openIndexForRebuild).
+ */
+export function startRebuild(old: DB, given: string, root: string, open: (tmp: string) => DB): Rebuild {
+  const file = realpathSync(given); // a symlinked index keeps its link: the file it names is replaced
+  const tmp = rebuildPath(file);
+  for (const f of [tmp, `${tmp}-journal`, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+  const db = open(tmp);
+  try {
+    db.prepare(`ATTACH DATABASE ? AS previous`).run(file);
+    db.exec('BEGIN');
+    // Everything but this root's scans and what hangs off them; ids kept, so references stay true.
+    copyRows(db, 'previous', 'main', `s.root = ${quote(root)}`, (belongs) =>
+      belongs === null ? '1' : `NOT ${belongs}`,
+    );
+    db.exec('COMMIT');
+    db.exec('DETACH DATABASE previous');
+    db.exec('BEGIN');
+    return { db, file, tmp, root, dataVersion: old.pragma('data_version', { simple: true }) as number };
+  } catch (err) {
+    db.close();
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Abandons a rebuild (the scan failed or was interrupted): the previous index stays as it was. */
+export function abandonRebuild(r: Rebuild): void {
+  if (r.db.open) r.db.close();
+  rmSync(r.tmp, { force: true });
+}
+
+function fsyncPath(p: string): void {
+  const fd = openSync(p, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Ends a rebuild whose scan `scanId` is written (not yet committed) into `r.db`: commits it, makes
+ * it durable and puts it in place of the previous file, or, when another connection has the
+ * previous file open or changed it since the copy, copies the scan into the previous file instead.
+ * `old` still holds its write transaction; it is closed. Returns how the scan went in.
+ */
+export function finishRebuild(r: Rebuild, old: DB, scanId: number): 'renamed' | 'merged' {
+  r.db.exec('COMMIT');
+  // The new file becomes an index like any other: WAL, as open.ts sets it.
+  r.db.pragma('journal_mode = WAL');
+  r.db.close();
+  fsyncPath(r.tmp);
+  old.exec('ROLLBACK');
+  // Only the sole connection may leave WAL mode (it checkpoints and removes -wal and -shm): that
+  // proves nobody else has the file open. Then the exclusive lock of rollback mode keeps it so.
+  let alone: boolean;
+  try {
+    alone = String(old.pragma('journal_mode = DELETE', { simple: true })) === 'delete';
+  } catch {
+    alone = false; // SQLITE_BUSY: another connection
+  }
+  if (alone) {
+    try {
+      old.exec('BEGIN EXCLUSIVE');
+      alone = (old.pragma('data_version', { simple: true }) as number) === r.dataVersion;
+    } catch {
+      alone = false;
+    }
+  }
+  if (alone) {
+    renameSync(r.tmp, r.file);
+    fsyncPath(path.dirname(path.resolve(r.file)));
+    old.exec('ROLLBACK');
+    old.close();
+    return 'renamed';
+  }
+  mergeInto(old, r, scanId);
+  old.close();
+  return 'merged';
+}
+
+/** The slow way: the new scan's rows copied into the previous file, replacing its scans of the root, in one transaction. */
+function mergeInto(old: DB, r: Rebuild, scanId: number): void {
+  try {
+    if (old.inTransaction) old.exec('ROLLBACK'); // ATTACH needs to be outside a transaction
+    old.prepare(`ATTACH DATABASE ? AS rebuilt`).run(path.resolve(r.tmp));
+    old.exec('BEGIN IMMEDIATE');
+    old.prepare(`DELETE FROM scans WHERE root = ?`).run(r.root);
+    copyRows(old, 'rebuilt', 'main', `s.id = ${scanId}`, (belongs) => belongs);
+    old.exec('COMMIT');
+  } catch (err) {
+    if (old.inTransaction) old.exec('ROLLBACK');
+    throw err;
+  } finally {
+    rmSync(r.tmp, { force: true });
+  }
+}
