@@ -1,20 +1,21 @@
 /**
- * A full scan written into a new index file and swapped in with one rename (README "The index").
+ * A full scan written into a new index file and renamed into place (README "The index").
  *
  * The new file is written without a rollback journal and without an fsync per commit: it is
  * rebuilt from the storage anyway, and until the rename nothing reads it. Rows of the previous file
- * that the scan does not replace (other roots' scans, the prune journal, anything not hanging off
- * the replaced scans) are copied into it first, while the previous file's write lock is held, so no
- * other process can change them meanwhile. At the end the file is synced and renamed over the
- * previous one: an interrupted scan leaves the previous index as it was (and a stray
- * `<file>.rebuild` that the next full scan removes), and no WAL checkpoint of the whole index is paid.
+ * that the scan does not replace (other roots' scans, the prune journal: whatever does not hang off
+ * the replaced scans) are copied into it first. At the end it is synced and renamed over the
+ * previous file: an interrupted scan leaves the previous index as it was (and a stray
+ * `<file>.rebuild` that the next full scan replaces), and no WAL checkpoint of the whole index is paid.
  *
- * The rename is only safe when no other connection has the previous file open (a WAL reader of the
- * old file would otherwise share its -wal/-shm names with the new one). The swap proves that by
- * switching the previous file out of WAL mode, which SQLite allows only to the sole connection, and
- * holds its exclusive lock across the rename. When another process has it open, or wrote to it
- * after the copy, the new scan is copied into the previous file in one transaction instead
- * (`mergeInto`): slower, same result.
+ * Renaming over a file other connections use is only safe when they cannot write to the old one
+ * afterwards. So the previous file first leaves WAL mode (claimRebuild), which SQLite allows only to
+ * the sole connection: a WAL reader elsewhere would share -wal/-shm names with the new file, and the
+ * scan is then done in place as before. In rollback mode SQLite refuses to write through a
+ * connection whose file was renamed over (SQLITE_READONLY_DBMOVED), and the previous file's write
+ * lock, held from the copy to the rename, keeps what was copied from changing: a process that opens
+ * the index meanwhile reads the previous scan, and a write it attempts after the rename fails with
+ * one line instead of going to the replaced file.
  */
 import { closeSync, fsyncSync, openSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -98,16 +99,27 @@ export interface Rebuild {
   file: string;
   tmp: string;
   root: string;
-  /** PRAGMA data_version of the previous file when its rows were copied. */
-  dataVersion: number;
 }
 
 /**
- * Starts a new index file for a full scan of `root`. `old` is the open previous index, holding its
- * write lock (BEGIN IMMEDIATE) so that what is copied cannot change before the swap. `open`
- * creates and migrates the new file (open.ts openIndexForRebuild).
+ * Takes the previous index `old` out of WAL mode, outside a transaction: true when no other
+ * connection has it open (then a rebuild may replace it), false when one has (scan in place).
  */
-export function startRebuild(old: DB, given: string, root: string, open: (tmp: string) => DB): Rebuild {
+export function claimRebuild(old: DB): boolean {
+  try {
+    return String(old.pragma('main.journal_mode = DELETE', { simple: true })) === 'delete';
+  } catch {
+    return false; // SQLITE_BUSY: another connection holds it
+  }
+}
+
+/**
+ * Starts a new index file for a full scan of `root`, replacing the index file `given`, which the
+ * caller has claimed (claimRebuild) and holds the write lock of (BEGIN IMMEDIATE), so what is
+ * copied cannot change before the rename. `open` creates and migrates the new file
+ * (open.ts openIndexForRebuild).
+ */
+export function startRebuild(given: string, root: string, open: (tmp: string) => DB): Rebuild {
   const file = realpathSync(given); // a symlinked index keeps its link: the file it names is replaced
   const tmp = rebuildPath(file);
   for (const f of [tmp, `${tmp}-journal`, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
@@ -122,7 +134,7 @@ export function startRebuild(old: DB, given: string, root: string, open: (tmp: s
     db.exec('COMMIT');
     db.exec('DETACH DATABASE previous');
     db.exec('BEGIN');
-    return { db, file, tmp, root, dataVersion: old.pragma('data_version', { simple: true }) as number };
+    return { db, file, tmp, root };
   } catch (err) {
     db.close();
     rmSync(tmp, { force: true });
@@ -146,59 +158,18 @@ function fsyncPath(p: string): void {
 }
 
 /**
- * Ends a rebuild whose scan `scanId` is written (not yet committed) into `r.db`: commits it, makes
- * it durable and puts it in place of the previous file, or, when another connection has the
- * previous file open or changed it since the copy, copies the scan into the previous file instead.
- * `old` still holds its write transaction; it is closed. Returns how the scan went in.
+ * Ends a rebuild whose scan is written (not yet committed) into `r.db`: commits it, makes it durable
+ * and renames it over the previous file. `old` still holds its write lock, until after the rename;
+ * it is closed.
  */
-export function finishRebuild(r: Rebuild, old: DB, scanId: number): 'renamed' | 'merged' {
+export function finishRebuild(r: Rebuild, old: DB): void {
   r.db.exec('COMMIT');
   // The new file becomes an index like any other: WAL, as open.ts sets it.
   r.db.pragma('journal_mode = WAL');
   r.db.close();
   fsyncPath(r.tmp);
+  renameSync(r.tmp, r.file);
+  fsyncPath(path.dirname(r.file));
   old.exec('ROLLBACK');
-  // Only the sole connection may leave WAL mode (it checkpoints and removes -wal and -shm): that
-  // proves nobody else has the file open. Then the exclusive lock of rollback mode keeps it so.
-  let alone: boolean;
-  try {
-    alone = String(old.pragma('journal_mode = DELETE', { simple: true })) === 'delete';
-  } catch {
-    alone = false; // SQLITE_BUSY: another connection
-  }
-  if (alone) {
-    try {
-      old.exec('BEGIN EXCLUSIVE');
-      alone = (old.pragma('data_version', { simple: true }) as number) === r.dataVersion;
-    } catch {
-      alone = false;
-    }
-  }
-  if (alone) {
-    renameSync(r.tmp, r.file);
-    fsyncPath(path.dirname(path.resolve(r.file)));
-    old.exec('ROLLBACK');
-    old.close();
-    return 'renamed';
-  }
-  mergeInto(old, r, scanId);
   old.close();
-  return 'merged';
-}
-
-/** The slow way: the new scan's rows copied into the previous file, replacing its scans of the root, in one transaction. */
-function mergeInto(old: DB, r: Rebuild, scanId: number): void {
-  try {
-    if (old.inTransaction) old.exec('ROLLBACK'); // ATTACH needs to be outside a transaction
-    old.prepare(`ATTACH DATABASE ? AS rebuilt`).run(path.resolve(r.tmp));
-    old.exec('BEGIN IMMEDIATE');
-    old.prepare(`DELETE FROM scans WHERE root = ?`).run(r.root);
-    copyRows(old, 'rebuilt', 'main', `s.id = ${scanId}`, (belongs) => belongs);
-    old.exec('COMMIT');
-  } catch (err) {
-    if (old.inTransaction) old.exec('ROLLBACK');
-    throw err;
-  } finally {
-    rmSync(r.tmp, { force: true });
-  }
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { DB } from '../index/open.js';
 import { indexFailure, openIndexForRebuild, openIndexForWrite } from '../index/open.js';
-import { abandonRebuild, finishRebuild, startRebuild, type Rebuild } from '../index/rebuild.js';
+import { abandonRebuild, claimRebuild, finishRebuild, startRebuild, type Rebuild } from '../index/rebuild.js';
 import {
   completeScan,
   countFiles,
@@ -30,8 +30,9 @@ export interface ScanOptions {
   /** List every digest directory instead of opening `link`/`data` by name (finds strays beside them). */
   thorough?: boolean;
   /**
-   * A full scan writes a new index file beside `dbFile` and renames it into place (index/rebuild.ts);
-   * the `db` passed in is then closed, and the result's `db` is the index to use from then on.
+   * A full scan writes a new index file beside `dbFile` and renames it into place (index/rebuild.ts)
+   * unless another connection has the index open; the `db` passed in is then closed, and the
+   * result's `db` is the index to use from then on.
    */
   rebuild?: boolean;
 }
@@ -49,8 +50,8 @@ export interface ScanResult {
   phases: Array<[string, number]>;
   /** The open index holding the scan: the `db` given, or the new file after a rebuild. */
   db: DB;
-  /** How a rebuilt index went in: renamed into place, or merged into the previous file (in use). */
-  rebuilt?: 'renamed' | 'merged';
+  /** True when the scan went into a new file renamed into place (index/rebuild.ts). */
+  rebuilt?: boolean;
 }
 
 /** Default worker count: enough reads in flight for a cold disk without starving the index writer. */
@@ -79,6 +80,13 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
   const runner: TaskRunner = jobs > 0 ? new WorkerPool(root.v2, jobs, thorough) : new InlineRunner(root.v2, thorough);
   let rebuild: Rebuild | undefined;
   try {
+    // A full scan may write a new file (index/rebuild.ts) when nobody else has the index open; the
+    // journal mode can only change outside a transaction, so claim it before, if it looks full.
+    const claimed =
+      Boolean(opts.rebuild) &&
+      opts.dbFile !== ':memory:' &&
+      (opts.full || reusableScan(db, root.v2, thorough) === undefined) &&
+      claimRebuild(db);
     db.exec('BEGIN IMMEDIATE');
     phase('begin');
     try {
@@ -111,8 +119,8 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
         };
       }
       let target = db;
-      if (opts.rebuild && opts.dbFile !== ':memory:') {
-        rebuild = startRebuild(db, opts.dbFile, root.v2, openIndexForRebuild);
+      if (claimed) {
+        rebuild = startRebuild(opts.dbFile, root.v2, openIndexForRebuild);
         target = rebuild.db;
       } else dropScansOf(db, root.v2);
       const indexes = suspendIndexes(target);
@@ -127,10 +135,10 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       completeScan(target, scanId, { files, dirs, finishedMs: now() });
       const result = { scanId, root, files, dirs, repositories, phases };
       if (rebuild) {
-        const how = finishRebuild(rebuild, db, scanId);
+        finishRebuild(rebuild, db);
         rebuild = undefined;
         phase('commit');
-        return { ...result, elapsedMs: now() - started, db: openIndexForWrite(opts.dbFile), rebuilt: how };
+        return { ...result, elapsedMs: now() - started, db: openIndexForWrite(opts.dbFile), rebuilt: true };
       }
       db.exec('COMMIT');
       phase('commit');

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openIndexForWrite } from '../../src/index/open.js';
-import { rebuildPath } from '../../src/index/rebuild.js';
+import { openIndexForRebuild, openIndexForWrite } from '../../src/index/open.js';
+import { claimRebuild, finishRebuild, rebuildPath, startRebuild } from '../../src/index/rebuild.js';
 import { scanStorage, type ScanResult } from '../../src/scan/run.js';
 import { runCli } from '../helpers/cli.js';
 import { dumpIndex } from '../helpers/index-dump.js';
@@ -60,7 +60,7 @@ test('a full scan renames a new file into place, keeping other roots and the pru
 
   const inode = statSync(db).ino;
   const r = await scan(b, db, true);
-  assert.equal(r.rebuilt, 'renamed');
+  assert.equal(r.rebuilt, true);
   assert.notEqual(statSync(db).ino, inode, 'a new file');
   assert.ok(!existsSync(rebuildPath(db)));
   assert.deepEqual(rows(db, `SELECT id, root, mode, status FROM prune_runs ORDER BY id`), journal);
@@ -101,7 +101,7 @@ test('a rebuilt index holds what an in-place scan writes; a stray rebuild file i
     );
 });
 
-test('while another connection has the index open, the new scan is merged into it, not renamed over it', async (t) => {
+test('while another connection has the index open, the full scan is made in place, not renamed over it', async (t) => {
   const [a, b] = trees(t);
   const db = path.join(a.root, 'idx.db');
   await scan(a, db, true);
@@ -109,10 +109,10 @@ test('while another connection has the index open, the new scan is merged into i
   const expected = dumpIndex(db);
   const reader = new Database(db, { readonly: true });
   t.after(() => reader.close());
-  reader.prepare(`SELECT count(*) FROM scans`).get(); // a connection that has read holds its WAL lock until closed
+  reader.prepare(`SELECT count(*) FROM scans`).get(); // a WAL reader holds its lock until it closes
   const inode = statSync(db).ino;
   const r = await scan(b, db, true);
-  assert.equal(r.rebuilt, 'merged');
+  assert.equal(r.rebuilt, undefined);
   assert.equal(statSync(db).ino, inode, 'the same file');
   assert.ok(!existsSync(rebuildPath(db)));
   assert.deepEqual(dumpIndex(db), expected);
@@ -120,4 +120,31 @@ test('while another connection has the index open, the new scan is merged into i
     (reader.prepare(`SELECT count(*) AS n FROM scans WHERE status = 'complete'`).get() as { n: number }).n,
     2,
   );
+});
+
+test('a connection opened during a rebuild reads the previous scan and cannot write to the replaced file', async (t) => {
+  const [a] = trees(t);
+  const db = path.join(a.root, 'idx.db');
+  await scan(a, db, true);
+  const old = openIndexForWrite(db);
+  assert.ok(claimRebuild(old));
+  old.exec('BEGIN IMMEDIATE');
+  const r = startRebuild(db, a.v2, openIndexForRebuild);
+  const late = new Database(db);
+  t.after(() => late.close());
+  late.pragma('busy_timeout = 0');
+  assert.equal(
+    (late.prepare(`SELECT count(*) AS n FROM scans`).get() as { n: number }).n,
+    1,
+    'reads the previous scan',
+  );
+  finishRebuild(r, old);
+  assert.throws(
+    () =>
+      late.exec(
+        `INSERT INTO prune_runs (root, mode, tool_version, pid, host, started_ms, status) VALUES ('x', 'dry-run', 'v', 1, 'h', 0, 'running')`,
+      ),
+    (err: { code?: string }) => err.code === 'SQLITE_READONLY_DBMOVED',
+  );
+  assert.deepEqual(rows(db, `SELECT count(*) AS n FROM prune_runs`), [{ n: 0 }], 'nothing went to the new file either');
 });
