@@ -70,24 +70,18 @@ function belongsTo(db: DB, schema: string, table: string, alias: string, scanWhe
 }
 
 /**
- * Copies into schema `to` the rows of schema `from` that `keep` selects, table by table (same
- * columns, same ids). `keep` gets each table's "belongs to the scans matching scanWhere" predicate,
- * or null for a table that hangs off no scan, and returns the WHERE clause, or null to skip it.
+ * Copies into the new file (main) every row of `previous` that does not belong to a scan of `root`
+ * (belongsTo), table by table, same columns, same ids: what an in-place rescan of the root keeps.
  */
-function copyRows(
-  db: DB,
-  from: string,
-  to: string,
-  scanWhere: string,
-  keep: (belongs: string | null) => string | null,
-): void {
-  for (const t of tables(db, to)) {
-    const where = keep(belongsTo(db, from, t, 'x', scanWhere));
-    if (where === null) continue;
-    const cols = columns(db, to, t)
+function copyKept(db: DB, root: string): void {
+  for (const t of tables(db, 'main')) {
+    const belongs = belongsTo(db, 'previous', t, 'x', `s.root = ${quote(root)}`);
+    const cols = columns(db, 'main', t)
       .map((c) => `"${c}"`)
       .join(', ');
-    db.exec(`INSERT INTO "${to}"."${t}" (${cols}) SELECT ${cols} FROM "${from}"."${t}" x WHERE ${where}`);
+    db.exec(
+      `INSERT INTO main."${t}" (${cols}) SELECT ${cols} FROM previous."${t}" x WHERE ${belongs ? `NOT ${belongs}` : '1'}`,
+    );
   }
 }
 
@@ -98,12 +92,13 @@ export interface Rebuild {
   db: DB;
   file: string;
   tmp: string;
-  root: string;
 }
 
 /**
  * Takes the previous index `old` out of WAL mode, outside a transaction: true when no other
- * connection has it open (then a rebuild may replace it), false when one has (scan in place).
+ * connection has it open in WAL mode (then a rebuild may replace it), false when one has (scan in
+ * place). A file already in rollback mode is claimed as it is: its connections hold no lasting lock
+ * and share no -wal with the new file, and their writes after the rename fail (DBMOVED).
  */
 export function claimRebuild(old: DB): boolean {
   try {
@@ -127,14 +122,11 @@ export function startRebuild(given: string, root: string, open: (tmp: string) =>
   try {
     db.prepare(`ATTACH DATABASE ? AS previous`).run(file);
     db.exec('BEGIN');
-    // Everything but this root's scans and what hangs off them; ids kept, so references stay true.
-    copyRows(db, 'previous', 'main', `s.root = ${quote(root)}`, (belongs) =>
-      belongs === null ? '1' : `NOT ${belongs}`,
-    );
+    copyKept(db, root);
     db.exec('COMMIT');
     db.exec('DETACH DATABASE previous');
     db.exec('BEGIN');
-    return { db, file, tmp, root };
+    return { db, file, tmp };
   } catch (err) {
     db.close();
     rmSync(tmp, { force: true });
