@@ -146,11 +146,11 @@ const CHECK_STEPS = [
 const TEMP_TABLES = ['g_rev', 'g_tag', 'g_closure', 'g_only', 'g_hold', 'g_held', 'g_digest', 'g_tag_blob'];
 
 /**
- * Recomputes `held` and `tag_usage` for one scan. Call inside the scan's transaction. The secondary
+ * Recomputes `held`, `tag_usage` and the report's checks for one scan. Call inside the scan's transaction. The secondary
  * indexes of `held` (whatever the migrations defined) are dropped before its rows are rewritten
  * and built again after: one sort each instead of a B-tree update per row.
  */
-export function deriveGraph(db: DB, scanId: number, onStep?: StepListener, opts: { checks?: boolean } = {}): void {
+export function deriveGraph(db: DB, scanId: number, onStep?: StepListener): void {
   const run = runSteps(db, scanId, onStep);
   dropTemp(db);
   try {
@@ -161,19 +161,12 @@ export function deriveGraph(db: DB, scanId: number, onStep?: StepListener, opts:
     restoreIndexes(db, heldIndexes);
     onStep?.('restore held indexes', performance.now() - started);
     run(TAG_STEPS);
-    if (opts.checks) run(CHECK_STEPS);
+    run(CHECK_STEPS);
+    db.prepare(`UPDATE scans SET derived = 1 WHERE id = ?`).run(scanId);
   } finally {
     // On failure the caller rolls back, which also brings back the suspended indexes.
     dropTemp(db);
   }
-}
-
-/**
- * Everything derived from a scan's rows: the manifest graph and the report's checks (migration
- * 0013). deriveGraph alone is what migration 0005 ran, before the checks' tables existed.
- */
-export function deriveScan(db: DB, scanId: number, onStep?: StepListener): void {
-  deriveGraph(db, scanId, onStep, { checks: true });
 }
 
 /** Called with the start of each statement and its time, to see where a derivation spends it. */

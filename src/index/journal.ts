@@ -1,6 +1,6 @@
 /** The prune journal in the index: runs and their planned actions, with outcomes filled in as they happen. */
 import { hostname } from 'node:os';
-import type { DB } from './open.js';
+import type { DB, ReadableDB } from './open.js';
 import type { JournalAction, JournalOutcome } from '../prune/journal.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -81,15 +81,15 @@ const RUN_COLUMNS = `r.id, r.root, r.mode, r.quarantine_batch AS quarantineBatch
   (SELECT count(*) FROM prune_actions a WHERE a.run_id = r.id AND a.outcome IN ('deleted', 'quarantined', 'removed')) AS done`;
 
 /** Newest first. */
-export function pruneRuns(db: DB, limit: number): PruneRunRow[] {
+export function pruneRuns(db: ReadableDB, limit: number): PruneRunRow[] {
   return db.prepare(`SELECT ${RUN_COLUMNS} FROM prune_runs r ORDER BY r.id DESC LIMIT ?`).all(limit) as PruneRunRow[];
 }
 
-export function pruneRun(db: DB, id: number): PruneRunRow | undefined {
+export function pruneRun(db: ReadableDB, id: number): PruneRunRow | undefined {
   return db.prepare(`SELECT ${RUN_COLUMNS} FROM prune_runs r WHERE r.id = ?`).get(id) as PruneRunRow | undefined;
 }
 
-export function pruneActions(db: DB, runId: number): PruneActionRow[] {
+export function pruneActions(db: ReadableDB, runId: number): PruneActionRow[] {
   return db
     .prepare(
       `SELECT seq, kind, target, planned, reason, detail, outcome, outcome_detail AS outcomeDetail, done_ms AS doneMs

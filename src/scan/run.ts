@@ -11,7 +11,7 @@ import {
   restoreIndexes,
   suspendIndexes,
 } from '../index/scans.js';
-import { deriveScan, graphInputCounts } from '../index/derive.js';
+import { deriveGraph, graphInputCounts } from '../index/derive.js';
 import { IndexWriter } from '../index/writes.js';
 import { RegauditError, sqliteCode } from '../errors.js';
 import { resolveStorageRoot, type StorageRoot } from './root.js';
@@ -104,7 +104,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
         phase('rescan');
         // The derived manifest graph stays valid when nothing was read again and nothing went away.
         const reread = incremental.repositoriesReread + incremental.fansReread + incremental.manifestsRead;
-        if (reread > 0 || graphInputCounts(db, previous) !== before) deriveScan(db, previous);
+        if (reread > 0 || graphInputCounts(db, previous) !== before) deriveGraph(db, previous);
         phase('graph');
         const files = countFiles(db, previous);
         completeScan(db, previous, { files, dirs: -1, finishedMs: now() }, given);
@@ -133,7 +133,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       await runWalk(ctx, sink, runner, phase);
       restoreIndexes(target, indexes);
       phase('indexes');
-      deriveScan(target, scanId);
+      deriveGraph(target, scanId);
       phase('graph');
       const { files, dirs, repositories } = sink.progress;
       completeScan(target, scanId, { files, dirs, finishedMs: now() });

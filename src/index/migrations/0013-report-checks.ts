@@ -1,5 +1,4 @@
 import type { Database } from 'better-sqlite3';
-import { deriveScan } from '../derive.js';
 
 /**
  * Version 13: the three per-row checks of the report, derived once per scan with the manifest graph
@@ -33,7 +32,7 @@ export function up(db: Database): void {
       PRIMARY KEY (repo_id, tag)
     ) STRICT, WITHOUT ROWID;
   `);
-  // Scans written before this version get their checks now (derived data: always recomputable).
-  const scans = db.prepare(`SELECT id FROM scans WHERE status = 'complete'`).pluck().all() as number[];
-  for (const id of scans) deriveScan(db, id);
+  // Frozen (DDL and data moves only): scans written before this version have no checks yet, so they
+  // count as underived; reading commands ask for a scan, which is full and derives them.
+  db.exec(`UPDATE scans SET derived = 0`);
 }
