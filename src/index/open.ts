@@ -91,22 +91,7 @@ export function removeCreatedIndex(file: string): void {
 
 /** Opens (creating if needed) and migrates the index for writing. A file it created is removed on failure. */
 export function openIndexForWrite(file: string): WritableDB {
-  const created = file !== ':memory:' && !existsSync(file);
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file);
-    configure(db);
-    refuseForeign(db, file);
-    refuseNewer(file, userVersion(db));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    migrate(db);
-    return db as WritableDB;
-  } catch (err) {
-    db?.close();
-    if (created) removeCreatedIndex(file);
-    throw indexFailure(file, err);
-  }
+  return openWritable(file, 'WAL', 'NORMAL');
 }
 
 /**
@@ -114,16 +99,24 @@ export function openIndexForWrite(file: string): WritableDB {
  * commit, since it is rebuilt from the storage and read by nobody until it is synced and renamed.
  */
 export function openIndexForRebuild(file: string): WritableDB {
+  return openWritable(file, 'OFF', 'OFF');
+}
+
+function openWritable(file: string, journal: 'WAL' | 'OFF', synchronous: 'NORMAL' | 'OFF'): WritableDB {
+  const created = file !== ':memory:' && !existsSync(file);
   let db: Database.Database | undefined;
   try {
     db = new Database(file);
     configure(db);
-    db.pragma('journal_mode = OFF');
-    db.pragma('synchronous = OFF');
+    refuseForeign(db, file);
+    refuseNewer(file, userVersion(db));
+    db.pragma(`journal_mode = ${journal}`);
+    db.pragma(`synchronous = ${synchronous}`);
     migrate(db);
     return db as WritableDB;
   } catch (err) {
     db?.close();
+    if (created) removeCreatedIndex(file);
     throw indexFailure(file, err);
   }
 }
