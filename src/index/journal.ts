@@ -1,8 +1,25 @@
 /** The prune journal in the index: runs and their planned actions, with outcomes filled in as they happen. */
 import { hostname } from 'node:os';
 import type { DB, ReadableDB } from './open.js';
-import type { JournalAction, JournalOutcome } from '../prune/journal.js';
 import { TOOL_VERSION } from '../version.js';
+
+/** One planned step of a prune, as the journal records it. */
+export interface JournalAction {
+  /** Repository name, or a path relative to docker/registry/v2 for a cleanup. */
+  target: string;
+  kind: 'repository' | 'cleanup';
+  /** What the plan said: delete, skip, remove. */
+  action: string;
+  reason?: string;
+  detail?: string;
+}
+
+export interface JournalOutcome extends JournalAction {
+  /** deleted, quarantined, skipped, removed, kept */
+  outcome: string;
+  outcomeDetail?: string;
+  at: string;
+}
 
 export type PruneMode = 'dry-run' | 'delete' | 'quarantine';
 
