@@ -52,8 +52,10 @@ export async function openAndScan(
       ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
       thorough: Boolean(o.thorough),
       full: Boolean(o.full),
+      rebuild: true,
     });
-    return { db, scanned };
+    // A full scan may have written a new file and closed `db` (index/rebuild.ts): use the one it returns.
+    return { db: scanned.db, scanned };
   } catch (err) {
     db.close();
     if (created) removeCreatedIndex(dbFile);

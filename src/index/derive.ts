@@ -113,23 +113,45 @@ const TAG_STEPS = [
    GROUP BY t.repo_id, t.tag`,
 ];
 
+/**
+ * The report's per-row checks (migration 0012), with the same meaning as when the report made them:
+ * blobs no repository holds, revision links without their blob, tag directories without a live
+ * current link. Run before the temporary tables go: g_digest and g_rev answer two of them.
+ */
+const CHECK_STEPS = [
+  `DELETE FROM unheld_blobs WHERE scan_id = :scan`,
+  // g_digest.repos counts the repositories holding a digest (held.holders > 0).
+  `INSERT INTO unheld_blobs (scan_id, digest, size, linked_by)
+   SELECT :scan, b.digest, b.size,
+     (SELECT count(DISTINCT l.repo_id) FROM links l JOIN repositories r ON r.id = l.repo_id
+      WHERE l.digest = b.digest AND l.kind = 'layer' AND r.scan_id = :scan)
+   FROM blobs b
+   WHERE b.scan_id = :scan AND NOT EXISTS (SELECT 1 FROM g_digest g WHERE g.digest = b.digest AND g.repos > 0)`,
+  `DELETE FROM blobless_revisions WHERE repo_id IN (SELECT id FROM repositories WHERE scan_id = :scan)`,
+  // g_rev holds (repository, content digest) of every revision link whose blob exists.
+  `INSERT OR IGNORE INTO blobless_revisions (repo_id, digest)
+   SELECT l.repo_id, l.digest FROM repositories r
+   JOIN links l INDEXED BY links_by_repo_digest ON l.repo_id = r.id AND l.kind = 'revision' AND l.digest IS NOT NULL
+   WHERE r.scan_id = :scan AND NOT EXISTS (SELECT 1 FROM g_rev v WHERE v.repo_id = l.repo_id AND v.digest = l.digest)`,
+  `DELETE FROM dead_tags WHERE repo_id IN (SELECT id FROM repositories WHERE scan_id = :scan)`,
+  `INSERT OR IGNORE INTO dead_tags (repo_id, tag)
+   SELECT t.repo_id, t.name FROM repositories r
+   JOIN tags t ON t.repo_id = r.id
+   LEFT JOIN links l ON l.repo_id = r.id AND l.kind = 'tag-current' AND l.tag = t.name
+   WHERE r.scan_id = :scan AND NOT (
+     EXISTS (SELECT 1 FROM links v WHERE v.repo_id = r.id AND v.kind = 'revision' AND v.path_digest = l.digest AND v.digest IS NOT NULL)
+     AND EXISTS (SELECT 1 FROM blobs b WHERE b.scan_id = r.scan_id AND b.digest = l.digest))`,
+];
+
 const TEMP_TABLES = ['g_rev', 'g_tag', 'g_closure', 'g_only', 'g_hold', 'g_held', 'g_digest', 'g_tag_blob'];
 
 /**
- * Recomputes `held` and `tag_usage` for one scan. Call inside the scan's transaction. The secondary
+ * Recomputes `held`, `tag_usage` and the report's checks for one scan. Call inside the scan's transaction. The secondary
  * indexes of `held` (whatever the migrations defined) are dropped before its rows are rewritten
  * and built again after: one sort each instead of a B-tree update per row.
  */
-export function deriveGraph(db: DB, scanId: number, onStep?: (sql: string, ms: number) => void): void {
-  const run = (steps: readonly string[]): void => {
-    for (const sql of steps) {
-      const started = performance.now();
-      const stmt = db.prepare(sql);
-      if (sql.includes(':scan')) stmt.run({ scan: scanId });
-      else stmt.run();
-      onStep?.(sql.replace(/\s+/g, ' ').slice(0, 90), performance.now() - started);
-    }
-  };
+export function deriveGraph(db: DB, scanId: number, onStep?: StepListener): void {
+  const run = runSteps(db, scanId, onStep);
   dropTemp(db);
   try {
     run(GRAPH_STEPS);
@@ -139,11 +161,27 @@ export function deriveGraph(db: DB, scanId: number, onStep?: (sql: string, ms: n
     restoreIndexes(db, heldIndexes);
     onStep?.('restore held indexes', performance.now() - started);
     run(TAG_STEPS);
+    run(CHECK_STEPS);
     db.prepare(`UPDATE scans SET derived = 1 WHERE id = ?`).run(scanId);
   } finally {
     // On failure the caller rolls back, which also brings back the suspended indexes.
     dropTemp(db);
   }
+}
+
+/** Called with the start of each statement and its time, to see where a derivation spends it. */
+export type StepListener = (sql: string, ms: number) => void;
+
+function runSteps(db: DB, scanId: number, onStep?: StepListener): (steps: readonly string[]) => void {
+  return (steps) => {
+    for (const sql of steps) {
+      const started = performance.now();
+      const stmt = db.prepare(sql);
+      if (sql.includes(':scan')) stmt.run({ scan: scanId });
+      else stmt.run();
+      onStep?.(sql.replace(/\s+/g, ' ').slice(0, 90), performance.now() - started);
+    }
+  };
 }
 
 function dropTemp(db: DB): void {

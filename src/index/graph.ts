@@ -137,18 +137,11 @@ export interface UnreferencedBlobRow {
   linkedBy: number;
 }
 
-/** Blobs no repository holds: no revision's manifest, and referenced by no revision's manifest. */
+/** Blobs no repository holds: no revision's manifest, and referenced by no revision's manifest (derived with the scan). */
 export function unreferencedBlobs(db: ReadableDB, scanId: number): UnreferencedBlobRow[] {
   return db
-    .prepare(
-      `SELECT b.digest, b.size,
-         (SELECT count(DISTINCT l.repo_id) FROM links l JOIN repositories r ON r.id = l.repo_id
-          WHERE l.digest = b.digest AND l.kind = 'layer' AND r.scan_id = :scan) AS linkedBy
-       FROM blobs b
-       WHERE b.scan_id = :scan AND NOT EXISTS (SELECT 1 FROM held h WHERE h.scan_id = :scan AND h.digest = b.digest AND h.holders > 0)
-       ORDER BY b.digest`,
-    )
-    .all({ scan: scanId }) as UnreferencedBlobRow[];
+    .prepare(`SELECT digest, size, linked_by AS linkedBy FROM unheld_blobs WHERE scan_id = ? ORDER BY digest`)
+    .all(scanId) as UnreferencedBlobRow[];
 }
 
 export interface UnreadableManifestRow {

@@ -91,6 +91,18 @@ export function removeCreatedIndex(file: string): void {
 
 /** Opens (creating if needed) and migrates the index for writing. A file it created is removed on failure. */
 export function openIndexForWrite(file: string): WritableDB {
+  return openWritable(file, 'WAL', 'NORMAL');
+}
+
+/**
+ * Creates a new index file for a full scan (rebuild.ts): no rollback journal and no fsync per
+ * commit, since it is rebuilt from the storage and read by nobody until it is synced and renamed.
+ */
+export function openIndexForRebuild(file: string): WritableDB {
+  return openWritable(file, 'OFF', 'OFF');
+}
+
+function openWritable(file: string, journal: 'WAL' | 'OFF', synchronous: 'NORMAL' | 'OFF'): WritableDB {
   const created = file !== ':memory:' && !existsSync(file);
   let db: Database.Database | undefined;
   try {
@@ -98,8 +110,8 @@ export function openIndexForWrite(file: string): WritableDB {
     configure(db);
     refuseForeign(db, file);
     refuseNewer(file, userVersion(db));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`journal_mode = ${journal}`);
+    db.pragma(`synchronous = ${synchronous}`);
     migrate(db);
     return db as WritableDB;
   } catch (err) {

@@ -60,7 +60,7 @@ export interface TagRow {
   blobPresent: boolean;
 }
 
-/** Every tag directory that is not live (no current link, or one whose revision or blob is gone). */
+/** Every tag directory that is not live (no current link, or one whose revision or blob is gone): `dead_tags`, derived with the scan. */
 export function tags(db: ReadableDB, scanId: number): TagRow[] {
   const rows = db
     .prepare(
@@ -69,7 +69,8 @@ export function tags(db: ReadableDB, scanId: number): TagRow[] {
          EXISTS (SELECT 1 FROM links v WHERE v.repo_id = r.id AND v.kind = 'revision' AND v.path_digest = l.digest AND v.digest IS NOT NULL) AS revisionPresent,
          EXISTS (SELECT 1 FROM blobs b WHERE b.scan_id = r.scan_id AND b.digest = l.digest) AS blobPresent
        FROM repositories r
-       JOIN tags t ON t.repo_id = r.id
+       JOIN dead_tags d ON d.repo_id = r.id
+       JOIN tags t ON t.repo_id = d.repo_id AND t.name = d.tag
        LEFT JOIN links l ON l.repo_id = r.id AND l.kind = 'tag-current' AND l.tag = t.name
        WHERE r.scan_id = ? AND NOT (revisionPresent AND blobPresent)
        ORDER BY r.name, t.name`,
@@ -123,13 +124,14 @@ export function danglingLayerLinks(db: ReadableDB, scanId: number): LinkRow[] {
     .all(scanId) as LinkRow[];
 }
 
-/** Revision links whose manifest blob is not in blobs/. */
+/** Revision links whose manifest blob is not in blobs/ (`blobless_revisions`, derived with the scan). */
 export function revisionsWithoutBlob(db: ReadableDB, scanId: number): LinkRow[] {
   return db
     .prepare(
-      `SELECT ${LINK_COLUMNS} FROM links l JOIN repositories r ON r.id = l.repo_id
-       WHERE r.scan_id = ? AND l.kind = 'revision' AND l.digest IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.scan_id = r.scan_id AND b.digest = l.digest)
+      `SELECT ${LINK_COLUMNS} FROM repositories r
+       JOIN blobless_revisions x ON x.repo_id = r.id
+       JOIN links l ON l.repo_id = x.repo_id AND l.kind = 'revision' AND l.digest = x.digest
+       WHERE r.scan_id = ?
        ORDER BY r.name, l.path_digest`,
     )
     .all(scanId) as LinkRow[];

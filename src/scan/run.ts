@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { DB } from '../index/open.js';
-import { indexFailure } from '../index/open.js';
+import { indexFailure, openIndexForRebuild, openIndexForWrite } from '../index/open.js';
+import { abandonRebuild, claimRebuild, finishRebuild, startRebuild, type Rebuild } from '../index/rebuild.js';
 import {
   completeScan,
   countFiles,
@@ -34,6 +35,12 @@ export interface ScanOptions {
   full?: boolean;
   /** List every digest directory instead of opening `link`/`data` by name (finds strays beside them). */
   thorough?: boolean;
+  /**
+   * A full scan writes a new index file beside `dbFile` and renames it into place (index/rebuild.ts)
+   * unless another connection has the index open; the `db` passed in is then closed, and the
+   * result's `db` is the index to use from then on.
+   */
+  rebuild?: boolean;
 }
 
 export interface ScanResult {
@@ -47,6 +54,10 @@ export interface ScanResult {
   incremental?: RescanStats;
   /** Wall milliseconds per phase, in order (walk, indexes, graph, ...): where a scan's time goes. */
   phases: Array<[string, number]>;
+  /** The open index holding the scan: the `db` given, or the new file after a rebuild. */
+  db: DB;
+  /** True when the scan went into a new file renamed into place (index/rebuild.ts). */
+  rebuilt?: boolean;
   /** Object storage only: the requests the scan sent, by kind. */
   requests?: RequestCounts;
 }
@@ -77,7 +88,15 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
   const thorough = Boolean(opts.thorough);
   const ctx: WalkContext = { storage: fsStorage, v2: root.v2, thorough };
   const runner: TaskRunner = jobs > 0 ? new WorkerPool(ctx, jobs) : new InlineRunner(ctx);
+  let rebuild: Rebuild | undefined;
   try {
+    // A full scan may write a new file (index/rebuild.ts) when nobody else has the index open; the
+    // journal mode can only change outside a transaction, so claim it before, if it looks full.
+    const claimed =
+      Boolean(opts.rebuild) &&
+      opts.dbFile !== ':memory:' &&
+      (opts.full || reusableScan(db, root.v2, thorough) === undefined) &&
+      claimRebuild(db);
     db.exec('BEGIN IMMEDIATE');
     phase('begin');
     try {
@@ -106,24 +125,37 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
           elapsedMs: now() - started,
           incremental,
           phases,
+          db,
         };
       }
-      dropScansOf(db, root.v2);
-      const indexes = suspendIndexes(db);
-      const scanId = insertScan(db, root.v2, given, started, thorough);
-      const sink = new CollectingSink(new IndexWriter(db, scanId), opts.onProgress);
+      let target = db;
+      if (claimed) {
+        rebuild = startRebuild(opts.dbFile, root.v2, openIndexForRebuild);
+        target = rebuild.db;
+      } else dropScansOf(db, root.v2);
+      const indexes = suspendIndexes(target);
+      const scanId = insertScan(target, root.v2, given, started, thorough);
+      const sink = new CollectingSink(new IndexWriter(target, scanId), opts.onProgress);
       await runWalk(ctx, sink, runner, phase);
-      restoreIndexes(db, indexes);
+      restoreIndexes(target, indexes);
       phase('indexes');
-      deriveGraph(db, scanId);
+      deriveGraph(target, scanId);
       phase('graph');
       const { files, dirs, repositories } = sink.progress;
-      completeScan(db, scanId, { files, dirs, finishedMs: now() });
+      completeScan(target, scanId, { files, dirs, finishedMs: now() });
+      const result = { scanId, root, files, dirs, repositories, phases };
+      if (rebuild) {
+        finishRebuild(rebuild, db);
+        rebuild = undefined;
+        phase('commit');
+        return { ...result, elapsedMs: now() - started, db: openIndexForWrite(opts.dbFile), rebuilt: true };
+      }
       db.exec('COMMIT');
       phase('commit');
-      return { scanId, root, files, dirs, repositories, elapsedMs: now() - started, phases };
+      return { ...result, elapsedMs: now() - started, db };
     } catch (err) {
-      if (db.inTransaction) db.exec('ROLLBACK');
+      if (rebuild) abandonRebuild(rebuild);
+      if (db.open && db.inTransaction) db.exec('ROLLBACK');
       throw err;
     }
   } catch (err) {
@@ -162,6 +194,7 @@ async function scanObjectStorage(db: DB, given: string, opts: ScanOptions): Prom
       elapsedMs: now() - started,
       phases,
       requests: r.requests,
+      db, // a bucket scan is written in place (index/rebuild.ts serves full filesystem scans)
     };
   } catch (err) {
     if (sqliteCode(err) !== undefined) throw indexFailure(opts.dbFile, err);

@@ -57,7 +57,9 @@ export const fsStorage: StorageDriver = {
   },
   readSmall(abs: string, max: number): SmallFile {
     return withRegularFile(abs, (fd, st) => {
-      const want = Math.min(max + 1, st.size + 1);
+      // The size fstat gave, or one byte past `max` to tell a larger file: one read for a link, not a
+      // second one to find its end (a file that changed since is read again by the next rescan: its stamp moved).
+      const want = st.size <= max ? st.size : max + 1;
       const buf = want <= scratch.length ? scratch : Buffer.allocUnsafe(want);
       const got = readInto(fd, buf, want);
       return {

@@ -13,7 +13,8 @@ import * as queries from '../../src/index/queries.js';
 import { openIndexForRead, openIndexForWrite, type DB } from '../../src/index/open.js';
 import { latestScan } from '../../src/index/scans.js';
 import { scanStorage } from '../../src/scan/run.js';
-import { StorageTree } from '../helpers/tree.js';
+import { sha256, StorageTree } from '../helpers/tree.js';
+import { SCHEMA_VERSION } from '../../src/index/migrations/index.js';
 
 const hex = (d: string): string => d.slice(7);
 
@@ -74,6 +75,34 @@ test('an index written before migration 0005: reading refuses it until a scan re
   // The same regaudit's scan would be updated in place; an underived one is read in full and derived.
   await scan(s, db);
   assert.deepEqual(await kinds(s, db), ['untagged-manifest app']);
+});
+
+test('an index written before migration 0012: reading refuses its scans until a scan derives the report checks', async (t) => {
+  const s = new StorageTree();
+  t.after(() => s.cleanup());
+  const db = path.join(s.root, 'idx.db');
+  s.image('app', 'v1', ['a']);
+  s.blob('nobody holds this'); // unreferenced-blob
+  s.revisionLink('app', sha256('manifest gone')); // missing-manifest-blob
+  s.tagLink('app', 'gone', sha256('manifest gone')); // dangling-tag
+  const other = s.image('other', 'v1', ['b']);
+  s.revisionLink('other', sha256('a path'), other.manifest); // content names another digest than its path
+  await scan(s, db);
+  const before = await kinds(s, db);
+  for (const k of ['unreferenced-blob app', 'missing-manifest-blob app', 'dangling-tag app'])
+    assert.ok(
+      before.some((f) => f.startsWith(k.split(' ')[0]!)),
+      `${k} in ${before.join(', ')}`,
+    );
+  const raw = new Database(db);
+  raw.exec(
+    `DROP TABLE unheld_blobs; DROP TABLE blobless_revisions; DROP TABLE dead_tags; PRAGMA user_version = ${SCHEMA_VERSION - 1};`,
+  );
+  raw.close();
+  openIndexForWrite(db).close(); // migrates: the frozen 0012 derives nothing, it marks the scans underived
+  await assert.rejects(kinds(s, db), /predates the manifest graph .* scan again: regaudit scan /);
+  await scan(s, db); // underived: read in full, checks derived
+  assert.deepEqual(await kinds(s, db), before);
 });
 
 function userVersionOf(file: string): number {

@@ -304,9 +304,11 @@ describe('hostile input (any user)', () => {
     try {
       generateTree(big, { size: 30_000, seed: 7 });
       const run = spawnCli(['scan', big, '--db', db]);
-      // the -wal file appears when the scan opens the index, after the CLI listens for signals
+      // the new index file a full scan writes (or, when it scans in place, the -wal) appears once the
+      // scan is under way, after the CLI listens for signals
       const deadline = Date.now() + 30_000;
-      while (!existsSync(`${db}-wal`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      const started = (): boolean => existsSync(`${db}.rebuild`) || existsSync(`${db}-wal`);
+      while (!started() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       process.kill(run.pid, 'SIGINT');
       res = await run.done;
     } finally {
