@@ -2,13 +2,12 @@ import { withState } from '../audit/rules.js';
 import { debris, repositories } from '../index/queries.js';
 import { guardIndex } from '../index/open.js';
 import type { ApplyResult } from '../prune/apply.js';
-import { acquirePruneLock } from '../prune/lock.js';
 import { planPrune, type PrunePlan } from '../prune/plan.js';
-import { resolveQuarantineDir } from '../prune/quarantine.js';
 import type { Format } from '../report/format.js';
 import { renderPrune } from '../report/prune.js';
 import { resolveStorageRoot } from '../scan/root.js';
 import { executePlan, type Execution } from './execute-prune.js';
+import { MutationGuard } from './mutation-guard.js';
 import { openSession, type SessionOptions } from './session.js';
 
 export interface PruneOptions extends SessionOptions {
@@ -37,14 +36,8 @@ export interface PruneOutcome {
  * its execution see the same storage as far as other prunes are concerned.
  */
 export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
-  let release: (() => void) | undefined;
-  let quarantineDir: string | undefined;
-  // Checked before the scan, dry run included: a bad DIR fails before anything happens; and the
-  // lock is taken before the scan, so it covers the plan as well as its execution.
-  const prepare = (v2: string): void => {
-    quarantineDir = opts.quarantine !== undefined ? resolveQuarantineDir(opts.quarantine, v2) : undefined;
-    if (opts.apply) release = acquirePruneLock(v2);
-  };
+  const guard = new MutationGuard(opts);
+  const prepare = (v2: string): void => guard.prepare(v2);
   if (opts.root !== undefined) prepare(resolveStorageRoot(opts.root).v2);
   try {
     const s = await openSession({ ...opts, writable: true });
@@ -68,7 +61,7 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
         v2: s.scan.root,
         plan,
         apply: opts.apply,
-        ...(quarantineDir !== undefined ? { quarantineDir } : {}),
+        ...(guard.quarantineDir !== undefined ? { quarantineDir: guard.quarantineDir } : {}),
         now: () => Date.now(),
         ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
       });
@@ -80,7 +73,9 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
           plan,
           ...(result ? { result } : {}),
           journalRun: execution.runId,
-          ...(quarantineDir !== undefined ? { quarantine: { dir: quarantineDir, batch: execution.batch } } : {}),
+          ...(guard.quarantineDir !== undefined
+            ? { quarantine: { dir: guard.quarantineDir, batch: execution.batch } }
+            : {}),
         },
         opts.format,
       );
@@ -89,6 +84,6 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
       s.db.close();
     }
   } finally {
-    release?.();
+    guard.releaseLock();
   }
 }

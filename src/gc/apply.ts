@@ -15,9 +15,7 @@
  * registry reads as absent and the next gc removes. Quarantining renames the item's directory into
  * the batch (across filesystems: copy, verify, then remove), where restore finds it.
  */
-import { lstatSync } from 'node:fs';
-import path from 'node:path';
-import fg from 'fast-glob';
+import { lstatSync, readdirSync } from 'node:fs';
 import { repositoryState } from '../audit/state.js';
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
 import { REPOSITORIES, REPOSITORY_PARTS } from '../layout/paths.js';
@@ -60,19 +58,25 @@ export interface GcApplyOptions {
   onItem?: (r: GcItemResult) => void;
 }
 
-/** Every repository directory under repositories/ (a directory holding a `_layers`, `_manifests` or `_uploads`). */
+/**
+ * Every repository directory under repositories/ (a directory holding a `_layers`, `_manifests` or
+ * `_uploads`), as the registry's catalog walk finds them: `_` entries are not descended into,
+ * symbolic links are not followed. An unreadable directory throws (the caller refuses).
+ */
 export function listRepositories(v2: string): string[] {
-  const base = `${v2}/${REPOSITORIES}`;
-  const parts = fg.sync(`**/{${REPOSITORY_PARTS.join(',')}}`, {
-    cwd: base,
-    onlyDirectories: true,
-    followSymbolicLinks: false,
-    dot: false,
-    // a part's contents are not repositories: do not walk into them
-    ignore: REPOSITORY_PARTS.map((p) => `**/${p}/**`),
-    suppressErrors: false,
-  });
-  return [...new Set(parts.map((p) => path.posix.dirname(p)))].filter((n) => n !== '.').sort();
+  const out: string[] = [];
+  const parts = new Set<string>(REPOSITORY_PARTS);
+  const walk = (abs: string, name: string): void => {
+    let isRepo = false;
+    for (const e of readdirSync(abs, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      if (parts.has(e.name)) isRepo = true;
+      else if (!e.name.startsWith('_')) walk(`${abs}/${e.name}`, name === '' ? e.name : `${name}/${e.name}`);
+    }
+    if (isRepo && name !== '') out.push(name);
+  };
+  walk(`${v2}/${REPOSITORIES}`, '');
+  return out.sort();
 }
 
 function snapshotOf(v2: string, name: string): RepositorySnapshot {
@@ -102,6 +106,8 @@ function namedDigests(v2: string): { named: Set<string>; problem: string | null 
     const s = snapshotOf(v2, name);
     if (s.problem !== null) return { named, problem: `repository ${name}: ${s.problem}` };
     for (const l of s.links) {
+      // A tag's index entries are its history: the registry serves and marks nothing through them.
+      if (l.kind === 'tag-index') continue;
       if (l.problem !== null) return { named, problem: `repository ${name}: a ${l.kind} link is ${l.problem}` };
       if (l.digest !== null) named.add(l.digest);
       if (l.pathDigest !== null) named.add(l.pathDigest);
@@ -216,7 +222,6 @@ export function applyGc(plan: GcPlan, o: GcApplyOptions): GcApplyResult {
   let bytesFreed = 0;
   let named: Set<string> | null = null;
   for (const item of plan.items) {
-    let detail: string | null;
     if (item.kind === 'blob' && named === null) {
       // Just before the first blob goes: what does every repository link now?
       const now = namedDigests(o.v2);
@@ -226,7 +231,7 @@ export function applyGc(plan: GcPlan, o: GcApplyOptions): GcApplyResult {
         );
       named = now.named;
     }
-    detail = recheck(o.v2, item, named);
+    const detail = recheck(o.v2, item, named);
     let res: GcItemResult;
     if (detail !== null) res = { path: item.path, kind: item.kind, outcome: 'skipped', detail, bytes: 0 };
     else {
