@@ -7,6 +7,7 @@ import { gcBlobRows, gcLayerLinkRows, gcRevisionRows, gcUnknowns, gcUploadRows }
 import { guardIndex } from '../index/open.js';
 import { repositories } from '../index/queries.js';
 import { processFs } from '../prune/fsops.js';
+import { ensureDir } from '../prune/tree.js';
 import { acquireQuarantineLock } from '../prune/lock.js';
 import type { Format } from '../report/format.js';
 import { renderGc } from '../report/gc-plan.js';
@@ -61,6 +62,7 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
         let releaseQuarantine: (() => void) | undefined;
         try {
           if (guard.quarantineDir !== undefined && plan.blocked.length === 0) {
+            ensureDir(fs, guard.quarantineDir);
             releaseQuarantine = acquireQuarantineLock(guard.quarantineDir);
             batch = openGcBatch(fs, guard.quarantineDir, v2, plan.items, Date.now());
           }
