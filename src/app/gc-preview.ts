@@ -1,7 +1,8 @@
-import { catalogEntries, gcBadLinks, gcManifests, gcRepositories, gcSets, type GcSets } from '../index/gc.js';
+import { catalogEntries, gcBadLinks, gcManifests, gcRepositories, gcSets } from '../index/gc.js';
+import type { GcPrediction } from '../gc/prediction.js';
 import { guardIndex } from '../index/open.js';
 import { debris } from '../index/queries.js';
-import { GC_SCENARIOS, gcIssues, type GcIssue, type GcScenario, type GcScenarioId } from '../gc/scenarios.js';
+import { GC_SCENARIOS, gcIssues, type GcScenarioId } from '../gc/scenarios.js';
 import { catalogOrder } from '../layout/catalog.js';
 import type { Format } from '../report/format.js';
 import { renderGcPreview } from '../report/gc.js';
@@ -10,11 +11,6 @@ import { openSession, type SessionOptions } from './session.js';
 export interface GcPreviewOptions extends SessionOptions {
   format: Format;
   scenarios?: GcScenarioId[];
-}
-
-export interface GcPrediction extends GcSets {
-  scenario: GcScenario;
-  issues: GcIssue[];
 }
 
 /** What each garbage-collect variant would delete, remove and break on the scanned storage. */

@@ -1,4 +1,4 @@
-import { Option } from 'commander';
+import { Command, Option } from 'commander';
 import ms from 'ms';
 import { UsageError } from '../errors.js';
 import { FORMATS, type Format } from '../report/format.js';
@@ -35,6 +35,13 @@ export const thoroughOption = (): Option =>
     '--thorough',
     'scan: also list every link and blob directory, to report stray and temporary files beside link and data files',
   );
+
+/** A command that scans a root first: `.scanningOptions()` declares its --quiet, --jobs and --thorough once. */
+export class ScanningCommand extends Command {
+  scanningOptions(): this {
+    return this.addOption(quietOption()).addOption(jobsOption()).addOption(thoroughOption());
+  }
+}
 
 /** How a command that scans walks the root: its --jobs and --thorough, parsed. */
 export function scanSettings(o: { jobs?: string; thorough?: boolean }): {

@@ -15,14 +15,14 @@
  * registry reads as absent and the next gc removes. Quarantining renames the item's directory into
  * the batch (across filesystems: copy, verify, then remove), where restore finds it.
  */
-import { lstatSync, readdirSync } from 'node:fs';
 import { repositoryState } from '../audit/state.js';
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
 import { REPOSITORIES, REPOSITORY_PARTS } from '../layout/paths.js';
 import { removeTree, type MutatingFs } from '../prune/fsops.js';
 import { removeEmptyDirs } from '../prune/tree.js';
 import { rereadRepository } from '../scan/read-repository.js';
-import type { RepositorySnapshot } from '../scan/records.js';
+import type { RepositorySnapshot } from '../index/records.js';
+import type { StorageReader } from '../storage/driver.js';
 import type { GcBatch } from './batch.js';
 import { REPOSITORY_PART_ORDER, type GcItem, type GcPlan } from './plan.js';
 
@@ -63,13 +63,13 @@ export interface GcApplyOptions {
  * `_uploads`), as the registry's catalog walk finds them: `_` entries are not descended into,
  * symbolic links are not followed. An unreadable directory throws (the caller refuses).
  */
-export function listRepositories(v2: string): string[] {
+export function listRepositories(storage: StorageReader, v2: string): string[] {
   const out: string[] = [];
   const parts = new Set<string>(REPOSITORY_PARTS);
   const walk = (abs: string, name: string): void => {
     let isRepo = false;
-    for (const e of readdirSync(abs, { withFileTypes: true })) {
-      if (!e.isDirectory()) continue;
+    for (const e of storage.list(abs)) {
+      if (e.type !== 'dir') continue;
       if (parts.has(e.name)) isRepo = true;
       else if (!e.name.startsWith('_')) walk(`${abs}/${e.name}`, name === '' ? e.name : `${name}/${e.name}`);
     }
@@ -79,19 +79,23 @@ export function listRepositories(v2: string): string[] {
   return out.sort();
 }
 
-function snapshotOf(v2: string, name: string): RepositorySnapshot {
-  return rereadRepository(`${v2}/${REPOSITORIES}/${name}`, name);
+function snapshotOf(storage: StorageReader, v2: string, name: string): RepositorySnapshot {
+  return rereadRepository(storage, `${v2}/${REPOSITORIES}/${name}`, name);
 }
 
 /** The first way the storage differs from the scan, or null. */
-export function changedSinceScan(v2: string, scanned: readonly ScannedRepository[]): string | null {
+export function changedSinceScan(
+  storage: StorageReader,
+  v2: string,
+  scanned: readonly ScannedRepository[],
+): string | null {
   const byName = new Map(scanned.map((r) => [r.name, r]));
-  const now = listRepositories(v2);
+  const now = listRepositories(storage, v2);
   for (const name of now) if (!byName.has(name)) return `repository ${name} appeared`;
   const present = new Set(now);
   for (const r of scanned) {
     if (!present.has(r.name)) return `repository ${r.name} is gone`;
-    const s = snapshotOf(v2, r.name);
+    const s = snapshotOf(storage, v2, r.name);
     if (s.problem !== null) return `repository ${r.name}: ${s.problem}`;
     if (s.entries !== r.entries || s.newestMtimeMs !== r.newestMtimeMs)
       return `repository ${r.name} changed (entries ${r.entries} → ${s.entries}, newest ${r.newestMtimeMs} → ${s.newestMtimeMs})`;
@@ -100,10 +104,10 @@ export function changedSinceScan(v2: string, scanned: readonly ScannedRepository
 }
 
 /** Every digest some link of some repository names now, read from disk. */
-function namedDigests(v2: string): { named: Set<string>; problem: string | null } {
+function namedDigests(storage: StorageReader, v2: string): { named: Set<string>; problem: string | null } {
   const named = new Set<string>();
-  for (const name of listRepositories(v2)) {
-    const s = snapshotOf(v2, name);
+  for (const name of listRepositories(storage, v2)) {
+    const s = snapshotOf(storage, v2, name);
     if (s.problem !== null) return { named, problem: `repository ${name}: ${s.problem}` };
     for (const l of s.links) {
       // A tag's index entries are its history: the registry serves and marks nothing through them.
@@ -117,56 +121,56 @@ function namedDigests(v2: string): { named: Set<string>; problem: string | null 
 }
 
 /** Every directory from docker/registry/v2 down to `rel` is a real directory; returns why not, or null. */
-function notPlain(v2: string, rel: string): string | null {
+function notPlain(storage: StorageReader, v2: string, rel: string): string | null {
   if (rel.split('/').some((s) => s === '' || s === '.' || s === '..')) return `unsafe path ${rel}`;
   let abs = v2;
   for (const seg of rel.split('/')) {
     abs = `${abs}/${seg}`;
     let st;
     try {
-      st = lstatSync(abs);
+      st = storage.lstat(abs);
     } catch (err) {
       return errnoCode(err) === 'ENOENT' ? 'gone' : `${abs}: ${describeFsError(err)}`;
     }
-    if (!st.isDirectory()) return `${abs} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}`;
+    if (st.type !== 'dir') return `${abs} is ${st.type === 'symlink' ? 'a symbolic link' : 'not a directory'}`;
   }
   return null;
 }
 
 /** The one file that makes the item exist (its `link`, a blob's `data`), with its size and mtime as the scan measured them. */
-function fileCheck(abs: string, item: GcItem): string | null {
+function fileCheck(storage: StorageReader, abs: string, item: GcItem): string | null {
   let st;
   try {
-    st = lstatSync(abs);
+    st = storage.lstat(abs);
   } catch (err) {
     return `${abs}: ${describeFsError(err)}`;
   }
-  if (!st.isFile()) return `${abs} is not a regular file`;
+  if (st.type !== 'file') return `${abs} is not a regular file`;
   if (Math.trunc(st.mtimeMs) !== item.expect.mtimeMs) return `${abs} was modified since the scan`;
   if (item.expect.size !== undefined && st.size !== item.expect.size) return `${abs} changed size since the scan`;
   return null;
 }
 
 /** Why the item must stay, checked just before it goes; null when it may go. */
-function recheck(v2: string, item: GcItem, named: ReadonlySet<string> | null): string | null {
-  const bad = notPlain(v2, item.path);
+function recheck(storage: StorageReader, v2: string, item: GcItem, named: ReadonlySet<string> | null): string | null {
+  const bad = notPlain(storage, v2, item.path);
   if (bad !== null) return bad;
   const abs = `${v2}/${item.path}`;
   switch (item.kind) {
     case 'manifest':
     case 'layer-link':
-      return fileCheck(`${abs}/link`, item);
+      return fileCheck(storage, `${abs}/link`, item);
     case 'blob':
       if (named?.has(item.digest!)) return 'a repository links it now';
-      return fileCheck(`${abs}/data`, item);
+      return fileCheck(storage, `${abs}/data`, item);
     case 'upload': {
-      const s = snapshotOf(v2, item.repository!);
+      const s = snapshotOf(storage, v2, item.repository!);
       const u = s.uploads.find((x) => `${REPOSITORIES}/${item.repository}/_uploads/${x.id}` === item.path);
       if (!u) return 'gone';
       return u.mtimeMs !== item.expect.mtimeMs ? 'written to since the scan' : null;
     }
     case 'repository': {
-      const s = snapshotOf(v2, item.repository!);
+      const s = snapshotOf(storage, v2, item.repository!);
       if (s.problem !== null) return `re-read failed: ${s.problem}`;
       let tagLinks = 0;
       let revisions = 0;
@@ -192,7 +196,7 @@ function removeItem(o: GcApplyOptions, item: GcItem): GcOutcome {
   for (const part of REPOSITORY_PART_ORDER) {
     const rel = `${item.path}/${part}`;
     try {
-      lstatSync(`${o.v2}/${rel}`);
+      o.fs.lstat(`${o.v2}/${rel}`);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') continue;
       throw err;
@@ -213,7 +217,7 @@ export function applyGc(plan: GcPlan, o: GcApplyOptions): GcApplyResult {
       `refusing to collect: part of the storage could not be read (${b.where}: ${b.why}${plan.blocked.length > 1 ? `, and ${plan.blocked.length - 1} more` : ''}); it may reference any blob`,
     );
   }
-  const changed = changedSinceScan(o.v2, o.scanned);
+  const changed = changedSinceScan(o.fs, o.v2, o.scanned);
   if (changed !== null)
     throw new StorageError(
       `refusing to collect: the storage changed since the scan (${changed}); scan again and review the plan`,
@@ -224,14 +228,14 @@ export function applyGc(plan: GcPlan, o: GcApplyOptions): GcApplyResult {
   for (const item of plan.items) {
     if (item.kind === 'blob' && named === null) {
       // Just before the first blob goes: what does every repository link now?
-      const now = namedDigests(o.v2);
+      const now = namedDigests(o.fs, o.v2);
       if (now.problem !== null)
         throw new StorageError(
           `refusing to delete blobs: ${now.problem} (the links before it are done; rerun after fixing it)`,
         );
       named = now.named;
     }
-    const detail = recheck(o.v2, item, named);
+    const detail = recheck(o.fs, o.v2, item, named);
     let res: GcItemResult;
     if (detail !== null) res = { path: item.path, kind: item.kind, outcome: 'skipped', detail, bytes: 0 };
     else {

@@ -4,12 +4,13 @@
  * at its own relative path. Restore renames each back; nothing else is needed to put it back.
  */
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
 import { removeTree, type MutatingFs } from '../prune/fsops.js';
 import { ensureDir, exists, treeDifference } from '../prune/tree.js';
+import type { StorageReader } from '../storage/driver.js';
 import { TOOL_VERSION } from '../version.js';
 import { REPOSITORY_PART_ORDER, type GcItem } from './plan.js';
 
@@ -107,7 +108,7 @@ export function openGcBatch(mfs: MutatingFs, dir: string, v2: string, items: rea
 }
 
 export function isGcBatch(batchDir: string): boolean {
-  return exists(path.join(batchDir, GC_JOURNAL_FILE));
+  return existsSync(path.join(batchDir, GC_JOURNAL_FILE));
 }
 
 export function readGcJournal(batchDir: string): GcJournal {
@@ -133,12 +134,12 @@ export interface GcRestoreResult {
 }
 
 /** Entries of the batch to put back, blobs first (so a manifest never comes back before what it references). */
-function entriesOf(j: GcJournal, batchDir: string): string[] {
+function entriesOf(mfs: StorageReader, j: GcJournal, batchDir: string): string[] {
   const out: string[] = [];
   for (const item of [...j.items].reverse()) {
     const rels =
       item.kind === 'repository' ? REPOSITORY_PART_ORDER.map((p) => `${item.path}/${p}`).reverse() : [item.path];
-    for (const rel of rels) if (exists(`${batchDir}/${FILES}/${rel}`)) out.push(rel);
+    for (const rel of rels) if (exists(mfs, `${batchDir}/${FILES}/${rel}`)) out.push(rel);
   }
   return out;
 }
@@ -151,7 +152,7 @@ function entriesOf(j: GcJournal, batchDir: string): string[] {
 export function restoreGcBatch(mfs: MutatingFs, batchDir: string, o: { v2?: string; now: number }): GcRestoreResult {
   const j = readGcJournal(batchDir);
   const v2 = o.v2 ?? j.root;
-  const entries = entriesOf(j, batchDir);
+  const entries = entriesOf(mfs, j, batchDir);
   const alreadyPresent: string[] = [];
   for (const rel of entries) {
     const target = `${v2}/${rel}`;
@@ -160,14 +161,14 @@ export function restoreGcBatch(mfs: MutatingFs, batchDir: string, o: { v2?: stri
       abs = `${abs}/${seg}`;
       let st;
       try {
-        st = lstatSync(abs);
+        st = mfs.lstat(abs);
       } catch {
         break;
       }
-      if (!st.isDirectory()) throw new StorageError(`${abs} is not a plain directory; nothing was restored`);
+      if (st.type !== 'dir') throw new StorageError(`${abs} is not a plain directory; nothing was restored`);
     }
-    if (!exists(target)) continue;
-    if (rel.startsWith('blobs/') && exists(`${target}/data`)) alreadyPresent.push(rel);
+    if (!exists(mfs, target)) continue;
+    if (rel.startsWith('blobs/') && exists(mfs, `${target}/data`)) alreadyPresent.push(rel);
     else throw new StorageError(`${target} exists again (written since the gc); nothing was restored`);
   }
   j.status = 'restoring';
@@ -182,7 +183,7 @@ export function restoreGcBatch(mfs: MutatingFs, batchDir: string, o: { v2?: stri
     }
   }
   // What is left in files/ is empty directories.
-  for (const e of readdirSync(`${batchDir}/${FILES}`)) removeTree(mfs, `${batchDir}/${FILES}/${e}`);
+  for (const e of mfs.list(`${batchDir}/${FILES}`)) removeTree(mfs, `${batchDir}/${FILES}/${e.name}`);
   j.status = 'restored';
   writeJournal(mfs, batchDir, j, o.now);
   return { batch: batchDir, root: v2, restored, alreadyPresent };

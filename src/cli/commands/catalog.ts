@@ -1,20 +1,18 @@
 import { Command, Option } from 'commander';
 import { runCatalog } from '../../app/catalog.js';
-import { asFormat, dbOption, formatOption, jobsOption, scanSettings, thoroughOption, quietOption } from '../options.js';
+import { asFormat, dbOption, formatOption, ScanningCommand, scanSettings } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 export function catalogCommand(ctx: CommandContext): Command {
-  return new Command('catalog')
+  return new ScanningCommand('catalog')
     .description(
       "what /v2/_catalog would list, in the registry's own order (scans <root> first; without it reads --db)",
     )
     .argument('[root]', 'storage root to scan first')
     .addOption(dbOption())
     .addOption(formatOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
-    .addOption(thoroughOption())
+    .scanningOptions()
     .addOption(
       new Option('--registry-version <n>', '2: directories with _layers (registry:2); 3: with _manifests (registry:3)')
         .choices(['2', '3'])

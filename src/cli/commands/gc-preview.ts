@@ -1,21 +1,19 @@
 import { Command, Option } from 'commander';
 import { runGcPreview } from '../../app/gc-preview.js';
 import { GC_SCENARIOS, type GcScenarioId } from '../../gc/scenarios.js';
-import { asFormat, dbOption, formatOption, jobsOption, scanSettings, thoroughOption, quietOption } from '../options.js';
+import { asFormat, dbOption, formatOption, ScanningCommand, scanSettings } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 export function gcPreviewCommand(ctx: CommandContext): Command {
-  return new Command('gc-preview')
+  return new ScanningCommand('gc-preview')
     .description(
       'what registry garbage-collect (2.8 / 3.x, with and without --delete-untagged) would delete, remove and break (scans <root> first; without it reads --db)',
     )
     .argument('[root]', 'storage root to scan first')
     .addOption(dbOption())
     .addOption(formatOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
-    .addOption(thoroughOption())
+    .scanningOptions()
     .addOption(
       new Option('--scenario <id...>', 'only these: 2, 2-m (2.8 --delete-untagged), 3, 3-m').choices(
         GC_SCENARIOS.map((s) => s.id),

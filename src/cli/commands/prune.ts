@@ -5,24 +5,20 @@ import {
   dbOption,
   formatOption,
   parseDuration,
-  jobsOption,
+  ScanningCommand,
   scanSettings,
-  thoroughOption,
-  quietOption,
   uploadAgeOption,
 } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 export function pruneCommand(ctx: CommandContext): Command {
-  return new Command('prune')
+  return new ScanningCommand('prune')
     .description('delete empty repositories (dry run unless --apply)')
     .argument('[root]', 'storage root to scan first; without it the plan comes from the newest scan in --db')
     .addOption(dbOption())
     .addOption(formatOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
-    .addOption(thoroughOption())
+    .scanningOptions()
     .addOption(new Option('--apply', 'delete; without it nothing on disk changes'))
     .addOption(
       new Option(

@@ -1,30 +1,26 @@
 import { Command, Option } from 'commander';
 import { runReport } from '../../app/report.js';
-import { FINDING_KINDS, type Severity } from '../../audit/findings.js';
+import { FINDING_KINDS, type FindingKind, type Severity } from '../../audit/findings.js';
 import { ExitCode } from '../exit-codes.js';
 import {
   asFormat,
   dbOption,
   formatOption,
   parseDuration,
-  jobsOption,
+  ScanningCommand,
   scanSettings,
-  thoroughOption,
-  quietOption,
   uploadAgeOption,
 } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 export function reportCommand(ctx: CommandContext): Command {
-  return new Command('report')
+  return new ScanningCommand('report')
     .description('report repositories and findings (scans <root> first; without it reads --db)')
     .argument('[root]', 'storage root to scan first')
     .addOption(dbOption())
     .addOption(formatOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
-    .addOption(thoroughOption())
+    .scanningOptions()
     .addOption(uploadAgeOption())
     .addOption(new Option('--kind <kind...>', 'only findings of these kinds').choices(FINDING_KINDS))
     .addOption(
@@ -44,7 +40,7 @@ export function reportCommand(ctx: CommandContext): Command {
           jobs?: string;
           thorough?: boolean;
           uploadAge: string;
-          kind?: string[];
+          kind?: FindingKind[];
           failOn?: Severity;
         },
       ) => {

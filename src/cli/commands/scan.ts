@@ -1,19 +1,17 @@
 import { Command, Option } from 'commander';
 import { openIndexForWrite } from '../../index/open.js';
 import { scanStorage } from '../../scan/run.js';
-import { dbOption, jobsOption, quietOption, scanSettings, thoroughOption } from '../options.js';
+import { dbOption, ScanningCommand, scanSettings } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 export function scanCommand(ctx: CommandContext): Command {
-  return new Command('scan')
+  return new ScanningCommand('scan')
     .description('index a storage root into the SQLite index (replacing the previous scan of that root)')
     .argument('<root>', 'registry rootdirectory, its docker/registry/v2, or anything between')
     .addOption(dbOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
+    .scanningOptions()
     .addOption(new Option('--full', 'read everything, even where the previous scan could be updated in place'))
-    .addOption(thoroughOption())
     .action(
       async (root: string, o: { db: string; quiet?: boolean; jobs?: string; full?: boolean; thorough?: boolean }) => {
         const quiet = Boolean(o.quiet);

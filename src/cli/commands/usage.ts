@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { runUsage } from '../../app/usage.js';
 import type { UsageBy } from '../../report/usage.js';
 import { UsageError } from '../../errors.js';
-import { asFormat, dbOption, formatOption, jobsOption, scanSettings, thoroughOption, quietOption } from '../options.js';
+import { asFormat, dbOption, formatOption, ScanningCommand, scanSettings } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -13,16 +13,14 @@ function parseTop(v: string | undefined): number | undefined {
 }
 
 export function usageCommand(ctx: CommandContext): Command {
-  return new Command('usage')
+  return new ScanningCommand('usage')
     .description(
       'disk usage per repository or tag: reachable, exclusive, shared and freed bytes (scans <root> first; without it reads --db)',
     )
     .argument('[root]', 'storage root to scan first')
     .addOption(dbOption())
     .addOption(formatOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
-    .addOption(thoroughOption())
+    .scanningOptions()
     .addOption(
       new Option('--by <what>', 'one row per repository or per tag')
         .choices(['repository', 'tag'])
