@@ -1,10 +1,9 @@
 /** `regaudit gc`: plan from one scan; with apply, collect (delete or quarantine) under the lock. */
 import { withState } from '../audit/rules.js';
-import { applyGc, type GcApplyResult } from '../gc/apply.js';
+import { applyGc, type GcApplyResult, type ScannedRepository } from '../gc/apply.js';
 import { openGcBatch, type GcBatch } from '../gc/batch.js';
 import { planGc, type GcPlan, type GcPlanOptions } from '../gc/plan.js';
 import { gcBlobRows, gcLayerLinkRows, gcRevisionRows, gcUnknowns, gcUploadRows } from '../index/gc-plan.js';
-import { guardIndex } from '../index/open.js';
 import { repositories } from '../index/queries.js';
 import { processFs } from '../prune/fsops.js';
 import { ensureDir } from '../prune/tree.js';
@@ -13,7 +12,8 @@ import type { Format } from '../report/format.js';
 import { renderGc } from '../report/gc-plan.js';
 import { resolveStorageRoot } from '../scan/root.js';
 import { MutationGuard } from './mutation-guard.js';
-import { openSession, type SessionOptions } from './session.js';
+import { resolveRoot } from './root.js';
+import { withSession, type SessionOptions } from './session.js';
 
 export interface GcOptions extends SessionOptions, Omit<GcPlanOptions, 'now'> {
   format: Format;
@@ -32,14 +32,14 @@ export interface GcRun {
 }
 
 export async function runGc(opts: GcOptions): Promise<GcRun> {
+  // As prune: a bad --quarantine fails before the scan, and the lock covers the scan and the plan.
   const guard = new MutationGuard(opts);
-  const prepare = (v2: string): void => guard.prepare(v2);
-  if (opts.root !== undefined) prepare(resolveStorageRoot(opts.root).v2);
+  const root = opts.root !== undefined ? resolveRoot(opts.root) : undefined;
+  if (root) guard.prepare(root.resolved.v2);
   try {
-    const s = await openSession(opts);
-    try {
-      if (opts.root === undefined) prepare(resolveStorageRoot(s.scan.root).v2);
-      const { input, scanned } = guardIndex(opts.dbFile, () => {
+    return await withSession({ ...opts, ...(root ? { root } : {}) }, (s) => {
+      if (root === undefined) guard.prepare(resolveStorageRoot(s.scan.root).v2);
+      const { input, scanned } = s.guard(() => {
         const repoRows = repositories(s.db, s.scan.id);
         return {
           input: {
@@ -54,32 +54,7 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
         };
       });
       const plan = planGc(input, opts);
-      let result: GcApplyResult | undefined;
-      let batch: GcBatch | undefined;
-      if (opts.apply) {
-        const fs = processFs();
-        const v2 = s.scan.root;
-        let releaseQuarantine: (() => void) | undefined;
-        try {
-          if (guard.quarantineDir !== undefined && plan.blocked.length === 0) {
-            ensureDir(fs, guard.quarantineDir);
-            releaseQuarantine = acquireQuarantineLock(guard.quarantineDir);
-            batch = openGcBatch(fs, guard.quarantineDir, v2, plan.items, Date.now());
-          }
-          const apply = (): GcApplyResult => applyGc(plan, { v2, fs, scanned, ...(batch ? { batch } : {}) });
-          result = opts.aroundApply ? opts.aroundApply(apply) : apply();
-          batch?.finish(Date.now());
-        } catch (err) {
-          try {
-            batch?.finish(Date.now(), err instanceof Error ? err.message : String(err));
-          } catch {
-            // the batch stays `running`; restore still puts back whatever it holds
-          }
-          throw err;
-        } finally {
-          releaseQuarantine?.();
-        }
-      }
+      const applied = opts.apply ? applyWithBatch(plan, s.scan.root, scanned, guard.quarantineDir, opts) : undefined;
       const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
       const output = renderGc(
         {
@@ -87,16 +62,52 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
           scannedAt,
           applied: opts.apply,
           plan,
-          ...(result ? { result } : {}),
-          ...(batch ? { batch: batch.path } : {}),
+          ...(applied ? { result: applied.result } : {}),
+          ...(applied?.batch ? { batch: applied.batch } : {}),
         },
         opts.format,
       );
-      return { output, plan, ...(result ? { result } : {}), ...(batch ? { batch: batch.path } : {}) };
-    } finally {
-      s.db.close();
-    }
+      return {
+        output,
+        plan,
+        ...(applied ? { result: applied.result } : {}),
+        ...(applied?.batch ? { batch: applied.batch } : {}),
+      };
+    });
   } finally {
     guard.releaseLock();
+  }
+}
+
+/** The apply, into a new quarantine batch when DIR is given (under DIR's lock). */
+function applyWithBatch(
+  plan: GcPlan,
+  v2: string,
+  scanned: ScannedRepository[],
+  quarantineDir: string | undefined,
+  opts: GcOptions,
+): { result: GcApplyResult; batch?: string } {
+  const fs = processFs();
+  let batch: GcBatch | undefined;
+  let releaseQuarantine: (() => void) | undefined;
+  try {
+    if (quarantineDir !== undefined && plan.blocked.length === 0) {
+      ensureDir(fs, quarantineDir);
+      releaseQuarantine = acquireQuarantineLock(quarantineDir);
+      batch = openGcBatch(fs, quarantineDir, v2, plan.items, Date.now());
+    }
+    const apply = (): GcApplyResult => applyGc(plan, { v2, fs, scanned, ...(batch ? { batch } : {}) });
+    const result = opts.aroundApply ? opts.aroundApply(apply) : apply();
+    batch?.finish(Date.now());
+    return { result, ...(batch ? { batch: batch.path } : {}) };
+  } catch (err) {
+    try {
+      batch?.finish(Date.now(), err instanceof Error ? err.message : String(err));
+    } catch {
+      // the batch stays `running`; restore still puts back whatever it holds
+    }
+    throw err;
+  } finally {
+    releaseQuarantine?.();
   }
 }

@@ -1,18 +1,16 @@
 import { withState } from '../audit/rules.js';
 import { debris, repositories } from '../index/queries.js';
-import { guardIndex } from '../index/open.js';
 import type { ApplyResult } from '../prune/outcome.js';
 import { planPrune, type PrunePlan } from '../prune/plan.js';
 import type { Format } from '../report/format.js';
 import { renderPrune } from '../report/prune.js';
 import { resolveStorageRoot } from '../scan/root.js';
+import { resolveRoot } from './root.js';
 import { executePlan, type Execution } from '../prune/execute.js';
 import { MutationGuard } from './mutation-guard.js';
-import { openSession, type SessionOptions } from './session.js';
+import { withWritableSession, type SessionOptions } from './session.js';
 
 export interface PruneOptions extends SessionOptions {
-  /** Scanned first when given; otherwise the plan comes from the newest scan in the index. */
-  root?: string;
   format: Format;
   apply: boolean;
   now: number;
@@ -36,16 +34,18 @@ export interface PruneOutcome {
  * its execution see the same storage as far as other prunes are concerned.
  */
 export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
+  // Checked before the scan, dry run included (see MutationGuard).
   const guard = new MutationGuard(opts);
   const prepare = (v2: string): void => guard.prepare(v2);
-  if (opts.root !== undefined) prepare(resolveStorageRoot(opts.root).v2);
+  // Resolved once here and passed down: the lock, the quarantine check and the scan see the same root.
+  const root = opts.root !== undefined ? resolveRoot(opts.root) : undefined;
+  if (root) prepare(root.resolved.v2);
   try {
-    const s = await openSession({ ...opts, writable: true });
-    try {
+    return await withWritableSession({ ...opts, ...(root ? { root } : {}) }, (s) => {
       // From an existing index: the storage must still be there (apply re-reads every repository anyway).
       if (opts.root === undefined) prepare(resolveStorageRoot(s.scan.root).v2);
       // The plan needs the repository states and the leftovers, not the whole audit.
-      const { repositoryRows, debrisRows } = guardIndex(opts.dbFile, () => ({
+      const { repositoryRows, debrisRows } = s.guard(() => ({
         repositoryRows: repositories(s.db, s.scan.id),
         debrisRows: debris(s.db, s.scan.id),
       }));
@@ -57,12 +57,12 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
       });
       const execution = executePlan({
         db: s.db,
-        dbFile: opts.dbFile,
+        dbFile: s.dbFile,
         v2: s.scan.root,
         plan,
         apply: opts.apply,
         ...(guard.quarantineDir !== undefined ? { quarantineDir: guard.quarantineDir } : {}),
-        now: () => Date.now(),
+        now: opts.clock ?? Date.now,
         ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
       });
       const result = execution.result;
@@ -80,9 +80,7 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
         opts.format,
       );
       return { output, plan, ...(result ? { result } : {}), execution };
-    } finally {
-      s.db.close();
-    }
+    });
   } finally {
     guard.releaseLock();
   }

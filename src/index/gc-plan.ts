@@ -2,7 +2,7 @@
  * What `regaudit gc` plans from, read from one scan: blobs with their holders, layer links, revision
  * links, stale-upload candidates, and everything that makes part of the storage unknown.
  */
-import type { DB } from './open.js';
+import type { ReadableDB } from './open.js';
 
 export interface GcBlobRow {
   digest: string;
@@ -44,7 +44,7 @@ export interface GcUnknownRow {
   why: string;
 }
 
-export function gcBlobRows(db: DB, scanId: number): GcBlobRow[] {
+export function gcBlobRows(db: ReadableDB, scanId: number): GcBlobRow[] {
   const rows = db
     .prepare(
       `SELECT b.digest, b.size, b.mtime_ms AS mtimeMs,
@@ -60,7 +60,7 @@ export function gcBlobRows(db: DB, scanId: number): GcBlobRow[] {
   return rows.map((r) => ({ ...r, held: r.held === 1, live: r.live === 1 }));
 }
 
-function linkRows(db: DB, scanId: number, kind: 'layer' | 'revision'): GcLinkRow[] {
+function linkRows(db: ReadableDB, scanId: number, kind: 'layer' | 'revision'): GcLinkRow[] {
   const rows = db
     .prepare(
       `SELECT r.name AS repository, l.path_digest AS digest, l.mtime_ms AS mtimeMs, b.size,
@@ -76,16 +76,16 @@ function linkRows(db: DB, scanId: number, kind: 'layer' | 'revision'): GcLinkRow
 }
 
 /** Every `_layers` link that parses and names the digest its path spells. */
-export function gcLayerLinkRows(db: DB, scanId: number): GcLinkRow[] {
+export function gcLayerLinkRows(db: ReadableDB, scanId: number): GcLinkRow[] {
   return linkRows(db, scanId, 'layer');
 }
 
 /** Every revision link that parses and names the digest its path spells. */
-export function gcRevisionRows(db: DB, scanId: number): GcLinkRow[] {
+export function gcRevisionRows(db: ReadableDB, scanId: number): GcLinkRow[] {
   return linkRows(db, scanId, 'revision');
 }
 
-export function gcUploadRows(db: DB, scanId: number): GcUploadRow[] {
+export function gcUploadRows(db: ReadableDB, scanId: number): GcUploadRow[] {
   return db
     .prepare(
       `SELECT r.name AS repository, u.upload_id AS id, u.size, u.mtime_ms AS mtimeMs, u.started_ms AS startedMs
@@ -99,7 +99,7 @@ export function gcUploadRows(db: DB, scanId: number): GcUploadRow[] {
  * not parse (or name another digest than their path), and manifests whose references were not read.
  * Any one of them could reference any blob.
  */
-export function gcUnknowns(db: DB, scanId: number): GcUnknownRow[] {
+export function gcUnknowns(db: ReadableDB, scanId: number): GcUnknownRow[] {
   const p = { scan: scanId };
   const repos = db
     .prepare(`SELECT name AS "where", problem AS why FROM repositories WHERE scan_id = :scan AND problem IS NOT NULL`)

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { runCatalog } from '../../app/catalog.js';
-import { asFormat, dbOption, formatOption, ScanningCommand, scanSettings } from '../options.js';
+import { asFormat, dbFileOf, dbOption, formatOption, ScanningCommand, scanSettings } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -21,11 +21,11 @@ export function catalogCommand(ctx: CommandContext): Command {
     .action(
       async (
         root: string | undefined,
-        o: { db: string; format: string; quiet?: boolean; jobs?: string; thorough?: boolean; registryVersion: string },
+        o: { db?: string; format: string; quiet?: boolean; jobs?: string; thorough?: boolean; registryVersion: string },
       ) => {
         const quiet = Boolean(o.quiet);
         const out = await runCatalog({
-          dbFile: o.db,
+          ...dbFileOf(o),
           ...(root !== undefined ? { root } : {}),
           format: asFormat(o.format),
           version: o.registryVersion === '3' ? 3 : 2,

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { runGcPreview } from '../../app/gc-preview.js';
 import { GC_SCENARIOS, type GcScenarioId } from '../../gc/scenarios.js';
-import { asFormat, dbOption, formatOption, ScanningCommand, scanSettings } from '../options.js';
+import { asFormat, dbFileOf, dbOption, formatOption, ScanningCommand, scanSettings } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -23,7 +23,7 @@ export function gcPreviewCommand(ctx: CommandContext): Command {
       async (
         root: string | undefined,
         o: {
-          db: string;
+          db?: string;
           format: string;
           quiet?: boolean;
           jobs?: string;
@@ -33,7 +33,7 @@ export function gcPreviewCommand(ctx: CommandContext): Command {
       ) => {
         const quiet = Boolean(o.quiet);
         const out = await runGcPreview({
-          dbFile: o.db,
+          ...dbFileOf(o),
           ...(root !== undefined ? { root } : {}),
           format: asFormat(o.format),
           ...(o.scenario ? { scenarios: o.scenario } : {}),

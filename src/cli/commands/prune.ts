@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { runPrune } from '../../app/prune.js';
 import {
   asFormat,
+  dbFileOf,
   dbOption,
   formatOption,
   parseDuration,
@@ -32,7 +33,7 @@ export function pruneCommand(ctx: CommandContext): Command {
       async (
         root: string | undefined,
         o: {
-          db: string;
+          db?: string;
           format: string;
           quiet?: boolean;
           jobs?: string;
@@ -46,12 +47,13 @@ export function pruneCommand(ctx: CommandContext): Command {
         const quiet = Boolean(o.quiet);
         const out = await runPrune({
           ...(root !== undefined ? { root } : {}),
-          dbFile: o.db,
+          ...dbFileOf(o),
           format: asFormat(o.format),
           apply: Boolean(o.apply),
           ...(o.quarantine !== undefined ? { quarantine: o.quarantine } : {}),
           ...(ctx.killableDuring ? { aroundApply: ctx.killableDuring } : {}),
           now: ctx.now(),
+          clock: () => ctx.now(),
           minAgeMs: parseDuration(o.minAge, '--min-age'),
           uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
           onProgress: progressReporter(quiet),

@@ -4,6 +4,7 @@ import { FINDING_KINDS, type FindingKind, type Severity } from '../../audit/find
 import { ExitCode } from '../exit-codes.js';
 import {
   asFormat,
+  dbFileOf,
   dbOption,
   formatOption,
   parseDuration,
@@ -34,7 +35,7 @@ export function reportCommand(ctx: CommandContext): Command {
       async (
         root: string | undefined,
         o: {
-          db: string;
+          db?: string;
           format: string;
           quiet?: boolean;
           jobs?: string;
@@ -46,7 +47,7 @@ export function reportCommand(ctx: CommandContext): Command {
       ) => {
         const quiet = Boolean(o.quiet);
         const out = await runReport({
-          dbFile: o.db,
+          ...dbFileOf(o),
           ...(root !== undefined ? { root } : {}),
           format: asFormat(o.format),
           now: ctx.now(),

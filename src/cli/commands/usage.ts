@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { runUsage } from '../../app/usage.js';
 import type { UsageBy } from '../../report/usage.js';
 import { UsageError } from '../../errors.js';
-import { asFormat, dbOption, formatOption, ScanningCommand, scanSettings } from '../options.js';
+import { asFormat, dbFileOf, dbOption, formatOption, ScanningCommand, scanSettings } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -32,7 +32,7 @@ export function usageCommand(ctx: CommandContext): Command {
       async (
         root: string | undefined,
         o: {
-          db: string;
+          db?: string;
           format: string;
           quiet?: boolean;
           jobs?: string;
@@ -45,7 +45,7 @@ export function usageCommand(ctx: CommandContext): Command {
         const quiet = Boolean(o.quiet);
         const top = parseTop(o.top);
         const out = await runUsage({
-          dbFile: o.db,
+          ...dbFileOf(o),
           ...(root !== undefined ? { root } : {}),
           format: asFormat(o.format),
           by: o.by,
