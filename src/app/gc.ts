@@ -1,5 +1,7 @@
 /** `regaudit gc`: plan from one scan; with apply, collect (delete or quarantine) under the lock. */
 import { withState } from '../audit/rules.js';
+import { UsageError } from '../errors.js';
+import { isS3Url } from '../storage/s3/location.js';
 import { applyGc, type GcApplyResult, type ScannedRepository } from '../gc/apply.js';
 import { openGcBatch, type GcBatch } from '../gc/batch.js';
 import { planGc, type GcPlan, type GcPlanOptions } from '../gc/plan.js';
@@ -31,13 +33,18 @@ export interface GcRun {
   batch?: string;
 }
 
+/** Object storage has no quarantine directory nor the filesystem seam gc's apply and crash tests rely on. */
+const BUCKET_REFUSAL = 'gc works on filesystem storage only; for object storage use gc-preview and the registry';
+
 export async function runGc(opts: GcOptions): Promise<GcRun> {
   // As prune: a bad --quarantine fails before the scan, and the lock covers the scan and the plan.
   const guard = new MutationGuard(opts);
   const root = opts.root !== undefined ? resolveRoot(opts.root) : undefined;
+  if (root && isS3Url(root.given)) throw new UsageError(BUCKET_REFUSAL);
   if (root) guard.prepare(root.resolved.v2);
   try {
     return await withSession({ ...opts, ...(root ? { root } : {}) }, (s) => {
+      if (isS3Url(s.scan.root)) throw new UsageError(BUCKET_REFUSAL);
       if (root === undefined) guard.prepare(resolveStorageRoot(s.scan.root).v2);
       const { input, scanned } = s.guard(() => {
         const repoRows = repositories(s.db, s.scan.id);

@@ -11,6 +11,7 @@ import { reportCommand } from './commands/report.js';
 import { restoreCommand } from './commands/restore.js';
 import { scanCommand } from './commands/scan.js';
 import { usageCommand } from './commands/usage.js';
+import { withObjectStorageOptions } from './s3-options.js';
 
 /** Every subcommand, in help order. */
 const COMMANDS = [
@@ -39,5 +40,6 @@ export function createProgram(ctx: CommandContext): Command {
         .exitOverride()
         .configureOutput({ outputError: () => {} }),
     );
+  withObjectStorageOptions(program);
   return program;
 }
