@@ -23,8 +23,9 @@ export type FindingKind = (typeof FINDING_KINDS)[number];
 
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { error: 0, warning: 1, info: 2 };
 
-export interface Finding {
-  kind: FindingKind;
+/** `K`: the audit's kinds by default; `verify` reports its own (audit/verify.ts) in the same shape. */
+export interface Finding<K extends string = FindingKind> {
+  kind: K;
   severity: Severity;
   repository: string | null;
   tag?: string;
@@ -35,7 +36,7 @@ export interface Finding {
 }
 
 /** Deterministic order: severity, kind, repository, tag, digest, path. */
-export function compareFindings(a: Finding, b: Finding): number {
+export function compareFindings(a: Finding<string>, b: Finding<string>): number {
   return (
     SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
     cmp(a.kind, b.kind) ||

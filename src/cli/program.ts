@@ -11,6 +11,8 @@ import { reportCommand } from './commands/report.js';
 import { restoreCommand } from './commands/restore.js';
 import { scanCommand } from './commands/scan.js';
 import { usageCommand } from './commands/usage.js';
+import { verifyCommand } from './commands/verify.js';
+import { diffCommand } from './commands/diff.js';
 import { withObjectStorageOptions } from './s3-options.js';
 
 /** Every subcommand, in help order. */
@@ -25,6 +27,8 @@ const COMMANDS = [
   restoreCommand,
   quarantineCommand,
   journalCommand,
+  verifyCommand,
+  diffCommand,
 ];
 
 export function createProgram(ctx: CommandContext): Command {
