@@ -348,6 +348,60 @@ function measurements(
       kind: 'query',
     });
   }
+  if (cli.has('gc')) ms.push(...gcMeasurements(root, work, db));
+  return ms;
+}
+
+/**
+ * regaudit gc next to the registry's own garbage-collect on the same tree: the plan from the
+ * existing index (read-only), and the apply on a fresh copy (copied and scanned untimed before each
+ * run), beside a real `garbage-collect` on another fresh copy. The dry run is the `gc` measurement.
+ */
+function gcMeasurements(root: string, work: string, db: string): Measurement[] {
+  const copy = path.join(work, 'gc-copy');
+  const copyDb = path.join(work, 'gc-copy.db');
+  const copyConfig = path.join(work, 'gc-copy.yml');
+  writeFileSync(
+    copyConfig,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${copy}\n`,
+  );
+  const freshCopy = (): void => {
+    rmSync(copy, { recursive: true, force: true });
+    const cp = sh('cp', ['-a', '--no-target-directory', root, copy]);
+    if (cp.code !== 0) throw new Error(`cp -a ${root} ${copy}: ${cp.err}`);
+  };
+  const ensureIndex = (): void => {
+    if (!existsSync(db)) sh(process.execPath, [CLI, 'scan', root, '--db', db, '--quiet']);
+  };
+  const ms: Measurement[] = [
+    {
+      id: 'gc-plan',
+      label: '`regaudit gc --db DB --format json` (plan from an existing index)',
+      argv: [process.execPath, CLI, 'gc', '--db', db, '--format', 'json', '--quiet'],
+      before: ensureIndex,
+      kind: 'query',
+    },
+    {
+      id: 'gc-apply',
+      label: '`regaudit gc --db DB --apply --min-age 0s` (on a fresh copy, scanned untimed)',
+      argv: [process.execPath, CLI, 'gc', '--db', copyDb, '--apply', '--min-age', '0s', '--format', 'json', '--quiet'],
+      before: () => {
+        freshCopy();
+        for (const f of [copyDb, `${copyDb}-wal`, `${copyDb}-shm`]) rmSync(f, { force: true });
+        const r = sh(process.execPath, [CLI, 'scan', copy, '--db', copyDb, '--quiet']);
+        if (r.code !== 0) throw new Error(`scan of the copy: ${r.err}`);
+      },
+      kind: 'regaudit',
+    },
+  ];
+  if (existsSync('/usr/bin/docker-registry'))
+    ms.push({
+      id: 'gc-real',
+      label: '`docker-registry garbage-collect` (real run, on a fresh copy)',
+      argv: ['/usr/bin/docker-registry', 'garbage-collect', copyConfig],
+      before: freshCopy,
+      kind: 'reference',
+    });
   return ms;
 }
 

@@ -1,9 +1,7 @@
 import { withState } from '../audit/rules.js';
 import { debris, repositories } from '../index/queries.js';
 import type { ApplyResult } from '../prune/outcome.js';
-import { acquirePruneLock } from '../prune/lock.js';
 import { planPrune, type PrunePlan } from '../prune/plan.js';
-import { resolveQuarantineDir } from '../prune/quarantine.js';
 import type { Format } from '../report/format.js';
 import { renderPrune } from '../report/prune.js';
 import { resolveStorageRoot } from '../scan/root.js';
@@ -11,6 +9,7 @@ import { resolveRoot } from './root.js';
 import { executePlan, type Execution } from '../prune/execute.js';
 import { executeBucketPlan } from './prune-bucket.js';
 import { isS3Url } from '../storage/s3/location.js';
+import { MutationGuard } from './mutation-guard.js';
 import { withWritableSession, type SessionOptions } from './session.js';
 
 export interface PruneOptions extends SessionOptions {
@@ -37,14 +36,9 @@ export interface PruneOutcome {
  * its execution see the same storage as far as other prunes are concerned.
  */
 export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
-  let release: (() => void) | undefined;
-  let quarantineDir: string | undefined;
-  // Checked before the scan, dry run included: a bad DIR fails before anything happens; and the
-  // lock is taken before the scan, so it covers the plan as well as its execution.
-  const prepare = (v2: string): void => {
-    quarantineDir = opts.quarantine !== undefined ? resolveQuarantineDir(opts.quarantine, v2) : undefined;
-    if (opts.apply) release = acquirePruneLock(v2);
-  };
+  // Checked before the scan, dry run included (see MutationGuard).
+  const guard = new MutationGuard(opts);
+  const prepare = (v2: string): void => guard.prepare(v2);
   // Resolved once here and passed down: the lock, the quarantine check and the scan see the same root.
   const root = opts.root !== undefined ? resolveRoot(opts.root) : undefined;
   // Object storage takes its lock (an object) and has no quarantine directory: app/prune-bucket.ts.
@@ -78,7 +72,7 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
             v2: s.scan.root,
             plan,
             apply: opts.apply,
-            ...(quarantineDir !== undefined ? { quarantineDir } : {}),
+            ...(guard.quarantineDir !== undefined ? { quarantineDir: guard.quarantineDir } : {}),
             now: opts.clock ?? Date.now,
             ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
           });
@@ -90,8 +84,8 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
           plan,
           ...(result ? { result } : {}),
           journalRun: execution.runId,
-          ...(quarantineDir !== undefined || (onBucket && opts.quarantine !== undefined)
-            ? { quarantine: { dir: quarantineDir ?? opts.quarantine!, batch: execution.batch } }
+          ...(guard.quarantineDir !== undefined || (onBucket && opts.quarantine !== undefined)
+            ? { quarantine: { dir: guard.quarantineDir ?? opts.quarantine!, batch: execution.batch } }
             : {}),
         },
         opts.format,
@@ -99,6 +93,6 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
       return { output, plan, ...(result ? { result } : {}), execution };
     });
   } finally {
-    release?.();
+    guard.releaseLock();
   }
 }

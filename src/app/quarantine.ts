@@ -1,6 +1,7 @@
 /** `restore`, `quarantine list|purge` and `journal`: quarantine batches and the prune journal. */
 import path from 'node:path';
 import { IndexError } from '../errors.js';
+import { isGcBatch, readGcJournal, restoreGcBatch } from '../gc/batch.js';
 import { guardIndex, openIndexForRead } from '../index/open.js';
 import { soleDefaultIndex } from '../index/location.js';
 import { pruneActions, pruneRun, pruneRuns } from '../index/journal.js';
@@ -10,6 +11,7 @@ import { acquirePruneLock, acquireQuarantineLock } from '../prune/lock.js';
 import { readJournal } from '../prune/quarantine.js';
 import { restoreBatch } from '../prune/restore.js';
 import type { Format } from '../report/format.js';
+import { renderGcRestore } from '../report/gc-plan.js';
 import { renderBatches, renderPurge, renderRestore, renderRun, renderRuns } from '../report/quarantine.js';
 import { resolveStorageRoot } from '../scan/root.js';
 import { Bucket } from '../storage/s3/client.js';
@@ -37,6 +39,7 @@ export async function runBucketRestore(o: { batch: string; root?: string; format
 /** Puts a batch back; holds the storage root's prune lock and the quarantine's lock throughout. */
 export function runRestore(o: { batch: string; root?: string; format: Format; now: number }): string {
   const batch = path.resolve(o.batch);
+  if (isGcBatch(batch)) return runGcRestore({ ...o, batch });
   const journal = readJournal(batch);
   const v2 = o.root !== undefined ? resolveStorageRoot(o.root).v2 : journal.root;
   const releaseRoot = acquirePruneLock(resolveStorageRoot(v2).v2);
@@ -44,6 +47,22 @@ export function runRestore(o: { batch: string; root?: string; format: Format; no
     const releaseQuarantine = acquireQuarantineLock(path.dirname(batch));
     try {
       return renderRestore(restoreBatch(processFs(), batch, { v2, now: o.now }), o.format);
+    } finally {
+      releaseQuarantine();
+    }
+  } finally {
+    releaseRoot();
+  }
+}
+
+/** A batch `gc --quarantine` wrote: every item goes back where it was, under the same locks. */
+function runGcRestore(o: { batch: string; root?: string; format: Format; now: number }): string {
+  const v2 = resolveStorageRoot(o.root ?? readGcJournal(o.batch).root).v2;
+  const releaseRoot = acquirePruneLock(v2);
+  try {
+    const releaseQuarantine = acquireQuarantineLock(path.dirname(o.batch));
+    try {
+      return renderGcRestore(restoreGcBatch(processFs(), o.batch, { v2, now: o.now }), o.format);
     } finally {
       releaseQuarantine();
     }

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { TOOL_VERSION } from '../version.js';
 import type { CommandContext } from './context.js';
 import { catalogCommand } from './commands/catalog.js';
+import { gcCommand } from './commands/gc.js';
 import { gcPreviewCommand } from './commands/gc-preview.js';
 import { journalCommand } from './commands/journal.js';
 import { pruneCommand } from './commands/prune.js';
@@ -22,6 +23,7 @@ const COMMANDS = [
   gcPreviewCommand,
   catalogCommand,
   pruneCommand,
+  gcCommand,
   restoreCommand,
   quarantineCommand,
   journalCommand,

@@ -1,0 +1,256 @@
+/**
+ * Carrying out a gc plan (I/O; the plan itself is pure, in plan.ts). Every change goes through
+ * prune's MutatingFs seam, so the crash tests can stop it before any call.
+ *
+ * Before anything changes, every repository is read again (thoroughly, as prune's re-check) and
+ * compared with the scan; a repository that changed, appeared or vanished since stops the whole
+ * run, nothing deleted. Then the items go in the plan's order: untagged manifests, layer links,
+ * uploads, empty repositories, and last the blobs, after a second re-read of every repository whose
+ * links name what is still referenced: a blob any link names now stays. Each item is checked just
+ * before it goes (plain directories all the way down, no symbolic link, same mtime and size as the
+ * scan saw).
+ *
+ * Deleting removes an item's files bottom-up, the one file that makes it exist first (the `link`,
+ * the blob's `data`): a kill leaves it whole or gone, plus at most empty directories, which the
+ * registry reads as absent and the next gc removes. Quarantining renames the item's directory into
+ * the batch (across filesystems: copy, verify, then remove), where restore finds it.
+ */
+import { repositoryState } from '../audit/state.js';
+import { StorageError, describeFsError, errnoCode } from '../errors.js';
+import { REPOSITORIES, REPOSITORY_PARTS } from '../layout/paths.js';
+import { removeTree, type MutatingFs } from '../prune/fsops.js';
+import { removeEmptyDirs } from '../prune/tree.js';
+import { rereadRepository } from '../scan/read-repository.js';
+import type { RepositorySnapshot } from '../index/records.js';
+import type { StorageReader } from '../storage/driver.js';
+import type { GcBatch } from './batch.js';
+import { REPOSITORY_PART_ORDER, type GcItem, type GcPlan } from './plan.js';
+
+export interface ScannedRepository {
+  name: string;
+  entries: number;
+  newestMtimeMs: number;
+}
+
+export type GcOutcome = 'deleted' | 'quarantined' | 'skipped';
+
+export interface GcItemResult {
+  path: string;
+  kind: GcItem['kind'];
+  outcome: GcOutcome;
+  /** Why it was skipped. */
+  detail?: string;
+  bytes: number;
+}
+
+export interface GcApplyResult {
+  items: GcItemResult[];
+  /** Bytes of the blobs and uploads that left storage. */
+  bytesFreed: number;
+}
+
+export interface GcApplyOptions {
+  v2: string;
+  fs: MutatingFs;
+  /** The repositories the scan saw, with what the re-read must find again. */
+  scanned: readonly ScannedRepository[];
+  batch?: GcBatch;
+  onItem?: (r: GcItemResult) => void;
+}
+
+/**
+ * Every repository directory under repositories/ (a directory holding a `_layers`, `_manifests` or
+ * `_uploads`), as the registry's catalog walk finds them: `_` entries are not descended into,
+ * symbolic links are not followed. An unreadable directory throws (the caller refuses).
+ */
+export function listRepositories(storage: StorageReader, v2: string): string[] {
+  const out: string[] = [];
+  const parts = new Set<string>(REPOSITORY_PARTS);
+  const walk = (abs: string, name: string): void => {
+    let isRepo = false;
+    for (const e of storage.list(abs)) {
+      if (e.type !== 'dir') continue;
+      if (parts.has(e.name)) isRepo = true;
+      else if (!e.name.startsWith('_')) walk(`${abs}/${e.name}`, name === '' ? e.name : `${name}/${e.name}`);
+    }
+    if (isRepo && name !== '') out.push(name);
+  };
+  walk(`${v2}/${REPOSITORIES}`, '');
+  return out.sort();
+}
+
+function snapshotOf(storage: StorageReader, v2: string, name: string): RepositorySnapshot {
+  return rereadRepository(storage, `${v2}/${REPOSITORIES}/${name}`, name);
+}
+
+/** The first way the storage differs from the scan, or null. */
+export function changedSinceScan(
+  storage: StorageReader,
+  v2: string,
+  scanned: readonly ScannedRepository[],
+): string | null {
+  const byName = new Map(scanned.map((r) => [r.name, r]));
+  const now = listRepositories(storage, v2);
+  for (const name of now) if (!byName.has(name)) return `repository ${name} appeared`;
+  const present = new Set(now);
+  for (const r of scanned) {
+    if (!present.has(r.name)) return `repository ${r.name} is gone`;
+    const s = snapshotOf(storage, v2, r.name);
+    if (s.problem !== null) return `repository ${r.name}: ${s.problem}`;
+    if (s.entries !== r.entries || s.newestMtimeMs !== r.newestMtimeMs)
+      return `repository ${r.name} changed (entries ${r.entries} → ${s.entries}, newest ${r.newestMtimeMs} → ${s.newestMtimeMs})`;
+  }
+  return null;
+}
+
+/** Every digest some link of some repository names now, read from disk. */
+function namedDigests(storage: StorageReader, v2: string): { named: Set<string>; problem: string | null } {
+  const named = new Set<string>();
+  for (const name of listRepositories(storage, v2)) {
+    const s = snapshotOf(storage, v2, name);
+    if (s.problem !== null) return { named, problem: `repository ${name}: ${s.problem}` };
+    for (const l of s.links) {
+      // A tag's index entries are its history: the registry serves and marks nothing through them.
+      if (l.kind === 'tag-index') continue;
+      if (l.problem !== null) return { named, problem: `repository ${name}: a ${l.kind} link is ${l.problem}` };
+      if (l.digest !== null) named.add(l.digest);
+      if (l.pathDigest !== null) named.add(l.pathDigest);
+    }
+  }
+  return { named, problem: null };
+}
+
+/** Every directory from docker/registry/v2 down to `rel` is a real directory; returns why not, or null. */
+function notPlain(storage: StorageReader, v2: string, rel: string): string | null {
+  if (rel.split('/').some((s) => s === '' || s === '.' || s === '..')) return `unsafe path ${rel}`;
+  let abs = v2;
+  for (const seg of rel.split('/')) {
+    abs = `${abs}/${seg}`;
+    let st;
+    try {
+      st = storage.lstat(abs);
+    } catch (err) {
+      return errnoCode(err) === 'ENOENT' ? 'gone' : `${abs}: ${describeFsError(err)}`;
+    }
+    if (st.type !== 'dir') return `${abs} is ${st.type === 'symlink' ? 'a symbolic link' : 'not a directory'}`;
+  }
+  return null;
+}
+
+/** The one file that makes the item exist (its `link`, a blob's `data`), with its size and mtime as the scan measured them. */
+function fileCheck(storage: StorageReader, abs: string, item: GcItem): string | null {
+  let st;
+  try {
+    st = storage.lstat(abs);
+  } catch (err) {
+    return `${abs}: ${describeFsError(err)}`;
+  }
+  if (st.type !== 'file') return `${abs} is not a regular file`;
+  if (Math.trunc(st.mtimeMs) !== item.expect.mtimeMs) return `${abs} was modified since the scan`;
+  if (item.expect.size !== undefined && st.size !== item.expect.size) return `${abs} changed size since the scan`;
+  return null;
+}
+
+/** Why the item must stay, checked just before it goes; null when it may go. */
+function recheck(storage: StorageReader, v2: string, item: GcItem, named: ReadonlySet<string> | null): string | null {
+  const bad = notPlain(storage, v2, item.path);
+  if (bad !== null) return bad;
+  const abs = `${v2}/${item.path}`;
+  switch (item.kind) {
+    case 'manifest':
+    case 'layer-link':
+      return fileCheck(storage, `${abs}/link`, item);
+    case 'blob':
+      if (named?.has(item.digest!)) return 'a repository links it now';
+      return fileCheck(storage, `${abs}/data`, item);
+    case 'upload': {
+      const s = snapshotOf(storage, v2, item.repository!);
+      const u = s.uploads.find((x) => `${REPOSITORIES}/${item.repository}/_uploads/${x.id}` === item.path);
+      if (!u) return 'gone';
+      return u.mtimeMs !== item.expect.mtimeMs ? 'written to since the scan' : null;
+    }
+    case 'repository': {
+      const s = snapshotOf(storage, v2, item.repository!);
+      if (s.problem !== null) return `re-read failed: ${s.problem}`;
+      let tagLinks = 0;
+      let revisions = 0;
+      for (const l of s.links) {
+        if (l.kind === 'tag-current') tagLinks++;
+        else if (l.kind === 'revision') revisions++;
+      }
+      if (repositoryState({ liveTags: 0, tagLinks, revisions }) !== 'empty') return 'it has tags or revisions now';
+      if (s.entries !== item.expect.entries || s.newestMtimeMs !== item.expect.mtimeMs) return 'its contents changed';
+      return null;
+    }
+  }
+}
+
+function removeItem(o: GcApplyOptions, item: GcItem): GcOutcome {
+  const abs = `${o.v2}/${item.path}`;
+  if (item.kind !== 'repository') {
+    if (o.batch) o.batch.take(item.path);
+    else removeTree(o.fs, abs);
+    return o.batch ? 'quarantined' : 'deleted';
+  }
+  // The 3.x catalog marker first, then the 2.x marker, as prune does.
+  for (const part of REPOSITORY_PART_ORDER) {
+    const rel = `${item.path}/${part}`;
+    try {
+      o.fs.lstat(`${o.v2}/${rel}`);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') continue;
+      throw err;
+    }
+    if (o.batch) o.batch.take(rel);
+    else removeTree(o.fs, `${o.v2}/${rel}`);
+  }
+  // Deleting also removes the directories left empty; a quarantined repository keeps them, so restore is exact.
+  if (!o.batch) removeEmptyDirs(o.fs, abs, `${o.v2}/${REPOSITORIES}`);
+  return o.batch ? 'quarantined' : 'deleted';
+}
+
+/** Carries out the plan. Throws StorageError when the storage changed since the scan (nothing removed) or on a filesystem failure (a rerun finishes). */
+export function applyGc(plan: GcPlan, o: GcApplyOptions): GcApplyResult {
+  if (plan.blocked.length > 0) {
+    const b = plan.blocked[0]!;
+    throw new StorageError(
+      `refusing to collect: part of the storage could not be read (${b.where}: ${b.why}${plan.blocked.length > 1 ? `, and ${plan.blocked.length - 1} more` : ''}); it may reference any blob`,
+    );
+  }
+  const changed = changedSinceScan(o.fs, o.v2, o.scanned);
+  if (changed !== null)
+    throw new StorageError(
+      `refusing to collect: the storage changed since the scan (${changed}); scan again and review the plan`,
+    );
+  const items: GcItemResult[] = [];
+  let bytesFreed = 0;
+  let named: Set<string> | null = null;
+  for (const item of plan.items) {
+    if (item.kind === 'blob' && named === null) {
+      // Just before the first blob goes: what does every repository link now?
+      const now = namedDigests(o.fs, o.v2);
+      if (now.problem !== null)
+        throw new StorageError(
+          `refusing to delete blobs: ${now.problem} (the links before it are done; rerun after fixing it)`,
+        );
+      named = now.named;
+    }
+    const detail = recheck(o.fs, o.v2, item, named);
+    let res: GcItemResult;
+    if (detail !== null) res = { path: item.path, kind: item.kind, outcome: 'skipped', detail, bytes: 0 };
+    else {
+      try {
+        res = { path: item.path, kind: item.kind, outcome: removeItem(o, item), bytes: item.bytes };
+      } catch (err) {
+        if (err instanceof StorageError) throw err;
+        throw new StorageError(
+          `${o.v2}/${item.path}: ${describeFsError(err)} (gc stopped; every step it took is complete, rerun it to finish)`,
+        );
+      }
+      bytesFreed += item.bytes;
+    }
+    items.push(res);
+    o.onItem?.(res);
+  }
+  return { items, bytesFreed };
+}

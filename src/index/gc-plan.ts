@@ -1,0 +1,133 @@
+/**
+ * What `regaudit gc` plans from, read from one scan: blobs with their holders, layer links, revision
+ * links, stale-upload candidates, and everything that makes part of the storage unknown.
+ */
+import type { ReadableDB } from './open.js';
+
+export interface GcBlobRow {
+  digest: string;
+  size: number;
+  mtimeMs: number;
+  /** Some revision of some repository holds it (manifest, config, layer, child). */
+  held: boolean;
+  /** Some repository holds it through a manifest in a tag's closure (3.x -m marking). */
+  live: boolean;
+  /** Newest mtime of any link in any repository naming it (a push in progress links before it tags). */
+  newestLinkMs: number | null;
+  /** The one repository that holds or links it, when exactly one does. */
+  owner: string | null;
+}
+
+export interface GcLinkRow {
+  repository: string;
+  digest: string;
+  mtimeMs: number;
+  /** Bytes of the blob it names; null when the blob is not in blobs/. */
+  size: number | null;
+  /** Revisions of the repository hold the digest. */
+  held: boolean;
+  /** ...through a manifest in a tag's closure. */
+  live: boolean;
+}
+
+export interface GcUploadRow {
+  repository: string;
+  id: string;
+  size: number;
+  mtimeMs: number;
+  startedMs: number | null;
+}
+
+export interface GcUnknownRow {
+  /** Repository name, or a path relative to docker/registry/v2. */
+  where: string;
+  why: string;
+}
+
+export function gcBlobRows(db: ReadableDB, scanId: number): GcBlobRow[] {
+  const rows = db
+    .prepare(
+      `SELECT b.digest, b.size, b.mtime_ms AS mtimeMs,
+         EXISTS (SELECT 1 FROM held h WHERE h.scan_id = :scan AND h.digest = b.digest AND h.holders > 0) AS held,
+         EXISTS (SELECT 1 FROM held h WHERE h.scan_id = :scan AND h.digest = b.digest AND h.holders > 0 AND h.live = 1) AS live,
+         (SELECT max(l.mtime_ms) FROM links l JOIN repositories r ON r.id = l.repo_id
+          WHERE r.scan_id = :scan AND l.digest = b.digest) AS newestLinkMs,
+         (SELECT CASE WHEN count(*) = 1 THEN max(r.name) END FROM held h JOIN repositories r ON r.id = h.repo_id
+          WHERE h.scan_id = :scan AND h.digest = b.digest) AS owner
+       FROM blobs b WHERE b.scan_id = :scan ORDER BY b.digest`,
+    )
+    .all({ scan: scanId }) as Array<Omit<GcBlobRow, 'held' | 'live'> & { held: number; live: number }>;
+  return rows.map((r) => ({ ...r, held: r.held === 1, live: r.live === 1 }));
+}
+
+function linkRows(db: ReadableDB, scanId: number, kind: 'layer' | 'revision'): GcLinkRow[] {
+  const rows = db
+    .prepare(
+      `SELECT r.name AS repository, l.path_digest AS digest, l.mtime_ms AS mtimeMs, b.size,
+         coalesce(h.holders > 0, 0) AS held, coalesce(h.holders > 0 AND h.live = 1, 0) AS live
+       FROM repositories r JOIN links l ON l.repo_id = r.id AND l.kind = :kind
+       LEFT JOIN blobs b ON b.scan_id = :scan AND b.digest = l.path_digest
+       LEFT JOIN held h ON h.repo_id = r.id AND h.digest = l.path_digest
+       WHERE r.scan_id = :scan AND l.problem IS NULL AND l.path_digest IS NOT NULL AND l.digest = l.path_digest
+       ORDER BY r.name, l.path_digest`,
+    )
+    .all({ scan: scanId, kind }) as Array<Omit<GcLinkRow, 'held' | 'live'> & { held: number; live: number }>;
+  return rows.map((r) => ({ ...r, held: r.held === 1, live: r.live === 1 }));
+}
+
+/** Every `_layers` link that parses and names the digest its path spells. */
+export function gcLayerLinkRows(db: ReadableDB, scanId: number): GcLinkRow[] {
+  return linkRows(db, scanId, 'layer');
+}
+
+/** Every revision link that parses and names the digest its path spells. */
+export function gcRevisionRows(db: ReadableDB, scanId: number): GcLinkRow[] {
+  return linkRows(db, scanId, 'revision');
+}
+
+export function gcUploadRows(db: ReadableDB, scanId: number): GcUploadRow[] {
+  return db
+    .prepare(
+      `SELECT r.name AS repository, u.upload_id AS id, u.size, u.mtime_ms AS mtimeMs, u.started_ms AS startedMs
+       FROM repositories r JOIN uploads u ON u.repo_id = r.id WHERE r.scan_id = :scan ORDER BY r.name, u.upload_id`,
+    )
+    .all({ scan: scanId }) as GcUploadRow[];
+}
+
+/**
+ * Everything that hides what the storage references: unreadable or symlinked parts, links that do
+ * not parse (or name another digest than their path), and manifests whose references were not read.
+ * Any one of them could reference any blob.
+ */
+export function gcUnknowns(db: ReadableDB, scanId: number): GcUnknownRow[] {
+  const p = { scan: scanId };
+  const repos = db
+    .prepare(`SELECT name AS "where", problem AS why FROM repositories WHERE scan_id = :scan AND problem IS NOT NULL`)
+    .all(p) as GcUnknownRow[];
+  const debris = db
+    .prepare(
+      `SELECT path AS "where", kind || coalesce(': ' || detail, '') AS why FROM debris
+       WHERE scan_id = :scan AND kind IN ('unreadable', 'symlink')`,
+    )
+    .all(p) as GcUnknownRow[];
+  const links = db
+    .prepare(
+      `SELECT r.name AS "where",
+         l.kind || ' link ' || coalesce(l.tag, l.path_digest, '') || ' ' ||
+           CASE WHEN l.problem IS NOT NULL THEN 'is ' || l.problem ELSE 'names ' || l.digest END AS why
+       FROM repositories r JOIN links l ON l.repo_id = r.id
+       WHERE r.scan_id = :scan AND (l.problem IS NOT NULL OR (l.path_digest IS NOT NULL AND l.digest <> l.path_digest))`,
+    )
+    .all(p) as GcUnknownRow[];
+  const manifests = db
+    .prepare(
+      `SELECT DISTINCT r.name AS "where", 'manifest ' || m.digest || ' was not read (' || m.problem || ')' AS why
+       FROM manifests m JOIN held h ON h.scan_id = :scan AND h.digest = m.digest AND h.revision = 1
+       JOIN repositories r ON r.id = h.repo_id
+       WHERE m.scan_id = :scan AND m.problem IS NOT NULL AND m.problem <> 'missing'`,
+    )
+    .all(p) as GcUnknownRow[];
+  return [...repos, ...debris, ...links, ...manifests].sort((a, b) =>
+    a.where < b.where ? -1 : a.where > b.where ? 1 : a.why < b.why ? -1 : a.why > b.why ? 1 : 0,
+  );
+}

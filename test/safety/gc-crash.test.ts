@@ -1,0 +1,212 @@
+/**
+ * Crash safety of `regaudit gc --apply --delete-untagged` over storage written by the real registry:
+ * killed with SIGKILL right before its 1st, 2nd, … mutating filesystem call (REGAUDIT_CRASH_AT), until
+ * a run gets through. After every kill, nothing an uninterrupted run keeps is missing or changed (so
+ * every tag still pulls); at sampled kill points the registry is started on the interrupted storage
+ * and must serve every tag; a rerun finishes the job with exactly the uninterrupted result. In
+ * quarantine mode, restoring every batch afterwards gives back every file of the original storage.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cliPath } from '../helpers/cli.js';
+import {
+  catalog,
+  deleteTag,
+  pulls,
+  pushBlobOnly,
+  pushImage,
+  pushIndex,
+  requireRegistryTools,
+  startRegistry,
+  startUpload,
+} from '../helpers/registry.js';
+import { copyTree, memTempDir, snapshotDiff, storageSnapshot } from './support.js';
+
+const tools = requireRegistryTools();
+
+const TAGS: Array<[string, string]> = [
+  ['keep', 'v2'],
+  ['org/team/app', 'v1'],
+  ['multi', 'latest'],
+];
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Files only (paths and contents, no directories, no times): what the registry can read. */
+function files(root: string): Map<string, string> {
+  return new Map(
+    [...storageSnapshot(root, { mtimes: false })]
+      .filter(([k]) => !k.endsWith('/'))
+      .map(([k, v]) => [k, v.replace(/ mode=\S+ uid=\S+ gid=\S+/, '')]),
+  );
+}
+
+function gcArgs(root: string, db: string, q?: string): string[] {
+  return [
+    'gc',
+    root,
+    '--db',
+    db,
+    '--format',
+    'json',
+    '--apply',
+    '--delete-untagged',
+    '--min-age',
+    '0s',
+    '--upload-age',
+    '0s',
+    '--jobs',
+    '0',
+    ...(q ? ['--quarantine', q] : []),
+  ];
+}
+
+async function everyKillPoint(attempt: (n: number) => Promise<boolean>): Promise<number> {
+  const width = Math.max(3, Math.min(8, os.availableParallelism() * 2));
+  for (let base = 1; base < 2000; base += width) {
+    const finished = await Promise.all(Array.from({ length: width }, (_, i) => attempt(base + i)));
+    const first = finished.indexOf(true);
+    if (first >= 0) return base + first - 1;
+  }
+  throw new Error('gc never finished');
+}
+
+describe(
+  'crash safety of gc: SIGKILL before each mutating call, then rerun',
+  { skip: tools.skip || undefined, timeout: 900_000 },
+  () => {
+    let work = '';
+    let pristine = '';
+    let pristineFiles: Map<string, string>;
+    let reference: Map<string, string>;
+
+    before(async () => {
+      work = memTempDir('gc-crash');
+      pristine = path.join(work, 'pristine');
+      const reg = await startRegistry(pristine);
+      try {
+        await pushImage(reg, 'keep', 'v1', { layers: ['shared base', 'keep 1'] });
+        await pushImage(reg, 'keep', 'v2', { layers: ['shared base', 'keep 2'] });
+        await deleteTag(reg, 'keep', 'v1');
+        await pushImage(reg, 'lib', 'v1', { layers: ['shared base', 'lib 1'] }, { format: 'oci' });
+        await deleteTag(reg, 'lib', 'v1');
+        await pushImage(reg, 'org/team/app', 'v1', { layers: ['shared base', 'app 1'] });
+        await pushImage(reg, 'org/team/app', 'v1', { layers: ['shared base', 'app 2'] });
+        await pushIndex(reg, 'multi', 'latest', [{ layers: ['multi amd64'] }, { layers: ['multi arm64'] }]);
+        await pushBlobOnly(reg, 'blobonly', 'an aborted push');
+        await startUpload(reg, 'keep', 'half a layer');
+      } finally {
+        await reg.stop();
+      }
+      pristineFiles = files(pristine);
+      const ref = path.join(work, 'reference');
+      copyTree(pristine, ref);
+      const r = await runAsync(gcArgs(ref, path.join(work, 'ref.db')));
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { totals: { blobs: number; manifests: number; repositories: number } };
+      assert.ok(
+        out.totals.blobs >= 4 && out.totals.manifests === 1 && out.totals.repositories === 2,
+        JSON.stringify(out.totals),
+      );
+      reference = files(ref);
+    });
+
+    after(() => {
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    const servesTags = async (root: string, what: string): Promise<void> => {
+      const reg = await startRegistry(root);
+      try {
+        const cat = await catalog(reg);
+        for (const [repo, tag] of TAGS) {
+          assert.ok(cat.includes(repo), `${what}: ${repo} missing from _catalog ${cat}`);
+          assert.ok(await pulls(reg, repo, tag), `${what}: ${repo}:${tag} does not pull`);
+        }
+      } finally {
+        await reg.stop();
+      }
+    };
+
+    /** Nothing the uninterrupted run keeps is gone or changed. */
+    const keepsReference = (root: string, what: string): void => {
+      const now = files(root);
+      const lost = [...reference].filter(([k, v]) => now.get(k) !== v).map(([k]) => k);
+      assert.deepEqual(lost.slice(0, 10), [], `${what}: ${lost.length} files the full run keeps are gone`);
+    };
+
+    for (const mode of ['delete', 'quarantine'] as const) {
+      it(`${mode}: every kill point keeps what the registry serves, and a rerun finishes the job`, async (t) => {
+        const sampled: string[] = [];
+        const kills = await everyKillPoint(async (n) => {
+          const dir = path.join(work, `${mode}-${n}`);
+          const root = path.join(dir, 'storage');
+          mkdirSync(dir);
+          copyTree(pristine, root);
+          const q = mode === 'quarantine' ? path.join(dir, 'quarantine') : undefined;
+          const args = gcArgs(root, path.join(dir, 'db'), q);
+          const first = await runAsync(args, { REGAUDIT_CRASH_AT: String(n) });
+          if (first.signal === null) {
+            assert.equal(first.code, 0, first.stderr);
+            rmSync(dir, { recursive: true, force: true });
+            return true;
+          }
+          assert.equal(first.signal, 'SIGKILL', `kill point ${n}: ${first.stderr}`);
+          keepsReference(root, `kill point ${n}`);
+          if (n % 7 === 3) {
+            sampled.push(String(n));
+            copyTree(root, `${root}-served`);
+            await servesTags(`${root}-served`, `kill point ${n}`);
+          }
+          const rerun = await runAsync(args);
+          assert.equal(rerun.code, 0, `rerun after kill point ${n}: ${rerun.stderr}`);
+          const diff = snapshotDiff(reference, files(root));
+          assert.deepEqual(
+            diff.slice(0, 10),
+            [],
+            `kill point ${n}: the rerun's result differs from an uninterrupted run`,
+          );
+          if (q) {
+            for (const b of readdirSync(q)
+              .filter((x) => !x.startsWith('.'))
+              .sort()
+              .reverse()) {
+              const back = await runAsync(['restore', path.join(q, b), '--format', 'json']);
+              assert.equal(back.code, 0, `restore ${b} after kill point ${n}: ${back.stderr}`);
+            }
+            const lost = snapshotDiff(pristineFiles, files(root));
+            assert.deepEqual(lost.slice(0, 10), [], `kill point ${n}: restore of every batch`);
+          }
+          rmSync(dir, { recursive: true, force: true });
+          return false;
+        });
+        assert.ok(kills >= 15, `only ${kills} kill points`);
+        assert.ok(sampled.length >= 2, 'the registry was started on interrupted storage');
+        t.diagnostic(`${mode}: ${kills} kill points, registry checked at ${sampled.join(', ')}`);
+      });
+    }
+  },
+);
