@@ -19,6 +19,8 @@ export interface ReportOutcome {
   output: Iterable<string>;
   /** True when --fail-on is set and a finding at or above it exists. */
   failed: boolean;
+  /** Paths that could not be read (unreadable-path findings, whatever --kind shows). */
+  unreadable: number;
   findings: Finding[];
 }
 
@@ -42,7 +44,7 @@ export async function runReport(opts: ReportOptions): Promise<ReportOutcome> {
     );
     const failOn = opts.failOn;
     const failed = failOn !== undefined && findings.some((f) => SEVERITY_RANK[f.severity] <= SEVERITY_RANK[failOn]);
-    return { output, failed, findings };
+    return { output, failed, unreadable: all.filter((f) => f.kind === 'unreadable-path').length, findings };
   } finally {
     s.db.close();
   }

@@ -31,6 +31,8 @@ export interface Finding {
   path?: string;
   bytes?: number;
   message: string;
+  /** Set when a part the conclusion depends on could not be read. */
+  uncertain?: boolean;
 }
 
 /** Deterministic order: severity, kind, repository, tag, digest, path. */

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   listenForSignals(true);
   const program = createProgram({
     stdout: (s) => void process.stdout.write(s),
+    stderr: (s) => void process.stderr.write(s),
     now: () => Date.now(),
     setExitCode: (code) => {
       process.exitCode = code;

@@ -10,11 +10,6 @@ export interface GcPreviewView {
 
 const sum = (xs: Array<{ size: number }>): number => xs.reduce((n, x) => n + x.size, 0);
 
-/** aborts: the real run stops in its mark phase and deletes nothing; else what it does. */
-function outcome(p: GcPrediction): 'aborts' | 'runs' {
-  return p.issues.some((i) => i.effect === 'aborts') ? 'aborts' : 'runs';
-}
-
 /** The JSON contract of `gc-preview --format json` (documented in the README). */
 export function gcPreviewJson(v: GcPreviewView): unknown {
   return {
@@ -25,7 +20,8 @@ export function gcPreviewJson(v: GcPreviewView): unknown {
       registryVersion: p.scenario.version,
       deleteUntagged: p.scenario.deleteUntagged,
       command: p.scenario.command,
-      outcome: outcome(p),
+      outcome: p.outcome,
+      withheld: p.withheld,
       issues: p.issues,
       blobs: { count: p.blobs.length, bytes: sum(p.blobs), items: p.blobs },
       manifests: { count: p.manifests.length, bytes: sum(p.manifests), items: p.manifests },
@@ -68,11 +64,11 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
       ],
       v.predictions.map((p) => [
         p.scenario.command,
-        outcome(p),
-        p.blobs.length,
-        humanBytes(sum(p.blobs)),
-        p.manifests.length,
-        p.scenario.version === 3 ? p.layerLinks.length : 'never (2.x)',
+        p.outcome,
+        p.withheld ? '-' : p.blobs.length,
+        p.withheld ? '-' : humanBytes(sum(p.blobs)),
+        p.withheld ? '-' : p.manifests.length,
+        p.scenario.version !== 3 ? 'never (2.x)' : p.withheld ? '-' : p.layerLinks.length,
         p.brokenTags.length,
       ]),
     ),
@@ -89,6 +85,13 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
         ];
   for (const p of v.predictions) {
     const detail: string[] = [
+      ...(p.outcome === 'aborts'
+        ? ['  aborts in its mark phase: it deletes nothing (fix what the table below names first)']
+        : p.outcome === 'uncertain'
+          ? [
+              `  uncertain: part of the storage was not read, so nothing is listed as safe to delete (the model would delete ${p.withheld?.blobs ?? 0} blobs, ${humanBytes(p.withheld?.bytes ?? 0)})`,
+            ]
+          : []),
       ...capped(p.issues, (is) =>
         table(
           ['effect', 'repository', 'where', 'why'],

@@ -48,7 +48,7 @@ export function renderPurge(dir: string, decisions: PurgeDecision[], applied: bo
   const n = decisions.filter((d) => d.action === 'purge').length;
   const head = applied
     ? `Purged ${decisions.filter((d) => d.done).length} batches from ${printable(dir)}.`
-    : `Dry run: ${n} batches in ${printable(dir)} would be purged (nothing changed).`;
+    : `Dry run: ${n} batches in ${printable(dir)} would be purged (nothing changed; --apply purges them).`;
   if (decisions.length === 0) return `${head}\n`;
   const rows = decisions.map((d) => [
     printable(d.name),

@@ -11,6 +11,7 @@ import {
   quietOption,
   uploadAgeOption,
 } from '../options.js';
+import { ExitCode } from '../exit-codes.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -63,6 +64,20 @@ export function pruneCommand(ctx: CommandContext): Command {
         });
         endProgress(quiet);
         ctx.stdout(out.output);
+        // Partial failure is not success: a repository left because it could not be read or changed.
+        const unread = (out.result?.repositories ?? []).filter(
+          (r) => r.action === 'skip' && (r.reason === 'unreadable' || r.reason === 'permission-denied'),
+        );
+        if (unread.length > 0) {
+          ctx.stderr(
+            `regaudit: partial: ${unread.length} repositor${unread.length === 1 ? 'y was' : 'ies were'} skipped as unreadable or permission-denied (${unread
+              .map((r) => r.name)
+              .sort()
+              .slice(0, 3)
+              .join(', ')}${unread.length > 3 ? ', …' : ''}; exit ${ExitCode.Partial})\n`,
+          );
+          ctx.setExitCode(ExitCode.Partial);
+        }
       },
     );
 }

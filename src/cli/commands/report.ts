@@ -62,7 +62,12 @@ export function reportCommand(ctx: CommandContext): Command {
         });
         endProgress(quiet);
         for (const chunk of out.output) ctx.stdout(chunk);
-        if (out.failed) ctx.setExitCode(ExitCode.Findings);
+        if (out.unreadable > 0) {
+          ctx.stderr(
+            `regaudit: partial: ${out.unreadable} path${out.unreadable === 1 ? '' : 's'} could not be read; findings that depend on them are uncertain (exit ${ExitCode.Partial})\n`,
+          );
+          ctx.setExitCode(ExitCode.Partial);
+        } else if (out.failed) ctx.setExitCode(ExitCode.Findings);
       },
     );
 }
