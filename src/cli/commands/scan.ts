@@ -1,21 +1,36 @@
 import { Command, Option } from 'commander';
 import { openIndexForWrite } from '../../index/open.js';
 import { scanStorage } from '../../scan/run.js';
-import { dbOption, jobsOption, quietOption, scanSettings, thoroughOption } from '../options.js';
+import { UsageError } from '../../errors.js';
+import {
+  configOption,
+  dbOption,
+  jobsOption,
+  quietOption,
+  rootArgument,
+  scanSettings,
+  thoroughOption,
+} from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 export function scanCommand(ctx: CommandContext): Command {
   return new Command('scan')
     .description('index a storage root into the SQLite index (replacing the previous scan of that root)')
-    .argument('<root>', 'registry rootdirectory, its docker/registry/v2, or anything between')
+    .argument('[root]', 'registry rootdirectory, its docker/registry/v2, or anything between (or --config)')
     .addOption(dbOption())
+    .addOption(configOption())
     .addOption(quietOption())
     .addOption(jobsOption())
     .addOption(new Option('--full', 'read everything, even where the previous scan could be updated in place'))
     .addOption(thoroughOption())
     .action(
-      async (root: string, o: { db: string; quiet?: boolean; jobs?: string; full?: boolean; thorough?: boolean }) => {
+      async (
+        given: string | undefined,
+        o: { db: string; config?: string; quiet?: boolean; jobs?: string; full?: boolean; thorough?: boolean },
+      ) => {
+        const root = rootArgument(given, o).root;
+        if (root === undefined) throw new UsageError("missing argument 'root' (or --config CONFIG)");
         const quiet = Boolean(o.quiet);
         const db = openIndexForWrite(o.db);
         try {

@@ -1,9 +1,9 @@
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { runUsage } from '../../app/usage.js';
 import type { UsageBy } from '../../report/usage.js';
 import { UsageError } from '../../errors.js';
-import { asFormat, dbOption, formatOption, jobsOption, scanSettings, thoroughOption, quietOption } from '../options.js';
-import { endProgress, progressReporter } from '../progress.js';
+import { sessionArgs, sessionCommand, type SessionCommandOptions } from '../options.js';
+import { endProgress } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 function parseTop(v: string | undefined): number | undefined {
@@ -13,16 +13,10 @@ function parseTop(v: string | undefined): number | undefined {
 }
 
 export function usageCommand(ctx: CommandContext): Command {
-  return new Command('usage')
-    .description(
-      'disk usage per repository or tag: reachable, exclusive, shared and freed bytes (scans <root> first; without it reads --db)',
-    )
-    .argument('[root]', 'storage root to scan first')
-    .addOption(dbOption())
-    .addOption(formatOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
-    .addOption(thoroughOption())
+  return sessionCommand(
+    'usage',
+    'disk usage per repository or tag: reachable, exclusive, shared and freed bytes (scans <root> first; without it reads --db)',
+  )
     .addOption(
       new Option('--by <what>', 'one row per repository or per tag')
         .choices(['repository', 'tag'])
@@ -33,30 +27,20 @@ export function usageCommand(ctx: CommandContext): Command {
     .action(
       async (
         root: string | undefined,
-        o: {
-          db: string;
-          format: string;
-          quiet?: boolean;
-          jobs?: string;
-          thorough?: boolean;
+        o: SessionCommandOptions & {
           by: UsageBy;
           sort: string;
           top?: string;
         },
       ) => {
-        const quiet = Boolean(o.quiet);
         const top = parseTop(o.top);
         const out = await runUsage({
-          dbFile: o.db,
-          ...(root !== undefined ? { root } : {}),
-          format: asFormat(o.format),
+          ...sessionArgs(root, o),
           by: o.by,
           sort: o.sort,
           ...(top !== undefined ? { top } : {}),
-          onProgress: progressReporter(quiet),
-          ...scanSettings(o),
         });
-        endProgress(quiet);
+        endProgress(Boolean(o.quiet));
         ctx.stdout(out.output);
       },
     );
