@@ -31,6 +31,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MEDIA_TYPES } from '../src/layout/manifest.js';
+import { DATA_FILE, LINK_FILE, STORAGE_PREFIX, pathFor, repoPathFor, repositoryPath } from '../src/layout/paths.js';
 
 export type TreeSize = 'small' | 'medium' | 'large';
 
@@ -214,9 +215,10 @@ class Generator {
 
   constructor(dir: string, opts: GenOptions) {
     this.rng = new Rng(opts.seed);
-    this.v2 = path.join(dir, 'docker', 'registry', 'v2');
-    this.blobsDir = path.join(this.v2, 'blobs', 'sha256');
-    this.reposDir = path.join(this.v2, 'repositories');
+    // Every path through the storage grammar (src/layout/paths.ts).
+    this.v2 = path.join(dir, STORAGE_PREFIX);
+    this.blobsDir = path.join(this.v2, pathFor({ kind: 'blobs', alg: 'sha256' }));
+    this.reposDir = path.join(this.v2, repositoryPath(''));
     this.target = typeof opts.size === 'number' ? opts.size : SIZE_FILES[opts.size];
     const estRepos = Math.max(4, Math.round(this.target / 140));
     this.nTeams = Math.max(2, Math.round(Math.sqrt(estRepos) / 1.5));
@@ -289,7 +291,7 @@ class Generator {
     }
     const d = path.join(fanDir, hex);
     this.mkdir(d);
-    this.file(path.join(d, 'data'), buf);
+    this.file(path.join(d, DATA_FILE), buf);
     this.s.blobs++;
     this.s.totalBlobBytes += buf.length;
     if (kind === 'layer') this.s.layerBlobs++;
@@ -302,7 +304,7 @@ class Generator {
   private link(parent: string, b: Blob, grantsAccess = true): void {
     const d = path.join(parent, b.hex);
     this.mkdir(d);
-    this.file(path.join(d, 'link'), b.digest);
+    this.file(path.join(d, LINK_FILE), b.digest);
     if (grantsAccess) this.linkedAnywhere.add(b.hex);
   }
 
@@ -540,7 +542,7 @@ class Generator {
     // --- write the repository
     // _layers
     if (layerSet.size > 0) {
-      const ld = this.mkdirs(repoDir, '_layers/sha256');
+      const ld = this.mkdirs(repoDir, repoPathFor({ kind: 'layersDir', alg: 'sha256' }));
       for (const b of layerSet.values()) {
         this.link(ld, b);
         this.s.layerLinks++;
@@ -548,7 +550,7 @@ class Generator {
     }
     // _manifests
     if (kind !== 'layers-only') {
-      const rd = this.mkdirs(repoDir, '_manifests/revisions/sha256');
+      const rd = this.mkdirs(repoDir, repoPathFor({ kind: 'revisionsDir', alg: 'sha256' }));
       const currents = new Set<string>();
       for (const h of liveTags.values()) {
         const c = h[h.length - 1];
@@ -565,17 +567,15 @@ class Generator {
         if (r.isIndex) this.s.indexRevisions++;
         if (!currents.has(r.blob.hex)) this.s.untaggedRevisions++;
       }
-      const td = this.mkdirs(repoDir, '_manifests/tags');
+      this.mkdirs(repoDir, repoPathFor({ kind: 'tagsDir' }));
       for (const [t, h] of liveTags) {
-        const tagDir = path.join(td, t);
-        this.mkdir(tagDir);
-        const cur = path.join(tagDir, 'current');
-        this.mkdir(cur);
+        this.mkdir(path.join(repoDir, repoPathFor({ kind: 'tagDir', tag: t })));
+        this.mkdir(path.join(repoDir, repoPathFor({ kind: 'tagCurrentDir', tag: t })));
         const c = h[h.length - 1];
         if (!c) continue;
-        this.file(path.join(cur, 'link'), c.blob.digest);
+        this.file(path.join(repoDir, repoPathFor({ kind: 'tagCurrentLink', tag: t })), c.blob.digest);
         this.s.tags++;
-        const idx = this.mkdirs(tagDir, 'index/sha256');
+        const idx = this.mkdirs(repoDir, repoPathFor({ kind: 'tagIndexDir', tag: t, alg: 'sha256' }));
         const seen = new Set<string>();
         for (const r of h) {
           if (seen.has(r.blob.hex)) continue;
@@ -587,15 +587,17 @@ class Generator {
     }
     // _uploads: usually an empty dir (left after committed uploads), sometimes in-flight ones
     if (rng.chance(0.9)) {
-      const ud = this.mkdirs(repoDir, '_uploads');
+      this.mkdirs(repoDir, repoPathFor({ kind: 'part', part: '_uploads' }));
       if (rng.chance(kind === 'layers-only' ? 0.5 : 0.03)) {
         const n = rng.int(1, 3);
         for (let i = 0; i < n; i++) {
-          const u = path.join(ud, rng.uuid4());
+          const id = rng.uuid4();
+          const u = path.join(repoDir, repoPathFor({ kind: 'upload', id }));
           this.mkdir(u);
-          this.file(path.join(u, 'data'), rng.bytes(rng.int(0, 512)));
+          this.file(path.join(repoDir, repoPathFor({ kind: 'uploadData', id })), rng.bytes(rng.int(0, 512)));
           const t = 1_700_000_000 + rng.int(0, 40_000_000);
-          this.file(path.join(u, 'startedat'), new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+          const startedAt = new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+          this.file(path.join(repoDir, repoPathFor({ kind: 'uploadStartedAt', id })), startedAt);
           if (rng.chance(0.3)) {
             const hs = this.mkdirs(u, 'hashstates/sha256');
             this.file(path.join(hs, String(rng.int(0, 512))), rng.bytes(108));
@@ -616,8 +618,8 @@ class Generator {
   }
 
   run(): Summary {
-    this.mkdirs(this.v2, 'blobs/sha256');
-    this.mkdirs(this.v2, 'repositories');
+    this.mkdirs(this.v2, pathFor({ kind: 'blobs', alg: 'sha256' }));
+    this.mkdirs(this.v2, repositoryPath(''));
     this.s.dirs = 3; // blobs, blobs/sha256, repositories (v2 itself not counted)
     while (this.s.files < this.target) this.genRepo();
     this.s.namespaceDirs = this.nsDirs.size;

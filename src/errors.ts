@@ -17,8 +17,6 @@ export class StorageError extends RegauditError {}
 export class IndexError extends RegauditError {}
 /** Another prune holds the lock on this storage root. */
 export class LockError extends RegauditError {}
-/** The operation was interrupted (SIGINT/SIGTERM). */
-export class InterruptedError extends RegauditError {}
 
 /** errno code of a Node fs error, if any. */
 export function errnoCode(err: unknown): string | undefined {

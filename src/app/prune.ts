@@ -1,14 +1,14 @@
 import { withState } from '../audit/rules.js';
 import { debris, repositories } from '../index/queries.js';
 import { guardIndex } from '../index/open.js';
-import type { ApplyResult } from '../prune/apply.js';
+import type { ApplyResult } from '../prune/outcome.js';
 import { acquirePruneLock } from '../prune/lock.js';
 import { planPrune, type PrunePlan } from '../prune/plan.js';
 import { resolveQuarantineDir } from '../prune/quarantine.js';
 import type { Format } from '../report/format.js';
 import { renderPrune } from '../report/prune.js';
 import { resolveStorageRoot } from '../scan/root.js';
-import { executePlan, type Execution } from './execute-prune.js';
+import { executePlan, type Execution } from '../prune/execute.js';
 import { openSession, type SessionOptions } from './session.js';
 
 export interface PruneOptions extends SessionOptions {

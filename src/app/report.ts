@@ -1,7 +1,7 @@
 import { loadAuditInput, loadGraphInput } from '../audit/load.js';
 import { guardIndex } from '../index/open.js';
 import { audit } from '../audit/rules.js';
-import { SEVERITY_RANK, type Finding, type Severity } from '../audit/findings.js';
+import { SEVERITY_RANK, type Finding, type FindingKind, type Severity } from '../audit/findings.js';
 import { renderReportChunks } from '../report/report.js';
 import type { Format } from '../report/format.js';
 import { openSession, type SessionOptions } from './session.js';
@@ -10,7 +10,7 @@ export interface ReportOptions extends SessionOptions {
   format: Format;
   now: number;
   uploadAgeMs: number;
-  kinds?: string[];
+  kinds?: FindingKind[];
   failOn?: Severity;
 }
 

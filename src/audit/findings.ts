@@ -19,11 +19,12 @@ export const FINDING_KINDS = [
   'debris',
   'unreadable-path',
 ] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
 
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { error: 0, warning: 1, info: 2 };
 
 export interface Finding {
-  kind: string;
+  kind: FindingKind;
   severity: Severity;
   repository: string | null;
   tag?: string;

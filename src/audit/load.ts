@@ -1,4 +1,5 @@
 import type { DB } from '../index/open.js';
+import type { FindingKind } from './findings.js';
 import * as g from '../index/graph.js';
 import * as q from '../index/queries.js';
 import type { GraphInput } from './graph-rules.js';
@@ -18,8 +19,8 @@ export function loadAuditInput(db: DB, scanId: number): AuditInput {
 }
 
 /** Reads the manifest-graph rows; with `kinds`, only those the listed finding kinds need. */
-export function loadGraphInput(db: DB, scanId: number, kinds?: readonly string[]): GraphInput {
-  const want = (kind: string): boolean => kinds === undefined || kinds.length === 0 || kinds.includes(kind);
+export function loadGraphInput(db: DB, scanId: number, kinds?: readonly FindingKind[]): GraphInput {
+  const want = (kind: FindingKind): boolean => kinds === undefined || kinds.length === 0 || kinds.includes(kind);
   return {
     untagged: want('untagged-manifest') ? g.untaggedManifests(db, scanId) : [],
     missing: want('missing-blob') ? g.missingReferences(db, scanId) : [],

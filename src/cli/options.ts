@@ -64,6 +64,13 @@ export const thoroughOption = (): Option =>
     'scan: also list every link and blob directory, to report stray and temporary files beside link and data files',
   );
 
+/** A command that scans a root first: `.scanningOptions()` declares its --quiet, --jobs and --thorough once. */
+export class ScanningCommand extends Command {
+  scanningOptions(): this {
+    return this.addOption(quietOption()).addOption(jobsOption()).addOption(thoroughOption());
+  }
+}
+
 /** How a command that scans walks the root: its --jobs and --thorough, parsed. */
 export function scanSettings(o: { jobs?: string; thorough?: boolean }): {
   jobs: number | undefined;
@@ -125,15 +132,13 @@ export interface SessionCommandOptions {
 
 /** <root> (or --config), --db, --format, --quiet, --jobs, --thorough: one place for all of them. */
 export function sessionCommand(name: string, description: string, rootHelp = 'storage root to scan first'): Command {
-  return new Command(name)
+  return new ScanningCommand(name)
     .description(description)
     .argument('[root]', rootHelp)
     .addOption(dbOption())
     .addOption(configOption())
     .addOption(formatOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
-    .addOption(thoroughOption());
+    .scanningOptions();
 }
 
 /** What those options mean to the app layer (a SessionOptions with the format and progress). */

@@ -6,43 +6,7 @@ import type { DB } from './open.js';
 import type { GcBadLinkRow, GcManifestRow, GcRepositoryRow, GcScenario } from '../gc/scenarios.js';
 import { GC_MEDIA_TYPES } from '../gc/scenarios.js';
 import type { CatalogEntry } from '../layout/catalog.js';
-
-export interface GcBlob {
-  digest: string;
-  size: number;
-}
-
-export interface GcManifest {
-  repository: string;
-  digest: string;
-  size: number;
-}
-
-export interface GcLayerLink {
-  repository: string;
-  digest: string;
-  /** Size of the blob it links (removing the link frees nothing by itself). */
-  size: number;
-}
-
-export interface GcBrokenTag {
-  repository: string;
-  tag: string;
-  digest: string;
-  /** Manifests of the tag's closure whose revision is deleted (untagged index children on 2.x). */
-  deletedManifests: string[];
-  /** Blobs of the closure that are swept. */
-  sweptBlobs: number;
-  /** Bytes of the closure lost: swept blobs. */
-  bytes: number;
-}
-
-export interface GcSets {
-  blobs: GcBlob[];
-  manifests: GcManifest[];
-  layerLinks: GcLayerLink[];
-  brokenTags: GcBrokenTag[];
-}
+import type { GcBlob, GcBrokenTag, GcLayerLink, GcManifest, GcSets } from '../gc/prediction.js';
 
 /** held rows this scenario marks, as a predicate on `x` joined to its repository `rx`. */
 function marks(s: GcScenario): string {

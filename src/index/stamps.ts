@@ -1,6 +1,6 @@
 /** Index reads and deletes for the incremental rescan (scan/rescan.ts). */
 import type { DB } from './open.js';
-import type { DebrisRecord } from '../scan/records.js';
+import type { DebrisRecord } from './records.js';
 
 export interface RepositoryStampRow {
   id: number;

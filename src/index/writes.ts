@@ -1,7 +1,13 @@
 import type { Statement } from 'better-sqlite3';
 import type { DB } from './open.js';
-import type { ScanSink, BlobFanRecord, BlobRecord, ManifestRecord } from '../scan/walk.js';
-import type { DebrisRecord, RepositorySnapshot } from '../scan/records.js';
+import type {
+  BlobFanRecord,
+  BlobRecord,
+  DebrisRecord,
+  ManifestRecord,
+  RepositorySnapshot,
+  ScanSink,
+} from './records.js';
 import { repositoryNameProblem } from '../layout/repository-name.js';
 
 /**

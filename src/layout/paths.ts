@@ -16,9 +16,91 @@ import { digestOf, splitDigest, type Digest } from './digest.js';
 export const STORAGE_PREFIX = 'docker/registry/v2';
 export const REPOSITORIES = 'repositories';
 export const BLOBS = 'blobs';
-/** The three directories that make a directory a repository; everything prune may remove. */
-export const REPOSITORY_PARTS = ['_layers', '_manifests', '_uploads'] as const;
+/**
+ * The three directories that make a directory a repository; everything prune may remove. In the
+ * order prune takes them away (the 3.x catalog marker, then the 2.x one, then uploads); restore puts
+ * them back in the reverse order, so a half-done run never shows a catalog marker alone.
+ */
+export const REPOSITORY_PARTS = ['_manifests', '_layers', '_uploads'] as const;
 export type RepositoryPart = (typeof REPOSITORY_PARTS)[number];
+
+/** Names regaudit itself writes into storage. All start with `_` or `.`: both catalogs and GC skip them. */
+export const TRASH_DIR = '_regaudit_trash';
+/** Staging name of a part restore is copying back: `_regaudit_restoring<part>`. */
+export const RESTORING_PREFIX = '_regaudit_restoring';
+export const PRUNE_LOCK_FILE = '.regaudit-prune.lock';
+
+/** The file every digest directory holds: a link in a repository, the content under blobs/. */
+export const LINK_FILE = 'link';
+export const DATA_FILE = 'data';
+
+/**
+ * A path inside one repository directory (relative to `repositories/<name>`). Digest trees
+ * (`_layers`, `_manifests/revisions`, `tags/<t>/index`) are named up to their algorithm directory.
+ */
+export type RepoPathSpec =
+  | { kind: 'part'; part: RepositoryPart }
+  | { kind: 'layersDir'; alg?: string }
+  | { kind: 'revisionsDir'; alg?: string }
+  | { kind: 'tagsDir' }
+  | { kind: 'tagDir'; tag: string }
+  | { kind: 'tagCurrentDir'; tag: string }
+  | { kind: 'tagIndexDir'; tag: string; alg?: string }
+  | { kind: 'layerLink'; digest: Digest }
+  | { kind: 'revisionLink'; digest: Digest }
+  | { kind: 'tagCurrentLink'; tag: string }
+  | { kind: 'tagIndexLink'; tag: string; digest: Digest }
+  | { kind: 'upload'; id: string }
+  | { kind: 'uploadStartedAt'; id: string }
+  | { kind: 'uploadData'; id: string }
+  | { kind: 'trash' }
+  | { kind: 'trashPart'; part: RepositoryPart }
+  /** `part` is a part, or the trash a quarantine kept whole. */
+  | { kind: 'restoring'; part: string };
+
+/** RepoPathSpec → path relative to the repository directory. */
+export function repoPathFor(spec: RepoPathSpec): string {
+  switch (spec.kind) {
+    case 'part':
+      return spec.part;
+    case 'layersDir':
+      return withAlg('_layers', spec.alg);
+    case 'revisionsDir':
+      return withAlg('_manifests/revisions', spec.alg);
+    case 'tagsDir':
+      return '_manifests/tags';
+    case 'tagDir':
+      return `_manifests/tags/${spec.tag}`;
+    case 'tagCurrentDir':
+      return `_manifests/tags/${spec.tag}/current`;
+    case 'tagIndexDir':
+      return withAlg(`_manifests/tags/${spec.tag}/index`, spec.alg);
+    case 'layerLink':
+      return `_layers/${linkTail(spec.digest)}`;
+    case 'revisionLink':
+      return `_manifests/revisions/${linkTail(spec.digest)}`;
+    case 'tagCurrentLink':
+      return `_manifests/tags/${spec.tag}/current/${LINK_FILE}`;
+    case 'tagIndexLink':
+      return `_manifests/tags/${spec.tag}/index/${linkTail(spec.digest)}`;
+    case 'upload':
+      return `_uploads/${spec.id}`;
+    case 'uploadStartedAt':
+      return `_uploads/${spec.id}/startedat`;
+    case 'uploadData':
+      return `_uploads/${spec.id}/${DATA_FILE}`;
+    case 'trash':
+      return TRASH_DIR;
+    case 'trashPart':
+      return `${TRASH_DIR}/${spec.part}`;
+    case 'restoring':
+      return `${RESTORING_PREFIX}${spec.part}`;
+    default: {
+      const never: never = spec;
+      throw new Error(`unknown repository path spec ${JSON.stringify(never)}`);
+    }
+  }
+}
 
 export type PathSpec =
   | { kind: 'blobData'; digest: Digest }
@@ -31,35 +113,45 @@ export type PathSpec =
   | { kind: 'tagIndexLink'; repo: string; tag: string; digest: Digest }
   | { kind: 'upload'; repo: string; id: string }
   | { kind: 'uploadStartedAt'; repo: string; id: string }
-  | { kind: 'uploadData'; repo: string; id: string };
+  | { kind: 'uploadData'; repo: string; id: string }
+  // Directories the walk names, and regaudit's own entries (not returned by parsePath).
+  | { kind: 'repositories' }
+  | { kind: 'blobs'; alg?: string }
+  | { kind: 'blobFan'; alg: string; fan: string }
+  | { kind: 'trash'; repo: string }
+  | { kind: 'pruneLock' };
 
 /** PathSpec → path relative to docker/registry/v2. */
 export function pathFor(spec: PathSpec): string {
   switch (spec.kind) {
     case 'blobData': {
       const { alg, hex } = splitDigest(spec.digest);
-      return `${BLOBS}/${alg}/${hex.slice(0, 2)}/${hex}/data`;
+      return `${BLOBS}/${alg}/${hex.slice(0, 2)}/${hex}/${DATA_FILE}`;
     }
     case 'repository':
-      return `${REPOSITORIES}/${spec.repo}`;
+      return repositoryPath(spec.repo);
     case 'repositoryPart':
-      return `${REPOSITORIES}/${spec.repo}/${spec.part}`;
+      return inRepository(spec.repo, { kind: 'part', part: spec.part });
     case 'layerLink':
-      return `${REPOSITORIES}/${spec.repo}/_layers/${linkTail(spec.digest)}`;
     case 'revisionLink':
-      return `${REPOSITORIES}/${spec.repo}/_manifests/revisions/${linkTail(spec.digest)}`;
     case 'tagsDir':
-      return `${REPOSITORIES}/${spec.repo}/_manifests/tags`;
     case 'tagCurrentLink':
-      return `${REPOSITORIES}/${spec.repo}/_manifests/tags/${spec.tag}/current/link`;
     case 'tagIndexLink':
-      return `${REPOSITORIES}/${spec.repo}/_manifests/tags/${spec.tag}/index/${linkTail(spec.digest)}`;
     case 'upload':
-      return `${REPOSITORIES}/${spec.repo}/_uploads/${spec.id}`;
     case 'uploadStartedAt':
-      return `${REPOSITORIES}/${spec.repo}/_uploads/${spec.id}/startedat`;
     case 'uploadData':
-      return `${REPOSITORIES}/${spec.repo}/_uploads/${spec.id}/data`;
+    case 'trash': {
+      const { repo, ...inside } = spec;
+      return inRepository(repo, inside);
+    }
+    case 'repositories':
+      return REPOSITORIES;
+    case 'blobs':
+      return withAlg(BLOBS, spec.alg);
+    case 'blobFan':
+      return `${BLOBS}/${spec.alg}/${spec.fan}`;
+    case 'pruneLock':
+      return PRUNE_LOCK_FILE;
     default: {
       const never: never = spec;
       throw new Error(`unknown path spec ${JSON.stringify(never)}`);
@@ -67,9 +159,28 @@ export function pathFor(spec: PathSpec): string {
   }
 }
 
+/** `repositories/<name>` (relative to docker/registry/v2); the empty name is repositories/ itself. */
+export function repositoryPath(name: string): string {
+  return name === '' ? REPOSITORIES : `${REPOSITORIES}/${name}`;
+}
+
+/** A path inside repository `name`, relative to docker/registry/v2. */
+export function inRepository(name: string, spec: RepoPathSpec): string {
+  return `${repositoryPath(name)}/${repoPathFor(spec)}`;
+}
+
+/** Inside a digest directory of a blob fan-out directory (relative to the fan directory): `<hex>/data`. */
+export function fanDataPath(hex: string): string {
+  return `${hex}/${DATA_FILE}`;
+}
+
+function withAlg(dir: string, alg: string | undefined): string {
+  return alg === undefined ? dir : `${dir}/${alg}`;
+}
+
 function linkTail(d: Digest): string {
   const { alg, hex } = splitDigest(d);
-  return `${alg}/${hex}/link`;
+  return `${alg}/${hex}/${LINK_FILE}`;
 }
 
 export type ParsedPath = PathSpec | { kind: 'unrecognized'; path: string; reason: string };

@@ -13,38 +13,25 @@
  * nothing the registry serves changes), or an unlisted trash directory the next prune (which
  * reports it as pending-deletion) finishes; a quarantine rerun resumes the same batch.
  */
-import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { repositoryState } from '../audit/state.js';
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
-import { REPOSITORIES } from '../layout/paths.js';
+import {
+  REPOSITORIES,
+  REPOSITORY_PARTS,
+  TRASH_DIR,
+  repoPathFor,
+  type RepoPathSpec,
+  type RepositoryPart,
+} from '../layout/paths.js';
 import { rereadRepository } from '../scan/read-repository.js';
-import { TRASH_DIR } from '../scan/walk.js';
-import type { RepositorySnapshot } from '../scan/records.js';
+import type { RepositorySnapshot } from '../index/records.js';
+import type { StorageReader } from '../storage/driver.js';
 import { realFs, removeTree, type MutatingFs } from './fsops.js';
-import { applyOrder, type PlannedCleanup, type PlannedRepository, type PrunePlan, type SkipReason } from './plan.js';
+import type { AppliedCleanup, AppliedRepository, ApplyResult, ApplySkipReason } from './outcome.js';
+import { applyOrder, type PlannedCleanup, type PlannedRepository, type PrunePlan } from './plan.js';
 import type { QuarantineBatch } from './quarantine.js';
 import { ensureDir, exists, removeEmptyDirs, treeDifference } from './tree.js';
-
-/** Order of removal: the 3.x marker, then the 2.x marker, then uploads. */
-const PART_ORDER = ['_manifests', '_layers', '_uploads'] as const;
-
-export interface AppliedRepository extends PlannedRepository {
-  /** True when its parts left storage in this run (deleted, or moved into the quarantine). */
-  deleted: boolean;
-  /** Where the parts went, with --quarantine. */
-  quarantined?: string;
-}
-
-export interface AppliedCleanup extends PlannedCleanup {
-  done: boolean;
-  detail?: string;
-}
-
-export interface ApplyResult {
-  repositories: AppliedRepository[];
-  cleanup: AppliedCleanup[];
-}
 
 export interface ApplyOptions {
   v2: string;
@@ -68,18 +55,21 @@ function countsFromSnapshot(s: RepositorySnapshot): { tagLinks: number; revision
 }
 
 /** repositories/ and every directory from it down to `rel` must be real directories, not symlinks. */
-function assertPlainPath(v2: string, rel: string): string {
+function assertPlainPath(storage: StorageReader, v2: string, rel: string): string {
   if (rel.split('/').some((s) => s === '' || s === '.' || s === '..'))
     throw new StorageError(`refusing unsafe path ${rel}`);
   let abs = v2;
   for (const seg of [REPOSITORIES, ...rel.split('/')]) {
     abs = `${abs}/${seg}`;
-    const st = lstatSync(abs);
-    if (!st.isDirectory())
-      throw new StorageError(`${abs}: not a plain directory (${st.isSymbolicLink() ? 'symbolic link' : 'file'})`);
+    const { type } = storage.lstat(abs);
+    if (type !== 'dir')
+      throw new StorageError(`${abs}: not a plain directory (${type === 'symlink' ? 'symbolic link' : 'file'})`);
   }
   return abs;
 }
+
+/** A path inside the repository whose directory is `absRepo`. */
+const inside = (absRepo: string, spec: RepoPathSpec): string => `${absRepo}/${repoPathFor(spec)}`;
 
 const isPermission = (err: unknown): boolean => errnoCode(err) === 'EACCES' || errnoCode(err) === 'EPERM';
 
@@ -95,29 +85,34 @@ class Applier {
     private readonly q: QuarantineBatch | undefined,
   ) {}
 
+  private names(abs: string): string[] {
+    return this.fs.list(abs).map((e) => e.name);
+  }
+
   /** rmdir upwards while empty, stopping below repositories/; a directory it may not remove stays (the next scan reports it). */
   private removeEmptyParents(absDir: string): void {
     removeEmptyDirs(this.fs, absDir, `${this.v2}/${REPOSITORIES}`, isPermission);
   }
 
   /** Renames <repo>/<part> into <repo>/_regaudit_trash (which must exist), clearing a leftover of the same name. */
-  private hide(abs: string, part: string): void {
-    const trash = `${abs}/${TRASH_DIR}`;
+  private hide(abs: string, part: RepositoryPart): void {
+    const from = inside(abs, { kind: 'part', part });
+    const to = inside(abs, { kind: 'trashPart', part });
     try {
-      this.fs.rename(`${abs}/${part}`, `${trash}/${part}`);
+      this.fs.rename(from, to);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT') return;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
       // A leftover of the same name from an interrupted run (quarantine mode drained it first).
-      removeTree(this.fs, `${trash}/${part}`);
-      this.fs.rename(`${abs}/${part}`, `${trash}/${part}`);
+      removeTree(this.fs, to);
+      this.fs.rename(from, to);
     }
   }
 
   private makeTrash(abs: string): void {
     try {
-      this.fs.mkdir(`${abs}/${TRASH_DIR}`);
+      this.fs.mkdir(inside(abs, { kind: 'trash' }));
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
@@ -126,7 +121,7 @@ class Applier {
   /** Copies src to destDir/name through a staging name and verifies it before it appears under its name. */
   private copyVerified(src: string, destDir: string, name: string): void {
     const stale = `.${name}.partial-`;
-    for (const e of readdirSync(destDir)) if (e.startsWith(stale)) removeTree(this.fs, `${destDir}/${e}`);
+    for (const e of this.names(destDir)) if (e.startsWith(stale)) removeTree(this.fs, `${destDir}/${e}`);
     const staging = `${destDir}/${stale}${process.pid}`;
     this.fs.copyTree(src, staging);
     const diff = treeDifference(src, staging);
@@ -159,30 +154,30 @@ class Applier {
    */
   drainTrash(absRepo: string, name: string): string | null {
     const q = this.q!;
-    const trash = `${absRepo}/${TRASH_DIR}`;
-    if (!exists(trash)) return null;
+    const trash = inside(absRepo, { kind: 'trash' });
+    if (!exists(this.fs, trash)) return null;
     const dest = q.repositoryDir(name);
     let copiesRemoved = false;
-    for (const e of readdirSync(trash).sort()) {
-      if (exists(`${dest}/${e}`) && treeDifference(`${trash}/${e}`, `${dest}/${e}`) === null) {
+    for (const e of this.names(trash).sort()) {
+      if (exists(this.fs, `${dest}/${e}`) && treeDifference(`${trash}/${e}`, `${dest}/${e}`) === null) {
         removeTree(this.fs, `${trash}/${e}`);
         copiesRemoved = true;
       }
     }
     const kept = `${dest}/${TRASH_DIR}`;
-    if (copiesRemoved && readdirSync(trash).length === 0) {
+    if (copiesRemoved && this.names(trash).length === 0) {
       // it only held originals of verified copies: it was this tool's, not the storage's
       removeTree(this.fs, trash);
       return null;
     }
-    if (!exists(kept)) {
+    if (!exists(this.fs, kept)) {
       // whole, so it comes back with its own mode and dates
       ensureDir(this.fs, dest);
       this.moveInto(trash, dest, TRASH_DIR, () => removeTree(this.fs, trash));
       return null;
     }
-    for (const e of readdirSync(trash).sort()) {
-      if (exists(`${kept}/${e}`)) {
+    for (const e of this.names(trash).sort()) {
+      if (exists(this.fs, `${kept}/${e}`)) {
         const diff = treeDifference(`${trash}/${e}`, `${kept}/${e}`);
         if (diff !== null) return `${TRASH_DIR}/${e} differs from ${kept}/${e} already in the quarantine (${diff})`;
         removeTree(this.fs, `${trash}/${e}`);
@@ -200,39 +195,39 @@ class Applier {
     const conflict = this.drainTrash(abs, name);
     if (conflict !== null) return conflict;
     const dest = q.repositoryDir(name);
-    const present = PART_ORDER.filter((p) => exists(`${abs}/${p}`));
+    const present = REPOSITORY_PARTS.filter((part) => exists(this.fs, inside(abs, { kind: 'part', part })));
     // A part already in the batch: a verified copy from an interrupted cross-filesystem run.
     const copied = new Set<string>();
     for (const p of present) {
-      if (!exists(`${dest}/${p}`)) continue;
-      const diff = treeDifference(`${abs}/${p}`, `${dest}/${p}`);
+      if (!exists(this.fs, `${dest}/${p}`)) continue;
+      const diff = treeDifference(inside(abs, { kind: 'part', part: p }), `${dest}/${p}`);
       if (diff !== null) return `${dest}/${p} is already in the quarantine and differs (${diff})`;
       copied.add(p);
     }
     ensureDir(this.fs, dest);
     let trashMade = false;
-    const hide = (p: string): void => {
+    const hide = (p: RepositoryPart): void => {
       if (!trashMade) this.makeTrash(abs);
       trashMade = true;
       this.hide(abs, p);
     };
     for (const p of present) {
       if (copied.has(p)) hide(p);
-      else this.moveInto(`${abs}/${p}`, dest, p, () => hide(p));
+      else this.moveInto(inside(abs, { kind: 'part', part: p }), dest, p, () => hide(p));
     }
-    if (trashMade) removeTree(this.fs, `${abs}/${TRASH_DIR}`);
+    if (trashMade) removeTree(this.fs, inside(abs, { kind: 'trash' }));
     return null;
   }
 
   private deleteParts(abs: string): void {
     this.makeTrash(abs);
-    for (const part of PART_ORDER) this.hide(abs, part);
-    removeTree(this.fs, `${abs}/${TRASH_DIR}`);
+    for (const part of REPOSITORY_PARTS) this.hide(abs, part);
+    removeTree(this.fs, inside(abs, { kind: 'trash' }));
   }
 
   repository(entry: PlannedRepository): AppliedRepository {
     const out: AppliedRepository = { ...entry, deleted: false };
-    const skip = (reason: SkipReason, detail: string): AppliedRepository => ({
+    const skip = (reason: ApplySkipReason, detail: string): AppliedRepository => ({
       ...out,
       action: 'skip',
       reason,
@@ -240,11 +235,11 @@ class Applier {
     });
     let abs: string;
     try {
-      abs = assertPlainPath(this.v2, entry.name);
+      abs = assertPlainPath(this.fs, this.v2, entry.name);
     } catch (err) {
       return skip('changed-since-scan', err instanceof StorageError ? err.message : describeFsError(err));
     }
-    const now = rereadRepository(abs, entry.name);
+    const now = rereadRepository(this.fs, abs, entry.name);
     if (now.problem !== null) return skip('changed-since-scan', `re-read failed: ${now.problem}`);
     const counts = countsFromSnapshot(now);
     if (repositoryState({ liveTags: 0, ...counts }) !== 'empty')
@@ -270,7 +265,7 @@ class Applier {
     const abs = `${this.v2}/${c.path}`;
     const rel = c.path.startsWith(`${REPOSITORIES}/`) ? c.path.slice(REPOSITORIES.length + 1) : '';
     try {
-      assertPlainPath(this.v2, rel);
+      assertPlainPath(this.fs, this.v2, rel);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return { ...c, done: true };
       return { ...c, done: false, detail: err instanceof StorageError ? err.message : describeFsError(err) };

@@ -2,17 +2,16 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { fsStorage } from '../storage/fs.js';
 
 /**
- * The only filesystem calls prune, restore and purge make that change anything, behind one seam so
- * tests can count them and stop the process between any two (crash-safety tests). Each call is
- * one step a kill can fall between; multi-step work (removing a tree) is built from them.
+ * The storage driver prune, restore and purge go through, plus the filesystem-only steps of the
+ * quarantine. Its mutating calls are the only ones that change anything, behind one seam so tests
+ * can count them and stop the process between any two (crash-safety tests). Each call is one step
+ * a kill can fall between; multi-step work (removing a tree) is built from them.
  */
-export interface MutatingFs {
-  mkdir(path: string): void;
-  rename(from: string, to: string): void;
-  unlink(path: string): void;
-  rmdir(path: string): void;
+export interface MutatingFs extends StorageDriver {
   /** Copies a tree to a new path on any filesystem, keeping modes, owners and nanosecond times, then syncs it. */
   copyTree(from: string, to: string): void;
   /** Replaces a file's content atomically and durably (temporary file, fsync, rename, fsync of the directory). */
@@ -54,10 +53,7 @@ function touchDate(ns: bigint): string {
 }
 
 export const realFs: MutatingFs = {
-  mkdir: (p) => fs.mkdirSync(p),
-  rename: (a, b) => fs.renameSync(a, b),
-  unlink: (p) => fs.unlinkSync(p),
-  rmdir: (p) => fs.rmdirSync(p),
+  ...fsStorage,
   copyTree: (from, to) => {
     // GNU cp -a keeps modes, owners, symlinks (never followed) and nanosecond times, which Node's
     // utimes (double seconds) cannot set exactly. sync -f flushes the target filesystem before the
@@ -101,20 +97,20 @@ export const realFs: MutatingFs = {
  * two removals). Never follows a symbolic link: a link is unlinked, its target untouched.
  * A missing path is not an error.
  */
-export function removeTree(mfs: MutatingFs, abs: string): void {
-  let st: fs.Stats;
+export function removeTree(mfs: StorageDriver, abs: string): void {
+  let type: string;
   try {
-    st = fs.lstatSync(abs);
+    type = mfs.lstat(abs).type;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return;
     throw err;
   }
-  if (!st.isDirectory()) {
-    mfs.unlink(abs);
+  if (type !== 'dir') {
+    mfs.removeFile(abs);
     return;
   }
-  for (const name of fs.readdirSync(abs)) removeTree(mfs, `${abs}/${name}`);
-  mfs.rmdir(abs);
+  for (const e of mfs.list(abs)) removeTree(mfs, `${abs}/${e.name}`);
+  mfs.removeEmptyDir(abs);
 }
 
 /**
@@ -128,10 +124,15 @@ export function crashInjectingFs(inner: MutatingFs, crashAt: number): MutatingFs
     if (calls === crashAt) process.kill(process.pid, 'SIGKILL');
   };
   return {
+    kind: inner.kind,
+    list: (p) => inner.list(p),
+    lstat: (p) => inner.lstat(p),
+    readSmall: (p, max) => inner.readSmall(p, max),
+    readBounded: (p, max) => inner.readBounded(p, max),
     mkdir: (p) => (gate(), inner.mkdir(p)),
     rename: (a, b) => (gate(), inner.rename(a, b)),
-    unlink: (p) => (gate(), inner.unlink(p)),
-    rmdir: (p) => (gate(), inner.rmdir(p)),
+    removeFile: (p) => (gate(), inner.removeFile(p)),
+    removeEmptyDir: (p) => (gate(), inner.removeEmptyDir(p)),
     copyTree: (a, b) => (gate(), inner.copyTree(a, b)),
     writeFileAtomic: (p, d) => (gate(), inner.writeFileAtomic(p, d)),
     setAttributes: (p, a) => (gate(), inner.setAttributes(p, a)),

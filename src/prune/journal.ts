@@ -1,5 +1,5 @@
 /** What a prune journal records, shared by the index (prune_runs/prune_actions) and a batch's journal.json. */
-import type { AppliedCleanup, AppliedRepository } from './apply.js';
+import type { AppliedCleanup, AppliedRepository } from './outcome.js';
 import type { PrunePlan } from './plan.js';
 
 export interface JournalAction {

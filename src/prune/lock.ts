@@ -1,8 +1,8 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { pathFor } from '../layout/paths.js';
 import { LockError, StorageError, describeFsError, errnoCode } from '../errors.js';
 
-export const LOCK_FILE = '.regaudit-prune.lock';
 export const QUARANTINE_LOCK_FILE = '.regaudit-quarantine.lock';
 
 function alive(pid: number): boolean {
@@ -20,7 +20,7 @@ function alive(pid: number): boolean {
  * Returns the release function.
  */
 export function acquirePruneLock(v2: string): () => void {
-  return acquireLock(`${v2}/${LOCK_FILE}`, 'prune');
+  return acquireLock(`${v2}/${pathFor({ kind: 'pruneLock' })}`, 'prune');
 }
 
 /** The lock of a quarantine directory, held by whatever adds to it, restores from it or purges it. */

@@ -6,20 +6,13 @@
 import type { DebrisRow } from '../index/queries.js';
 import type { RepositoryReport } from '../audit/rules.js';
 
-export type SkipReason =
-  | 'recent-activity'
-  | 'upload-in-progress'
-  | 'unreadable'
-  | 'changed-since-scan'
-  /** Set by apply: the filesystem refused a rename or removal (EACCES/EPERM). */
-  | 'permission-denied'
-  /** Set by apply: the quarantine batch already holds a different copy of a part. */
-  | 'quarantine-conflict';
+/** Why the plan leaves a repository, from the scan alone. */
+export type PlanSkipReason = 'recent-activity' | 'upload-in-progress' | 'unreadable';
 
 export interface PlannedRepository {
   name: string;
   action: 'delete' | 'skip';
-  reason?: SkipReason;
+  reason?: PlanSkipReason;
   detail?: string;
   state: string;
   layerLinks: number;
@@ -68,7 +61,7 @@ export function planPrune(
       listedByV3: r.listedByV3,
       expect: { entries: r.entries, newestMtimeMs: r.newestMtimeMs },
     };
-    const skip = (reason: SkipReason, detail: string): void => {
+    const skip = (reason: PlanSkipReason, detail: string): void => {
       entry.action = 'skip';
       entry.reason = reason;
       entry.detail = detail;

@@ -11,15 +11,16 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { StorageError, errnoCode } from '../errors.js';
-import { REPOSITORIES, REPOSITORY_PARTS } from '../layout/paths.js';
+import { REPOSITORIES, REPOSITORY_PARTS, repoPathFor, type RepositoryPart } from '../layout/paths.js';
+
+const RESTORE_ORDER: readonly RepositoryPart[] = [...REPOSITORY_PARTS].reverse();
 import { TOOL_VERSION } from '../version.js';
 import { removeTree, type MutatingFs } from './fsops.js';
+import type { StorageReader } from '../storage/driver.js';
 import { readJournal, writeJournal, type BatchJournal } from './quarantine.js';
 import { exists, removeEmptyDirs, treeDifference } from './tree.js';
 
 /** Staging name inside a repository while a part is copied back across filesystems (a `_` name: the registry skips it). */
-export const RESTORING_PREFIX = '_regaudit_restoring';
-const RESTORE_ORDER = ['_uploads', '_layers', '_manifests'];
 
 export interface BatchRepository {
   name: string;
@@ -65,21 +66,21 @@ export function batchRepositories(batchDir: string): { repos: BatchRepository[];
 }
 
 /** Why `repo` cannot go back into storage, or null. */
-function conflictOf(v2: string, j: BatchJournal, repo: BatchRepository): string | null {
+function conflictOf(storage: StorageReader, v2: string, j: BatchJournal, repo: BatchRepository): string | null {
   let abs = v2;
   for (const seg of [REPOSITORIES, ...repo.name.split('/')]) {
     abs = `${abs}/${seg}`;
-    let st;
+    let type;
     try {
-      st = lstatSync(abs);
+      type = storage.lstat(abs).type;
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return null;
       throw err;
     }
-    if (!st.isDirectory()) return `${abs} is a ${st.isSymbolicLink() ? 'symbolic link' : 'file'}, not a directory`;
+    if (type !== 'dir') return `${abs} is a ${type === 'symlink' ? 'symbolic link' : 'file'}, not a directory`;
   }
   for (const part of repo.parts) {
-    if (exists(`${abs}/${part}`)) return `${repo.name} has been re-created since (${part} exists in storage)`;
+    if (exists(storage, `${abs}/${part}`)) return `${repo.name} has been re-created since (${part} exists in storage)`;
   }
   // When prune took the repository itself (not only a leftover trash), a part it did not take
   // has been created since. A part it took that is in storage again but gone from the batch is
@@ -89,7 +90,7 @@ function conflictOf(v2: string, j: BatchJournal, repo: BatchRepository): string 
   );
   if (taken.size === 0) return null;
   for (const part of REPOSITORY_PARTS) {
-    if (!taken.has(part) && exists(`${abs}/${part}`))
+    if (!taken.has(part) && exists(storage, `${abs}/${part}`))
       return `${repo.name} has been re-created since (${part} exists in storage)`;
   }
   return null;
@@ -112,7 +113,7 @@ class Restorer {
   /** Creates a directory prune removed, with its recorded mode and owner (its mtime is set at the end). */
   private recreate(rel: string): void {
     const abs = `${this.v2}/${rel}`;
-    if (exists(abs)) return;
+    if (exists(this.fs, abs)) return;
     this.fs.mkdir(abs);
     const rec = this.j.directories[rel];
     if (rec) this.fs.setAttributes(abs, { mode: rec.mode, uid: rec.uid, gid: rec.gid });
@@ -126,7 +127,7 @@ class Restorer {
 
   private putBack(src: string, targetDir: string, part: string): void {
     const dst = `${targetDir}/${part}`;
-    const staging = `${targetDir}/${RESTORING_PREFIX}${part}`;
+    const staging = `${targetDir}/${repoPathFor({ kind: 'restoring', part })}`;
     removeTree(this.fs, staging);
     try {
       this.fs.rename(src, dst);
@@ -150,9 +151,10 @@ class Restorer {
   repository(repo: BatchRepository): void {
     const rel = `${REPOSITORIES}/${repo.name}`;
     this.recreateChain(rel);
+    // The reverse of the order prune takes them away (uploads, then the 2.x marker, then the 3.x one).
     const order = [...repo.parts].sort((a, b) => {
-      const ia = RESTORE_ORDER.indexOf(a);
-      const ib = RESTORE_ORDER.indexOf(b);
+      const ia = RESTORE_ORDER.indexOf(a as RepositoryPart);
+      const ib = RESTORE_ORDER.indexOf(b as RepositoryPart);
       return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || (a < b ? -1 : 1);
     });
     const src = path.posix.join(this.batchDir, REPOSITORIES, repo.name);
@@ -184,10 +186,10 @@ export function restoreBatch(mfs: MutatingFs, batchDir: string, opts: { v2?: str
   const v2 = opts.v2 ?? j.root;
   if (j.status === 'restored')
     throw new StorageError(`${batchDir}: this batch was already restored (${j.restores.at(-1)?.finishedAt ?? '?'})`);
-  if (!exists(`${v2}/${REPOSITORIES}`) && !exists(v2))
+  if (!exists(mfs, `${v2}/${REPOSITORIES}`) && !exists(mfs, v2))
     throw new StorageError(`${v2}: storage root not found (pass --root if it moved)`);
   const { repos, leftovers } = batchRepositories(batchDir);
-  const conflicts = repos.map((r) => conflictOf(v2, j, r)).filter((c): c is string => c !== null);
+  const conflicts = repos.map((r) => conflictOf(mfs, v2, j, r)).filter((c): c is string => c !== null);
   if (conflicts.length > 0) {
     const more = conflicts.length > 3 ? ` and ${conflicts.length - 3} more` : '';
     throw new StorageError(`restore refused, nothing was restored: ${conflicts.slice(0, 3).join('; ')}${more}`);

@@ -7,7 +7,7 @@ import { closeSync, lstatSync, openSync, readSync, readlinkSync, constants } fro
 import fg from 'fast-glob';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
-import type { MutatingFs } from './fsops.js';
+import type { StorageReader, StorageWriter } from '../storage/driver.js';
 
 const NOFOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 const chunk = Buffer.allocUnsafe(1024 * 1024);
@@ -69,9 +69,9 @@ export function treeDifference(a: string, b: string): string | null {
   return null;
 }
 
-export function exists(abs: string): boolean {
+export function exists(storage: StorageReader, abs: string): boolean {
   try {
-    lstatSync(abs);
+    storage.lstat(abs);
     return true;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return false;
@@ -80,10 +80,10 @@ export function exists(abs: string): boolean {
 }
 
 /** mkdir -p through the seam; returns the directories it created, shallowest first. */
-export function ensureDir(mfs: MutatingFs, abs: string): string[] {
+export function ensureDir(mfs: StorageReader & StorageWriter, abs: string): string[] {
   const missing: string[] = [];
   let dir = abs;
-  while (!exists(dir)) {
+  while (!exists(mfs, dir)) {
     missing.unshift(dir);
     const up = path.posix.dirname(dir);
     if (up === dir) break;
@@ -104,7 +104,7 @@ export function ensureDir(mfs: MutatingFs, abs: string): string[] {
  * Ends quietly at a directory that is not empty or already gone, or that `alsoStopOn` accepts.
  */
 export function removeEmptyDirs(
-  mfs: MutatingFs,
+  mfs: StorageWriter,
   dir: string,
   stop: string,
   alsoStopOn: (err: unknown) => boolean = () => false,
@@ -112,7 +112,7 @@ export function removeEmptyDirs(
   let d = dir;
   while (d.startsWith(`${stop}/`)) {
     try {
-      mfs.rmdir(d);
+      mfs.removeEmptyDir(d);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT' || alsoStopOn(err)) return;

@@ -1,5 +1,5 @@
 /** Output of `gc-preview`: per garbage-collect scenario, what it deletes, removes and breaks. */
-import type { GcPrediction } from '../app/gc-preview.js';
+import type { GcPrediction } from '../gc/prediction.js';
 import { csv, humanBytes, json, printable, shortDigest, table, type Format } from './format.js';
 
 export interface GcPreviewView {

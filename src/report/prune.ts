@@ -1,4 +1,4 @@
-import type { ApplyResult } from '../prune/apply.js';
+import type { ApplyResult } from '../prune/outcome.js';
 import type { PrunePlan } from '../prune/plan.js';
 import { csv, json, printable, table, yesNo, type Format } from './format.js';
 

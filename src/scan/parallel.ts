@@ -5,8 +5,10 @@
  * this thread has consumed its previous reply, so memory stays bounded.
  */
 import { Worker } from 'node:worker_threads';
-import { CollectingSink, type ScanSink, type TaskResult, type TaskRunner, type WalkTask } from './walk.js';
-import type { WorkerReply } from './worker.js';
+import type { ScanSink } from '../index/records.js';
+import type { DrainHooks, TaskRunner } from './runners.js';
+import type { WalkContext, WalkTask } from './tasks.js';
+import type { WorkerReply, WorkerSetup } from './worker.js';
 
 /** A worker holds one task's records at a time; a small heap keeps the scan's RSS flat. */
 const WORKER_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 };
@@ -23,15 +25,16 @@ function workerUrl(): { url: URL; execArgv: string[] } {
 export class WorkerPool implements TaskRunner {
   private readonly workers: Worker[];
 
-  constructor(v2: string, jobs: number, thorough = false) {
+  constructor(ctx: WalkContext, jobs: number) {
     const { url, execArgv } = workerUrl();
+    const workerData: WorkerSetup = { storage: ctx.storage.kind, v2: ctx.v2, thorough: ctx.thorough };
     this.workers = Array.from(
       { length: jobs },
-      () => new Worker(url, { workerData: { v2, thorough }, execArgv, resourceLimits: WORKER_LIMITS }),
+      () => new Worker(url, { workerData, execArgv, resourceLimits: WORKER_LIMITS }),
     );
   }
 
-  drain(tasks: Iterable<WalkTask>, sink: ScanSink, onResult?: (r: TaskResult) => void): Promise<void> {
+  drain(tasks: Iterable<WalkTask>, sink: ScanSink, hooks: DrainHooks = {}): Promise<void> {
     // Children first (depth-first keeps the stack small), then the next task from the source.
     const source = tasks[Symbol.iterator]();
     const queue: WalkTask[] = [];
@@ -61,7 +64,7 @@ export class WorkerPool implements TaskRunner {
       const dispatch = (): void => {
         while (idle.length > 0 && peek() !== undefined) {
           const task = take();
-          if (task.kind === 'blobFan' && sink instanceof CollectingSink) sink.progress.phase = 'blobs';
+          hooks.onStart?.(task);
           busy++;
           idle.pop()!.postMessage(task);
         }
@@ -89,7 +92,7 @@ export class WorkerPool implements TaskRunner {
             else if (r.t === 'blobFan') sink.blobFan(r.v);
             else sink.debris(r.v);
           }
-          onResult?.(reply.result);
+          hooks.onResult?.(reply.result);
         } catch (err) {
           return fail(err);
         }

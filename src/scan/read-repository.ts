@@ -2,12 +2,11 @@
  * Reads one repository's `_layers`, `_manifests` and `_uploads` (never its nested repositories).
  * Used by the scanner and, just before deleting, by prune to see whether anything changed.
  */
-import { lstatSync } from 'node:fs';
 import { digestOf, parseDigest, type Digest } from '../layout/digest.js';
-import { REPOSITORIES, REPOSITORY_PARTS, type RepositoryPart } from '../layout/paths.js';
-import { describeFsError } from '../errors.js';
-import { entryType, listDir, readSmallFile, type SmallFile } from './fsread.js';
-import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from './records.js';
+import { LINK_FILE, REPOSITORY_PARTS, repoPathFor, repositoryPath, type RepositoryPart } from '../layout/paths.js';
+import { describeFsError, errnoCode } from '../errors.js';
+import type { DirEntry, SmallFile, StorageReader } from '../storage/driver.js';
+import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from '../index/records.js';
 import { derivedRepositoryPaths, makeStamp, type StatEntry } from './stamp.js';
 
 /** A sha512 link is 135 bytes; anything past this is not a link. */
@@ -20,12 +19,13 @@ class RepoReader {
   private readonly statted: StatEntry[] = [];
 
   constructor(
+    private readonly storage: StorageReader,
     private readonly absRepo: string,
     name: string,
     /** List every digest directory too, instead of opening its `link` by name (see readRepository). */
     private readonly thorough: boolean,
   ) {
-    this.relBase = `${REPOSITORIES}/${name}`;
+    this.relBase = repositoryPath(name);
     this.snap = {
       name,
       hasLayers: false,
@@ -61,10 +61,10 @@ class RepoReader {
   }
 
   /** Lists a directory, counting it; null (and the repository marked unreadable) on error. */
-  private dir(rel: string): ReturnType<typeof listDir> | null {
+  private dir(rel: string): DirEntry[] | null {
     if (!this.statDir(rel)) return null;
     try {
-      return listDir(`${this.absRepo}/${rel}`);
+      return this.storage.list(`${this.absRepo}/${rel}`);
     } catch (err) {
       this.fail(rel, err);
       return null;
@@ -74,7 +74,7 @@ class RepoReader {
   /** Stats a directory into the snapshot (entries, newest mtime, stamp); false when it failed. */
   private statDir(rel: string): boolean {
     try {
-      const st = lstatSync(`${this.absRepo}/${rel}`);
+      const st = this.storage.lstat(`${this.absRepo}/${rel}`);
       this.seen(Math.trunc(st.mtimeMs), { rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
       return true;
     } catch (err) {
@@ -87,15 +87,15 @@ class RepoReader {
    * A digest directory: listed first, and stat'ed only when it holds no `link` file. The link's
    * own stat stands for it (see makeStamp), which saves a syscall per link on large stores.
    */
-  private digestDir(rel: string): ReturnType<typeof listDir> | null {
-    let entries: ReturnType<typeof listDir>;
+  private digestDir(rel: string): DirEntry[] | null {
+    let entries: DirEntry[];
     try {
-      entries = listDir(`${this.absRepo}/${rel}`);
+      entries = this.storage.list(`${this.absRepo}/${rel}`);
     } catch (err) {
       this.fail(rel, err);
       return null;
     }
-    if (entries.some((e) => e.name === 'link' && e.isFile())) {
+    if (entries.some((e) => e.name === LINK_FILE && e.type === 'file')) {
       this.snap.entries++;
       return entries;
     }
@@ -115,9 +115,9 @@ class RepoReader {
   private link(rel: string, kind: LinkKind, tag: string | null, pathDigest: Digest | null): void {
     let f: SmallFile;
     try {
-      f = readSmallFile(`${this.absRepo}/${rel}`, LINK_MAX_BYTES);
+      f = this.storage.readSmall(`${this.absRepo}/${rel}`, LINK_MAX_BYTES);
     } catch (err) {
-      const problem = (err as { code?: string }).code === 'ENOTFILE' ? 'not-a-file' : 'unreadable';
+      const problem = errnoCode(err) === 'ENOTFILE' ? 'not-a-file' : 'unreadable';
       if (problem === 'unreadable') this.snap.problem ??= `${rel}: ${describeFsError(err)}`;
       this.snap.entries++;
       this.snap.links.push({
@@ -168,12 +168,12 @@ class RepoReader {
     if (this.thorough) return false;
     let f: SmallFile;
     try {
-      f = readSmallFile(`${this.absRepo}/${dirRel}/link`, LINK_MAX_BYTES);
+      f = this.storage.readSmall(`${this.absRepo}/${dirRel}/${LINK_FILE}`, LINK_MAX_BYTES);
     } catch {
       return false;
     }
     this.snap.entries++; // the digest directory, which the link's stat stands for (as in digestDir)
-    this.linkRead(`${dirRel}/link`, kind, tag, pathDigest, f);
+    this.linkRead(`${dirRel}/${LINK_FILE}`, kind, tag, pathDigest, f);
     return true;
   }
 
@@ -183,7 +183,7 @@ class RepoReader {
     if (!algs) return;
     for (const a of algs) {
       const aRel = `${rel}/${a.name}`;
-      const aType = entryType(a, `${this.absRepo}/${aRel}`);
+      const aType = a.type;
       if (aType !== 'dir') {
         this.unexpected(aRel, aType, a.name);
         continue;
@@ -192,7 +192,7 @@ class RepoReader {
       if (!hexes) continue;
       for (const h of hexes) {
         const hRel = `${aRel}/${h.name}`;
-        const hType = entryType(h, `${this.absRepo}/${hRel}`);
+        const hType = h.type;
         const digest = digestOf(a.name, h.name);
         if (hType !== 'dir' || !digest) {
           this.unexpected(hRel, hType, h.name);
@@ -203,8 +203,8 @@ class RepoReader {
         if (!files) continue;
         for (const f of files) {
           const fRel = `${hRel}/${f.name}`;
-          const fType = entryType(f, `${this.absRepo}/${fRel}`);
-          if (f.name === 'link' && fType === 'file') this.link(fRel, kind, tag, digest);
+          const fType = f.type;
+          if (f.name === LINK_FILE && fType === 'file') this.link(fRel, kind, tag, digest);
           else if (f.name === 'signatures' && kind === 'revision' && fType === 'dir')
             this.debris(fRel, 'legacy-signatures', 'schema1 signature links from registry ≤ 2.4');
           else this.unexpected(fRel, fType, f.name);
@@ -214,13 +214,16 @@ class RepoReader {
   }
 
   private manifests(): void {
-    const entries = this.dir('_manifests');
+    const manifests = repoPathFor({ kind: 'part', part: '_manifests' });
+    const entries = this.dir(manifests);
     if (!entries) return;
+    const revisions = repoPathFor({ kind: 'revisionsDir' });
+    const tags = repoPathFor({ kind: 'tagsDir' });
     for (const e of entries) {
-      const rel = `_manifests/${e.name}`;
-      const type = entryType(e, `${this.absRepo}/${rel}`);
-      if (e.name === 'revisions' && type === 'dir') this.digestTree(rel, 'revision', null);
-      else if (e.name === 'tags' && type === 'dir') {
+      const rel = `${manifests}/${e.name}`;
+      const type = e.type;
+      if (rel === revisions && type === 'dir') this.digestTree(rel, 'revision', null);
+      else if (rel === tags && type === 'dir') {
         this.snap.hasTagsDir = true;
         this.tags(rel);
       } else this.unexpected(rel, type, e.name);
@@ -231,8 +234,8 @@ class RepoReader {
     const tags = this.dir(rel);
     if (!tags) return;
     for (const t of tags) {
-      const tRel = `${rel}/${t.name}`;
-      const type = entryType(t, `${this.absRepo}/${tRel}`);
+      const tRel = repoPathFor({ kind: 'tagDir', tag: t.name });
+      const type = t.type;
       if (type !== 'dir') {
         this.unexpected(tRel, type, t.name);
         continue;
@@ -240,17 +243,19 @@ class RepoReader {
       this.snap.tags.push(t.name);
       const inner = this.dir(tRel);
       if (!inner) continue;
+      const index = repoPathFor({ kind: 'tagIndexDir', tag: t.name });
+      const current = repoPathFor({ kind: 'tagCurrentDir', tag: t.name });
       for (const e of inner) {
         const eRel = `${tRel}/${e.name}`;
-        const eType = entryType(e, `${this.absRepo}/${eRel}`);
-        if (e.name === 'index' && eType === 'dir') this.digestTree(eRel, 'tag-index', t.name);
-        else if (e.name === 'current' && eType === 'dir') {
+        const eType = e.type;
+        if (eRel === index && eType === 'dir') this.digestTree(eRel, 'tag-index', t.name);
+        else if (eRel === current && eType === 'dir') {
           if (this.linkByName(eRel, 'tag-current', t.name, null)) continue;
           const cur = this.digestDir(eRel);
           for (const c of cur ?? []) {
             const cRel = `${eRel}/${c.name}`;
-            const cType = entryType(c, `${this.absRepo}/${cRel}`);
-            if (c.name === 'link' && cType === 'file') this.link(cRel, 'tag-current', t.name, null);
+            const cType = c.type;
+            if (c.name === LINK_FILE && cType === 'file') this.link(cRel, 'tag-current', t.name, null);
             else this.unexpected(cRel, cType, c.name);
           }
         } else this.unexpected(eRel, eType, e.name);
@@ -259,11 +264,11 @@ class RepoReader {
   }
 
   private uploads(): void {
-    const ids = this.dir('_uploads');
+    const ids = this.dir(repoPathFor({ kind: 'part', part: '_uploads' }));
     if (!ids) return;
     for (const u of ids) {
-      const rel = `_uploads/${u.name}`;
-      const type = entryType(u, `${this.absRepo}/${rel}`);
+      const rel = repoPathFor({ kind: 'upload', id: u.name });
+      const type = u.type;
       if (type !== 'dir') {
         this.unexpected(rel, type, u.name);
         continue;
@@ -285,20 +290,20 @@ class RepoReader {
     for (const e of entries) {
       const eRel = `${rel}/${e.name}`;
       const abs = `${this.absRepo}/${eRel}`;
-      const type = entryType(e, abs);
+      const type = e.type;
       if (type === 'dir') this.uploadTree(eRel, rec);
       else if (type === 'file') {
         try {
-          if (e.name === 'startedat' && rel.split('/').length === 2) {
-            const f = readSmallFile(abs, STARTEDAT_MAX_BYTES);
+          if (eRel === repoPathFor({ kind: 'uploadStartedAt', id: rec.id })) {
+            const f = this.storage.readSmall(abs, STARTEDAT_MAX_BYTES);
             this.seen(f.mtimeMs, { rel: eRel, mtimeMs: f.mtimeExact, ctimeMs: f.ctimeMs, size: f.size });
             rec.startedAt = f.text;
             const ms = Date.parse(f.text);
             rec.startedMs = Number.isFinite(ms) && /^\d{4}-\d\d-\d\dT/.test(f.text) ? ms : null;
           } else {
-            const st = lstatSync(abs);
+            const st = this.storage.lstat(abs);
             this.seen(Math.trunc(st.mtimeMs), { rel: eRel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
-            if (e.name === 'data' && rel.split('/').length === 2) rec.size = st.size;
+            if (eRel === repoPathFor({ kind: 'uploadData', id: rec.id })) rec.size = st.size;
           }
         } catch (err) {
           this.fail(eRel, err);
@@ -320,7 +325,7 @@ class RepoReader {
       }
       if (part === '_layers') {
         this.snap.hasLayers = true;
-        this.digestTree('_layers', 'layer', null);
+        this.digestTree(repoPathFor({ kind: 'layersDir' }), 'layer', null);
       } else if (part === '_manifests') {
         this.snap.hasManifests = true;
         this.manifests();
@@ -342,28 +347,28 @@ class RepoReader {
  * stamp and every link row are the same either way.
  */
 export function readRepository(
+  storage: StorageReader,
   absRepo: string,
   name: string,
   partTypes: ReadonlyMap<RepositoryPart, string>,
   thorough = false,
 ): RepositorySnapshot {
-  return new RepoReader(absRepo, name, thorough).read(partTypes);
+  return new RepoReader(storage, absRepo, name, thorough).read(partTypes);
 }
 
 /** Reads a repository from scratch and thoroughly (prune's re-check): finds its parts itself. */
-export function rereadRepository(absRepo: string, name: string): RepositorySnapshot {
+export function rereadRepository(storage: StorageReader, absRepo: string, name: string): RepositorySnapshot {
   const parts = new Map<RepositoryPart, string>();
   for (const part of REPOSITORY_PARTS) {
     try {
-      const st = lstatSync(`${absRepo}/${part}`);
-      parts.set(part, st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other');
+      parts.set(part, storage.lstat(`${absRepo}/${part}`).type);
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ENOENT') {
-        const snap = new RepoReader(absRepo, name, true).read(new Map());
+      if (errnoCode(err) !== 'ENOENT') {
+        const snap = new RepoReader(storage, absRepo, name, true).read(new Map());
         snap.problem = `${part}: ${describeFsError(err)}`;
         return snap;
       }
     }
   }
-  return readRepository(absRepo, name, parts, true);
+  return readRepository(storage, absRepo, name, parts, true);
 }

@@ -12,10 +12,13 @@ import {
 } from '../index/scans.js';
 import { deriveGraph, graphInputCounts } from '../index/derive.js';
 import { IndexWriter } from '../index/writes.js';
-import { RegauditError } from '../errors.js';
+import { RegauditError, sqliteCode } from '../errors.js';
 import { resolveStorageRoot, type StorageRoot } from './root.js';
 import { WorkerPool } from './parallel.js';
-import { CollectingSink, InlineRunner, runWalk, type TaskRunner, type WalkProgress } from './walk.js';
+import { InlineRunner, type TaskRunner } from './runners.js';
+import type { WalkContext } from './tasks.js';
+import { CollectingSink, runWalk, type WalkProgress } from './walk.js';
+import { fsStorage } from '../storage/fs.js';
 import { rescanInPlace, type RescanStats } from './rescan.js';
 
 export interface ScanOptions {
@@ -66,7 +69,8 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
     mark = t;
   };
   const thorough = Boolean(opts.thorough);
-  const runner: TaskRunner = jobs > 0 ? new WorkerPool(root.v2, jobs, thorough) : new InlineRunner(root.v2, thorough);
+  const ctx: WalkContext = { storage: fsStorage, v2: root.v2, thorough };
+  const runner: TaskRunner = jobs > 0 ? new WorkerPool(ctx, jobs) : new InlineRunner(ctx);
   try {
     db.exec('BEGIN IMMEDIATE');
     phase('begin');
@@ -76,7 +80,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
         const writer = new IndexWriter(db, previous);
         const sink = new CollectingSink(writer, opts.onProgress);
         const before = graphInputCounts(db, previous);
-        const incremental = await rescanInPlace(db, root.v2, previous, writer, sink, runner);
+        const incremental = await rescanInPlace(db, ctx, previous, writer, sink, runner);
         writer.flush();
         phase('rescan');
         // The derived manifest graph stays valid when nothing was read again and nothing went away.
@@ -102,7 +106,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       const indexes = suspendIndexes(db);
       const scanId = insertScan(db, root.v2, given, started, thorough);
       const sink = new CollectingSink(new IndexWriter(db, scanId), opts.onProgress);
-      await runWalk(root.v2, sink, runner, phase);
+      await runWalk(ctx, sink, runner, phase);
       restoreIndexes(db, indexes);
       phase('indexes');
       deriveGraph(db, scanId);
@@ -118,7 +122,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
     }
   } catch (err) {
     if (err instanceof RegauditError) throw err;
-    if (typeof err === 'object' && err && 'code' in err && String(err.code).startsWith('SQLITE')) {
+    if (sqliteCode(err) !== undefined) {
       throw indexFailure(opts.dbFile, err);
     }
     throw err;

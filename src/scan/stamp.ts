@@ -11,7 +11,9 @@
  * only when its stamp differs.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync } from 'node:fs';
+import type { StorageReader } from '../storage/driver.js';
+import { DATA_FILE, LINK_FILE, REPOSITORY_PARTS, fanDataPath, repoPathFor } from '../layout/paths.js';
+import type { Digest } from '../layout/digest.js';
 
 export interface StatEntry {
   rel: string;
@@ -43,7 +45,7 @@ export function stampOf(entries: readonly StatEntry[]): string {
  */
 export function makeStamp(statted: readonly StatEntry[], derived: ReadonlySet<string>): Stamp {
   const rels = new Set(statted.map((e) => e.rel));
-  const kept = statted.filter((e) => !rels.has(`${e.rel}/link`) && !rels.has(`${e.rel}/data`));
+  const kept = statted.filter((e) => !rels.has(`${e.rel}/${LINK_FILE}`) && !rels.has(`${e.rel}/${DATA_FILE}`));
   return {
     stamp: stampOf(kept),
     extra: kept
@@ -55,6 +57,7 @@ export function makeStamp(statted: readonly StatEntry[], derived: ReadonlySet<st
 
 /** Re-stats derived ∪ extra under `base`; true when the stamp still matches. */
 export function stampStillValid(
+  storage: StorageReader,
   base: string,
   derived: Iterable<string>,
   extra: readonly string[],
@@ -66,7 +69,7 @@ export function stampStillValid(
     if (seen.has(rel)) continue;
     seen.add(rel);
     try {
-      const st = lstatSync(`${base}/${rel}`);
+      const st = storage.lstat(`${base}/${rel}`);
       entries.push({ rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size });
     } catch {
       return false;
@@ -81,11 +84,6 @@ export interface LinkPathRow {
   pathDigest: string | null;
 }
 
-const split = (d: string): [string, string] => {
-  const i = d.indexOf(':');
-  return [d.slice(0, i), d.slice(i + 1)];
-};
-
 /** Paths inside a repository that its index rows imply (relative to the repository directory). */
 export function derivedRepositoryPaths(r: {
   hasLayers: boolean;
@@ -95,29 +93,34 @@ export function derivedRepositoryPaths(r: {
   links: readonly LinkPathRow[];
 }): Set<string> {
   const out = new Set<string>();
-  if (r.hasLayers) out.add('_layers');
-  if (r.hasManifests) out.add('_manifests');
-  if (r.hasUploads) out.add('_uploads');
-  for (const t of r.tags) {
-    out.add('_manifests/tags');
-    out.add(`_manifests/tags/${t}`);
+  const present = { _layers: r.hasLayers, _manifests: r.hasManifests, _uploads: r.hasUploads };
+  for (const part of REPOSITORY_PARTS) if (present[part]) out.add(repoPathFor({ kind: 'part', part }));
+  for (const tag of r.tags) {
+    out.add(repoPathFor({ kind: 'tagsDir' }));
+    out.add(repoPathFor({ kind: 'tagDir', tag }));
   }
   for (const l of r.links) {
-    let dir: string;
     if (l.kind === 'tag-current') {
-      out.add(`_manifests/tags/${l.tag}/current/link`);
+      out.add(repoPathFor({ kind: 'tagCurrentLink', tag: l.tag! }));
       continue;
     }
     if (!l.pathDigest) continue;
-    const [alg, hex] = split(l.pathDigest);
-    if (l.kind === 'layer') dir = '_layers';
-    else if (l.kind === 'revision') dir = '_manifests/revisions';
-    else {
-      dir = `_manifests/tags/${l.tag}/index`;
+    const digest = l.pathDigest as Digest;
+    const alg = digest.slice(0, digest.indexOf(':'));
+    if (l.kind === 'layer') {
+      out.add(repoPathFor({ kind: 'layersDir' }));
+      out.add(repoPathFor({ kind: 'layersDir', alg }));
+      out.add(repoPathFor({ kind: 'layerLink', digest }));
+    } else if (l.kind === 'revision') {
+      out.add(repoPathFor({ kind: 'revisionsDir' }));
+      out.add(repoPathFor({ kind: 'revisionsDir', alg }));
+      out.add(repoPathFor({ kind: 'revisionLink', digest }));
+    } else {
+      const tag = l.tag!;
+      out.add(repoPathFor({ kind: 'tagIndexDir', tag }));
+      out.add(repoPathFor({ kind: 'tagIndexDir', tag, alg }));
+      out.add(repoPathFor({ kind: 'tagIndexLink', tag, digest }));
     }
-    out.add(dir);
-    out.add(`${dir}/${alg}`);
-    out.add(`${dir}/${alg}/${hex}/link`);
   }
   return out;
 }
@@ -126,7 +129,7 @@ export function derivedRepositoryPaths(r: {
 export function derivedFanPaths(digests: Iterable<string>): Set<string> {
   const out = new Set<string>(['.']);
   for (const d of digests) {
-    out.add(`${split(d)[1]}/data`);
+    out.add(fanDataPath(d.slice(d.indexOf(':') + 1)));
   }
   return out;
 }

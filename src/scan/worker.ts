@@ -1,15 +1,15 @@
 /** A scan worker: runs walk tasks on its own thread and posts the records back in one message per task. */
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  runTask,
-  type BlobFanRecord,
-  type BlobRecord,
-  type ManifestRecord,
-  type ScanSink,
-  type TaskResult,
-  type WalkTask,
-} from './walk.js';
-import type { DebrisRecord, RepositorySnapshot } from './records.js';
+import { runTask, type TaskResult, type WalkTask } from './tasks.js';
+import type {
+  BlobFanRecord,
+  BlobRecord,
+  DebrisRecord,
+  ManifestRecord,
+  RepositorySnapshot,
+  ScanSink,
+} from '../index/records.js';
+import { storageOfKind } from '../storage/index.js';
 
 export type WorkerRecord =
   | { t: 'repository'; v: RepositorySnapshot }
@@ -39,12 +39,20 @@ class BufferSink implements ScanSink {
   }
 }
 
-const { v2, thorough } = workerData as { v2: string; thorough: boolean };
+/** What a worker is started with: the walk context, its storage named by kind (a driver is not cloneable). */
+export interface WorkerSetup {
+  storage: string;
+  v2: string;
+  thorough: boolean;
+}
+
+const setup = workerData as WorkerSetup;
+const ctx = { storage: storageOfKind(setup.storage), v2: setup.v2, thorough: setup.thorough };
 parentPort!.on('message', (task: WalkTask) => {
   const sink = new BufferSink();
   let reply: WorkerReply;
   try {
-    const result = runTask(v2, task, sink, thorough);
+    const result = runTask(ctx, task, sink);
     reply = { ok: true, records: sink.records, result };
   } catch (err) {
     reply = { ok: false, error: err instanceof Error ? err.message : String(err) };

@@ -8,7 +8,7 @@ import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { runReport } from '../../src/app/report.js';
 import { debrisFindings } from '../../src/audit/rules.js';
-import { FINDING_KINDS, type Finding } from '../../src/audit/findings.js';
+import { FINDING_KINDS, type Finding, type FindingKind } from '../../src/audit/findings.js';
 import { MANIFEST_MAX_BYTES } from '../../src/layout/manifest.js';
 import { StorageTree, sha256 } from '../helpers/tree.js';
 
@@ -18,7 +18,7 @@ const blobDir = (d: string): string => `blobs/sha256/${hex(d).slice(0, 2)}/${hex
 
 async function findings(
   tree: StorageTree,
-  opts: { uploadAgeMs?: number; kinds?: string[]; thorough?: boolean } = {},
+  opts: { uploadAgeMs?: number; kinds?: FindingKind[]; thorough?: boolean } = {},
 ): Promise<Finding[]> {
   const out = await runReport({
     dbFile: path.join(tree.root, 'idx.db'),

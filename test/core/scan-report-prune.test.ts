@@ -4,6 +4,7 @@ import path from 'node:path';
 import { existsSync, writeFileSync, utimesSync } from 'node:fs';
 import { StorageTree } from '../helpers/tree.js';
 import { runCli, runCliJson } from '../helpers/cli.js';
+import type { PruneJson } from '../helpers/json.js';
 
 const HOUR = 3600_000;
 
@@ -16,10 +17,6 @@ interface RepoJson {
   uploads: number;
   listedByV2: boolean;
   listedByV3: boolean;
-}
-interface PruneJson {
-  applied: boolean;
-  repositories: Array<{ name: string; action: string; reason?: string; deleted: boolean }>;
 }
 
 /** The seed's storage: an image pushed, deleted through the API, blobs collected; plus neighbours. */

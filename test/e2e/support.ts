@@ -10,6 +10,7 @@ import path from 'node:path';
 import { runCli, runCliJson } from '../helpers/cli.js';
 import { startRegistry } from '../helpers/registry.js';
 import type { Registry } from '../helpers/registry.js';
+import type { PruneJson, PruneRepo } from '../helpers/json.js';
 
 /**
  * A temp dir holding a storage root and an index db, and at most one registry serving that root.
@@ -74,16 +75,7 @@ export interface ReportJson {
   findings: Finding[];
 }
 
-export interface PruneRepo {
-  name: string;
-  action: string; // 'delete' | 'skip'
-  reason?: string;
-}
-
-export interface PruneJson {
-  applied: boolean;
-  repositories: PruneRepo[];
-}
+export type { PruneJson, PruneRepo };
 
 function explain(args: string[], code: number, stderr: string): string {
   return `regaudit ${args.join(' ')} exited ${code}\n${stderr.slice(0, 3000)}`;

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { runGcPreview, type GcPrediction } from '../../src/app/gc-preview.js';
+import { runGcPreview } from '../../src/app/gc-preview.js';
+import type { GcPrediction } from '../../src/gc/prediction.js';
 import { gcIssues, GC_SCENARIOS, type GcIssueInput } from '../../src/gc/scenarios.js';
 import { StorageTree } from '../helpers/tree.js';
 

@@ -6,13 +6,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, lstatSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Digest } from '../../src/layout/digest.js';
+import { inRepository, pathFor } from '../../src/layout/paths.js';
 
 export function sha256(data: string | Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
-
-const hexOf = (d: string): string => d.slice(d.indexOf(':') + 1);
-const algOf = (d: string): string => d.slice(0, d.indexOf(':'));
 
 export class StorageTree {
   /** The registry rootdirectory. */
@@ -48,27 +47,26 @@ export class StorageTree {
   /** Stores a blob; returns its digest. */
   blob(content: string | Buffer): string {
     const d = sha256(content);
-    const hex = hexOf(d);
-    this.file(`blobs/sha256/${hex.slice(0, 2)}/${hex}/data`, content);
+    this.file(pathFor({ kind: 'blobData', digest: d as Digest }), content);
     return d;
   }
 
   layerLink(repo: string, digest: string, content: string = digest): this {
-    return this.file(`repositories/${repo}/_layers/${algOf(digest)}/${hexOf(digest)}/link`, content);
+    return this.file(pathFor({ kind: 'layerLink', repo, digest: digest as Digest }), content);
   }
 
   revisionLink(repo: string, digest: string, content: string = digest): this {
-    return this.file(`repositories/${repo}/_manifests/revisions/${algOf(digest)}/${hexOf(digest)}/link`, content);
+    return this.file(pathFor({ kind: 'revisionLink', repo, digest: digest as Digest }), content);
   }
 
   tagLink(repo: string, tag: string, digest: string, content: string = digest): this {
-    this.file(`repositories/${repo}/_manifests/tags/${tag}/index/${algOf(digest)}/${hexOf(digest)}/link`, digest);
-    return this.file(`repositories/${repo}/_manifests/tags/${tag}/current/link`, content);
+    this.file(pathFor({ kind: 'tagIndexLink', repo, tag, digest: digest as Digest }), digest);
+    return this.file(pathFor({ kind: 'tagCurrentLink', repo, tag }), content);
   }
 
   upload(repo: string, id: string, startedAt: string | null, data = ''): this {
-    if (startedAt !== null) this.file(`repositories/${repo}/_uploads/${id}/startedat`, startedAt);
-    return this.file(`repositories/${repo}/_uploads/${id}/data`, data);
+    if (startedAt !== null) this.file(pathFor({ kind: 'uploadStartedAt', repo, id }), startedAt);
+    return this.file(pathFor({ kind: 'uploadData', repo, id }), data);
   }
 
   /** A schema2 image: config + layers as blobs linked in the repository, manifest, revision, tag. */
@@ -129,11 +127,9 @@ export class StorageTree {
 
   /** What an API delete of a manifest leaves: the revision link file removed (its dir stays), tags pointing at it removed. */
   apiDelete(repo: string, manifest: string, tags: string[]): this {
-    rmSync(path.join(this.v2, `repositories/${repo}/_manifests/revisions/${algOf(manifest)}/${hexOf(manifest)}/link`), {
-      force: true,
-    });
-    for (const t of tags)
-      rmSync(path.join(this.v2, `repositories/${repo}/_manifests/tags/${t}`), { recursive: true, force: true });
+    rmSync(path.join(this.v2, pathFor({ kind: 'revisionLink', repo, digest: manifest as Digest })), { force: true });
+    for (const tag of tags)
+      rmSync(path.join(this.v2, inRepository(repo, { kind: 'tagDir', tag })), { recursive: true, force: true });
     return this;
   }
 

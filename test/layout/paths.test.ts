@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePath, pathFor, type PathSpec } from '../../src/layout/paths.js';
+import {
+  REPOSITORY_PARTS,
+  inRepository,
+  parsePath,
+  pathFor,
+  repoPathFor,
+  repositoryPath,
+  type PathSpec,
+  type RepoPathSpec,
+} from '../../src/layout/paths.js';
 import { digestOf, parseDigest, type Digest } from '../../src/layout/digest.js';
 import { isValidTag, repositoryNameProblem } from '../../src/layout/repository-name.js';
 
@@ -78,4 +87,36 @@ test('repository names follow the reference grammar', () => {
   assert.ok(isValidTag('_v1.0-rc'));
   assert.ok(!isValidTag('.v1'));
   assert.ok(!isValidTag('x'.repeat(129)));
+});
+
+test('repository-relative specs, and the names regaudit writes, agree with the storage paths', () => {
+  const inRepo: Array<[RepoPathSpec, string]> = [
+    [{ kind: 'part', part: '_uploads' }, '_uploads'],
+    [{ kind: 'layersDir', alg: 'sha256' }, '_layers/sha256'],
+    [{ kind: 'revisionsDir' }, '_manifests/revisions'],
+    [{ kind: 'tagDir', tag: 'v1' }, '_manifests/tags/v1'],
+    [{ kind: 'tagCurrentDir', tag: 'v1' }, '_manifests/tags/v1/current'],
+    [{ kind: 'tagIndexDir', tag: 'v1', alg: 'sha256' }, '_manifests/tags/v1/index/sha256'],
+    [{ kind: 'trash' }, '_regaudit_trash'],
+    [{ kind: 'trashPart', part: '_manifests' }, '_regaudit_trash/_manifests'],
+    [{ kind: 'restoring', part: '_layers' }, '_regaudit_restoring_layers'],
+  ];
+  for (const [spec, rel] of inRepo) {
+    assert.equal(repoPathFor(spec), rel);
+    assert.equal(inRepository('org/app', spec), `repositories/org/app/${rel}`);
+  }
+  // Every storage spec of a repository is the repository path plus its repository-relative spec.
+  assert.equal(
+    pathFor({ kind: 'layerLink', repo: 'x', digest: D }),
+    inRepository('x', { kind: 'layerLink', digest: D }),
+  );
+  assert.equal(pathFor({ kind: 'trash', repo: 'x/y' }), 'repositories/x/y/_regaudit_trash');
+  assert.equal(pathFor({ kind: 'blobFan', alg: 'sha256', fan: 'aa' }), 'blobs/sha256/aa');
+  assert.equal(pathFor({ kind: 'pruneLock' }), '.regaudit-prune.lock');
+  assert.equal(repositoryPath(''), 'repositories');
+  // Removal order: the 3.x catalog marker first, then the 2.x one, then uploads.
+  assert.deepEqual([...REPOSITORY_PARTS], ['_manifests', '_layers', '_uploads']);
+  // Both catalog walkers and GC skip `_` entries; a lock beside blobs/ is outside both.
+  for (const spec of [{ kind: 'trash' }, { kind: 'restoring', part: '_layers' }] as RepoPathSpec[])
+    assert.ok(repoPathFor(spec).startsWith('_'));
 });

@@ -22,6 +22,9 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { cliPath, runCli, type CliResult } from '../helpers/cli.js';
+import type { PruneJson } from '../helpers/json.js';
+import type { Digest } from '../../src/layout/digest.js';
+import { pathFor } from '../../src/layout/paths.js';
 
 export const V2 = 'docker/registry/v2';
 
@@ -57,21 +60,7 @@ export function workDir(prefix: string): () => string {
   return () => dir;
 }
 
-/** What the tests read of `prune --format json`. */
-export interface PruneJson {
-  applied: boolean;
-  repositories: Array<{
-    name: string;
-    action: string;
-    reason?: string;
-    detail?: string;
-    deleted: boolean;
-    quarantined?: string;
-  }>;
-  cleanup: Array<{ path: string; done: boolean }>;
-  quarantine?: { dir: string; batch: string | null; resumed: boolean };
-  journalRun?: number;
-}
+export type { PruneJson };
 
 /** Names of the repositories a prune removed, sorted. */
 export const deletedBy = (p: PruneJson): string[] =>
@@ -125,23 +114,25 @@ export function ageTree(abs: string, ms: number): void {
 
 /** An empty repository in the shape API delete + GC leave: layer links, empty revision dir, empty tags. */
 export function emptyRepo(name: string, seed = name): Record<string, string | null> {
+  const gone = linkTo(`${seed} gone`) as Digest;
   return {
-    [`repositories/${name}/_layers/sha256/${hex(`${seed} layer`)}/link`]: linkTo(`${seed} layer`),
-    [`repositories/${name}/_manifests/revisions/sha256/${hex(`${seed} gone`)}/`]: null,
-    [`repositories/${name}/_manifests/tags/`]: null,
-    [`repositories/${name}/_uploads/`]: null,
+    [pathFor({ kind: 'layerLink', repo: name, digest: linkTo(`${seed} layer`) as Digest })]: linkTo(`${seed} layer`),
+    [`${path.posix.dirname(pathFor({ kind: 'revisionLink', repo: name, digest: gone }))}/`]: null,
+    [`${pathFor({ kind: 'tagsDir', repo: name })}/`]: null,
+    [`${pathFor({ kind: 'repositoryPart', repo: name, part: '_uploads' })}/`]: null,
   };
 }
 
 /** A live repository: tag → revision → blob. */
 export function liveRepo(name: string, seed = name): Record<string, string | null> {
-  const m = hex(`${seed} manifest`);
+  const m = linkTo(`${seed} manifest`) as Digest;
+  const repo = name;
   return {
-    [`repositories/${name}/_layers/sha256/${hex(`${seed} layer`)}/link`]: linkTo(`${seed} layer`),
-    [`repositories/${name}/_manifests/revisions/sha256/${m}/link`]: `sha256:${m}`,
-    [`repositories/${name}/_manifests/tags/latest/current/link`]: `sha256:${m}`,
-    [`repositories/${name}/_manifests/tags/latest/index/sha256/${m}/link`]: `sha256:${m}`,
-    [`blobs/sha256/${m.slice(0, 2)}/${m}/data`]: '{"schemaVersion":2}',
+    [pathFor({ kind: 'layerLink', repo, digest: linkTo(`${seed} layer`) as Digest })]: linkTo(`${seed} layer`),
+    [pathFor({ kind: 'revisionLink', repo, digest: m })]: m,
+    [pathFor({ kind: 'tagCurrentLink', repo, tag: 'latest' })]: m,
+    [pathFor({ kind: 'tagIndexLink', repo, tag: 'latest', digest: m })]: m,
+    [pathFor({ kind: 'blobData', digest: m })]: '{"schemaVersion":2}',
   };
 }
 

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { runReport } from '../../app/report.js';
-import { FINDING_KINDS, type Severity } from '../../audit/findings.js';
+import { FINDING_KINDS, type FindingKind, type Severity } from '../../audit/findings.js';
 import { ExitCode } from '../exit-codes.js';
 import {
   listOption,
@@ -27,7 +27,7 @@ export function reportCommand(ctx: CommandContext): Command {
     .action(
       async (
         root: string | undefined,
-        o: SessionCommandOptions & { uploadAge: string; kind?: string[]; failOn?: Severity },
+        o: SessionCommandOptions & { uploadAge: string; kind?: FindingKind[]; failOn?: Severity },
       ) => {
         const out = await runReport({
           ...sessionArgs(root, o),

@@ -2,28 +2,18 @@ import { Command, Option } from 'commander';
 import { openIndexForWrite } from '../../index/open.js';
 import { scanStorage } from '../../scan/run.js';
 import { UsageError } from '../../errors.js';
-import {
-  configOption,
-  dbOption,
-  jobsOption,
-  quietOption,
-  rootArgument,
-  scanSettings,
-  thoroughOption,
-} from '../options.js';
+import { configOption, dbOption, rootArgument, ScanningCommand, scanSettings } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 export function scanCommand(ctx: CommandContext): Command {
-  return new Command('scan')
+  return new ScanningCommand('scan')
     .description('index a storage root into the SQLite index (replacing the previous scan of that root)')
     .argument('[root]', 'registry rootdirectory, its docker/registry/v2, or anything between (or --config)')
     .addOption(dbOption())
     .addOption(configOption())
-    .addOption(quietOption())
-    .addOption(jobsOption())
+    .scanningOptions()
     .addOption(new Option('--full', 'read everything, even where the previous scan could be updated in place'))
-    .addOption(thoroughOption())
     .action(
       async (
         given: string | undefined,

@@ -1,4 +1,9 @@
+/**
+ * The records the index accepts from a scan: the scanner produces them, the index writer
+ * (index/writes.ts) consumes them, and this module, owned by the index, defines them.
+ */
 import type { Digest } from '../layout/digest.js';
+import type { ManifestRef } from '../layout/manifest.js';
 
 export type LinkKind = 'layer' | 'revision' | 'tag-current' | 'tag-index';
 export type LinkProblem = 'empty' | 'invalid' | 'too-large' | 'unreadable' | 'not-a-file';
@@ -60,4 +65,38 @@ export interface RepositorySnapshot {
   links: LinkRecord[];
   uploads: UploadRecord[];
   debris: DebrisRecord[];
+}
+
+export interface BlobRecord {
+  digest: Digest;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface ManifestRecord {
+  digest: Digest;
+  mediaType: string | null;
+  schemaVersion: number | null;
+  size: number;
+  problem: string | null;
+  refs: ManifestRef[];
+}
+
+/** The stamp of one blobs/<alg>/<xx> directory (scan/stamp.ts). */
+export interface BlobFanRecord {
+  alg: string;
+  fan: string;
+  stamp: string;
+  extra: string[];
+}
+
+/** Where the walk puts what it finds (the index writer, or a test's arrays). */
+export interface ScanSink {
+  repository(snap: RepositorySnapshot): void;
+  blob(b: BlobRecord): void;
+  blobFan(f: BlobFanRecord): void;
+  manifest(m: ManifestRecord): void;
+  debris(d: DebrisRecord): void;
+  /** Makes everything received so far visible (the index writer batches rows); runners call it when a drain ends. */
+  flush?(): void;
 }

@@ -3,17 +3,18 @@
  * before anything on disk changes (dry runs too); each outcome is recorded as it happens; with
  * --quarantine the batch's journal.json records the plan and the directories it may change first.
  */
-import { RegauditError, StorageError, describeFsError, errnoCode } from '../errors.js';
+import { RegauditError, StorageError, describeFsError, errnoCode, sqliteCode } from '../errors.js';
 import type { DB } from '../index/open.js';
 import { guardIndex } from '../index/open.js';
 import { beginPruneRun, finishPruneRun, recordOutcome, setPruneBatch, type PruneMode } from '../index/journal.js';
-import { applyPlan, type ApplyResult } from '../prune/apply.js';
-import { processFs } from '../prune/fsops.js';
-import { cleanupOutcome, plannedActions, repositoryOutcome, type JournalOutcome } from '../prune/journal.js';
-import { acquireQuarantineLock } from '../prune/lock.js';
-import type { PrunePlan } from '../prune/plan.js';
-import { openBatch, type QuarantineBatch } from '../prune/quarantine.js';
-import { ensureDir } from '../prune/tree.js';
+import { applyPlan } from './apply.js';
+import type { ApplyResult } from './outcome.js';
+import { processFs } from './fsops.js';
+import { cleanupOutcome, plannedActions, repositoryOutcome, type JournalOutcome } from './journal.js';
+import { acquireQuarantineLock } from './lock.js';
+import type { PrunePlan } from './plan.js';
+import { openBatch, type QuarantineBatch } from './quarantine.js';
+import { ensureDir } from './tree.js';
 
 export interface ExecuteOptions {
   db: DB;
@@ -37,7 +38,7 @@ export interface Execution {
 /** A raw filesystem error from the quarantine or a journal file, as the one-line error the CLI prints. */
 function asStorageError(err: unknown): unknown {
   const code = errnoCode(err);
-  if (err instanceof RegauditError || code === undefined || code.startsWith('SQLITE')) return err;
+  if (err instanceof RegauditError || code === undefined || sqliteCode(err) !== undefined) return err;
   const where = typeof err === 'object' && err && 'path' in err ? `${String(err.path)}: ` : '';
   return new StorageError(
     `${where}${describeFsError(err)} (prune stopped; every step it took is complete, rerun it to finish)`,

@@ -1,0 +1,59 @@
+/**
+ * Dependencies point one way: no import cycle in src/ (type-only imports included), and the layers
+ * below the use cases never import the use cases, the renderers or the command line.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import fg from 'fast-glob';
+
+const SRC = path.resolve(import.meta.dirname, '../../src');
+
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of fg.sync('**/*.ts', { cwd: SRC })) {
+    const text = readFileSync(path.join(SRC, file), 'utf8');
+    const deps: string[] = [];
+    for (const m of text.matchAll(/^(?:import|export)[^;]*?from '(\.[^']+)\.js';/gms)) {
+      deps.push(path.posix.normalize(path.posix.join(path.posix.dirname(file), `${m[1]!}.ts`)));
+    }
+    graph.set(file, deps);
+  }
+  return graph;
+}
+
+test('src/ has no import cycle', () => {
+  const graph = importGraph();
+  const state = new Map<string, 'open' | 'done'>();
+  const cycles: string[] = [];
+  const visit = (f: string, stack: string[]): void => {
+    if (state.get(f) === 'done') return;
+    if (state.get(f) === 'open') {
+      cycles.push([...stack.slice(stack.indexOf(f)), f].join(' → '));
+      return;
+    }
+    state.set(f, 'open');
+    for (const d of graph.get(f) ?? []) visit(d, [...stack, f]);
+    state.set(f, 'done');
+  };
+  for (const f of [...graph.keys()].sort()) visit(f, []);
+  // A migration calling today's derive code closes a loop through index/open; freezing migrations
+  // (issue 9, item 3) removes it. Any other cycle fails here.
+  assert.deepEqual(
+    cycles.filter((c) => !c.includes('index/migrations/')),
+    [],
+  );
+});
+
+test('lower layers never import app/, report/ or cli/', () => {
+  const graph = importGraph();
+  const low = ['layout/', 'storage/', 'scan/', 'index/', 'audit/', 'gc/', 'prune/'];
+  const high = ['app/', 'report/', 'cli/'];
+  const wrong: string[] = [];
+  for (const [f, deps] of graph) {
+    if (!low.some((l) => f.startsWith(l))) continue;
+    for (const d of deps) if (high.some((h) => d.startsWith(h))) wrong.push(`${f} → ${d}`);
+  }
+  assert.deepEqual(wrong, []);
+});
