@@ -3,6 +3,7 @@ import { guardIndex } from '../index/open.js';
 import { audit } from '../audit/rules.js';
 import { SEVERITY_RANK, type Finding, type FindingKind, type Severity } from '../audit/findings.js';
 import { renderReportChunks } from '../report/report.js';
+import { repositorySelected, selectFindings, type Selection } from '../audit/select.js';
 import type { Format } from '../report/format.js';
 import { openSession, type SessionOptions } from './session.js';
 
@@ -12,6 +13,12 @@ export interface ReportOptions extends SessionOptions {
   uploadAgeMs: number;
   kinds?: FindingKind[];
   failOn?: Severity;
+  /** --severity, --repository, --exclude. */
+  selection?: Selection;
+  /** Table: the findings one by one (otherwise the summary only). */
+  details?: boolean;
+  /** Table: at most this many findings listed. */
+  top?: number;
 }
 
 export interface ReportOutcome {
@@ -32,15 +39,17 @@ export async function runReport(opts: ReportOptions): Promise<ReportOutcome> {
       graph: loadGraphInput(s.db, s.scan.id, opts.kinds),
     }));
     const { repositories, findings: all } = audit(input, { now: opts.now, uploadAgeMs: opts.uploadAgeMs });
-    const findings = opts.kinds?.length ? all.filter((f) => opts.kinds!.includes(f.kind)) : all;
+    const sel = opts.selection ?? {};
+    const findings = selectFindings(opts.kinds?.length ? all.filter((f) => opts.kinds!.includes(f.kind)) : all, sel);
     const output = renderReportChunks(
       {
         root: s.scan.root,
         scannedAt: new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString(),
-        repositories,
+        repositories: repositories.filter((r) => repositorySelected(r.name, sel)),
         findings,
       },
       opts.format,
+      { details: opts.details ?? true, ...(opts.top !== undefined ? { top: opts.top } : {}) },
     );
     const failOn = opts.failOn;
     const failed = failOn !== undefined && findings.some((f) => SEVERITY_RANK[f.severity] <= SEVERITY_RANK[failOn]);

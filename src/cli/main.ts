@@ -4,6 +4,8 @@ import { CommanderError } from 'commander';
 import { RegauditError, sqliteCode } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { createProgram } from './program.js';
+import { setTerminal } from '../report/format.js';
+import { detectTerminal } from './terminal.js';
 
 function fail(message: string): void {
   process.stderr.write(`regaudit: ${message.split('\n')[0]}\n`);
@@ -33,6 +35,7 @@ function listenForSignals(on: boolean): void {
 
 async function main(): Promise<void> {
   listenForSignals(true);
+  setTerminal(detectTerminal(process.stdout, process.env));
   const program = createProgram({
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),

@@ -161,3 +161,16 @@ export function sessionArgs(
     ...scanSettings(o),
   };
 }
+
+export const repositoryOption = (): Option =>
+  listOption('--repository <glob>', 'only repositories matching this glob (`*` stops at `/`, `**` does not)');
+export const excludeOption = (): Option => listOption('--exclude <glob>', 'leave out repositories matching this glob');
+export const severityOption = (): Option =>
+  new Option('--severity <level>', 'only findings of this severity or worse').choices(['error', 'warning', 'info']);
+
+/** --top N: a positive whole number. */
+export function parseTop(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--top ${JSON.stringify(v)}: not a positive whole number`);
+  return Number(v);
+}

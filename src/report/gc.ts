@@ -1,6 +1,16 @@
 /** Output of `gc-preview`: per garbage-collect scenario, what it deletes, removes and breaks. */
 import type { GcPrediction } from '../gc/prediction.js';
-import { csv, humanBytes, json, printable, shortDigest, table, type Format } from './format.js';
+import {
+  fitText,
+  storageHeading,
+  csv,
+  humanBytes,
+  json,
+  printable,
+  shortDigest,
+  table,
+  type Format,
+} from './format.js';
 
 export interface GcPreviewView {
   root: string;
@@ -50,7 +60,7 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
     return csv(['scenario', 'action', 'repository', 'tag', 'digest', 'bytes', 'detail'], rows);
   }
   const lines = [
-    `Storage: ${printable(v.root)} (scanned ${v.scannedAt})`,
+    ...storageHeading(v.root, v.scannedAt),
     'What `registry garbage-collect` would do (nothing is changed; run it only on a stopped or read-only registry):',
     table(
       [
@@ -101,7 +111,6 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
             printable(shortDigest(i.digest ?? i.path ?? '')),
             printable(i.message),
           ]),
-          { wrap: { 3: 70 } },
         ),
       ),
       ...capped(p.brokenTags, (ts) =>
@@ -122,5 +131,5 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
     else if (p.blobs.length) detail.push(`  ${p.blobs.length} blobs (the list: --format json or csv)`);
     if (detail.length) lines.push('', `${p.scenario.command}:`, ...detail);
   }
-  return `${lines.join('\n')}\n`;
+  return fitText(`${lines.join('\n')}\n`);
 }

@@ -3,8 +3,12 @@ import { runReport } from '../../app/report.js';
 import { FINDING_KINDS, type FindingKind, type Severity } from '../../audit/findings.js';
 import { ExitCode } from '../exit-codes.js';
 import {
+  excludeOption,
   listOption,
   parseDuration,
+  parseTop,
+  repositoryOption,
+  severityOption,
   sessionArgs,
   sessionCommand,
   uploadAgeOption,
@@ -24,17 +28,40 @@ export function reportCommand(ctx: CommandContext): Command {
         'info',
       ]),
     )
+    .addOption(severityOption())
+    .addOption(repositoryOption())
+    .addOption(excludeOption())
+    .addOption(new Option('--top <n>', 'table: list only the first n findings (most severe first)'))
+    .addOption(new Option('--details', 'table: list every repository and finding (the default when not on a terminal)'))
     .action(
       async (
         root: string | undefined,
-        o: SessionCommandOptions & { uploadAge: string; kind?: FindingKind[]; failOn?: Severity },
+        o: SessionCommandOptions & {
+          uploadAge: string;
+          kind?: FindingKind[];
+          failOn?: Severity;
+          severity?: Severity;
+          repository?: string[];
+          exclude?: string[];
+          top?: string;
+          details?: boolean;
+        },
       ) => {
+        const top = parseTop(o.top);
         const out = await runReport({
           ...sessionArgs(root, o),
           now: ctx.now(),
           uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
           ...(o.kind ? { kinds: o.kind } : {}),
           ...(o.failOn ? { failOn: o.failOn } : {}),
+          selection: {
+            ...(o.severity ? { minSeverity: o.severity } : {}),
+            ...(o.repository ? { repositories: o.repository } : {}),
+            ...(o.exclude ? { exclude: o.exclude } : {}),
+          },
+          // A summary on a terminal; the full list when asked, or piped (scripts keep every line).
+          details: Boolean(o.details) || !process.stdout.isTTY || top !== undefined,
+          ...(top !== undefined ? { top } : {}),
         });
         endProgress(Boolean(o.quiet));
         for (const chunk of out.output) ctx.stdout(chunk);

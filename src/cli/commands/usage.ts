@@ -1,16 +1,9 @@
 import { Option, type Command } from 'commander';
 import { runUsage } from '../../app/usage.js';
 import type { UsageBy } from '../../report/usage.js';
-import { UsageError } from '../../errors.js';
-import { sessionArgs, sessionCommand, type SessionCommandOptions } from '../options.js';
+import { parseTop, sessionArgs, sessionCommand, type SessionCommandOptions } from '../options.js';
 import { endProgress } from '../progress.js';
 import type { CommandContext } from '../context.js';
-
-function parseTop(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--top ${JSON.stringify(v)}: not a positive whole number`);
-  return Number(v);
-}
 
 export function usageCommand(ctx: CommandContext): Command {
   return sessionCommand(
