@@ -1,9 +1,9 @@
 /**
-/* eslint-disable no-control-regex -- the tests look for ANSI colour sequences */
  * Output that fits: tables fit the terminal (a pseudo-terminal from script(1), or COLUMNS), keep full
  * width when piped; the report is a summary on a terminal and a full list with --details or piped;
  * colour only on a terminal without NO_COLOR; filters; every JSON names its regaudit and schema.
  */
+/* eslint-disable no-control-regex -- the tests look for ANSI colour sequences */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,6 @@ import { detectTerminal } from '../../src/cli/terminal.js';
 import { TOOL_VERSION } from '../../src/version.js';
 import { SCHEMA_VERSION } from '../../src/index/migrations/index.js';
 import { cliPath, repoRoot, runCli, runCliJson } from '../helpers/cli.js';
-
 
 const plain = (s: string): string => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '');
 const widest = (s: string): number =>
