@@ -8,6 +8,7 @@ import { setTerminal } from '../report/format.js';
 import { detectTerminal } from './terminal.js';
 
 function fail(message: string): void {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K'); // a progress line must not stay behind
   process.stderr.write(`regaudit: ${message.split('\n')[0]}\n`);
   process.exitCode = ExitCode.Error;
 }
@@ -58,7 +59,13 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return; // --help, --version
-      fail(err.message.replace(/^error: /, ''));
+      // A command run without its subcommand: commander has printed the help; that is the message.
+      if (err.code === 'commander.help') {
+        process.exitCode = ExitCode.Error;
+        return;
+      }
+      // One line, suggestion included ("unknown command 'reprot' (Did you mean report?)").
+      fail(err.message.replace(/^error: /, '').replace(/\n+/g, ' '));
     } else if (err instanceof RegauditError) {
       fail(err.message);
     } else if (sqliteCode(err) !== undefined) {

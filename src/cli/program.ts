@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { TOOL_VERSION } from '../version.js';
+import { addExamples } from './help.js';
+import { completionCommand } from './commands/completion.js';
 import type { CommandContext } from './context.js';
 import { catalogCommand } from './commands/catalog.js';
 import { gcPreviewCommand } from './commands/gc-preview.js';
@@ -22,6 +24,7 @@ const COMMANDS = [
   restoreCommand,
   quarantineCommand,
   journalCommand,
+  completionCommand,
 ];
 
 export function createProgram(ctx: CommandContext): Command {
@@ -31,11 +34,12 @@ export function createProgram(ctx: CommandContext): Command {
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ outputError: () => {} });
-  for (const make of COMMANDS)
-    program.addCommand(
-      make(ctx)
-        .exitOverride()
-        .configureOutput({ outputError: () => {} }),
-    );
+  for (const make of COMMANDS) {
+    const cmd = make(ctx)
+      .exitOverride()
+      .configureOutput({ outputError: () => {} });
+    addExamples(cmd);
+    program.addCommand(cmd);
+  }
   return program;
 }
