@@ -1,12 +1,11 @@
 import { catalogEntries, gcBadLinks, gcManifests, gcRepositories, gcSets } from '../index/gc.js';
 import { predict, type GcPrediction } from '../gc/prediction.js';
-import { guardIndex } from '../index/open.js';
 import { debris } from '../index/queries.js';
 import { GC_SCENARIOS, gcIssues, type GcScenarioId } from '../gc/scenarios.js';
 import { catalogOrder } from '../layout/catalog.js';
 import type { Format } from '../report/format.js';
 import { renderGcPreview } from '../report/gc.js';
-import { openSession, type SessionOptions } from './session.js';
+import { withSession, type SessionOptions } from './session.js';
 
 export interface GcPreviewOptions extends SessionOptions {
   format: Format;
@@ -15,9 +14,8 @@ export interface GcPreviewOptions extends SessionOptions {
 
 /** What each garbage-collect variant would delete, remove and break on the scanned storage. */
 export async function runGcPreview(opts: GcPreviewOptions): Promise<{ output: string; predictions: GcPrediction[] }> {
-  const s = await openSession(opts);
-  try {
-    const predictions = guardIndex(opts.dbFile, () => {
+  return withSession(opts, (s) => {
+    const predictions = s.guard(() => {
       const issueInput = {
         repositories: gcRepositories(s.db, s.scan.id),
         badLinks: gcBadLinks(s.db, s.scan.id),
@@ -32,7 +30,5 @@ export async function runGcPreview(opts: GcPreviewOptions): Promise<{ output: st
     });
     const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
     return { output: renderGcPreview({ root: s.scan.root, scannedAt, predictions }, opts.format), predictions };
-  } finally {
-    s.db.close();
-  }
+  });
 }

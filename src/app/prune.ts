@@ -1,6 +1,5 @@
 import { withState } from '../audit/rules.js';
 import { debris, repositories } from '../index/queries.js';
-import { guardIndex } from '../index/open.js';
 import type { ApplyResult } from '../prune/outcome.js';
 import { acquirePruneLock } from '../prune/lock.js';
 import { planPrune, type PrunePlan } from '../prune/plan.js';
@@ -8,12 +7,11 @@ import { resolveQuarantineDir } from '../prune/quarantine.js';
 import type { Format } from '../report/format.js';
 import { renderPrune } from '../report/prune.js';
 import { resolveStorageRoot } from '../scan/root.js';
+import { resolveRoot } from './root.js';
 import { executePlan, type Execution } from '../prune/execute.js';
-import { openSession, type SessionOptions } from './session.js';
+import { withWritableSession, type SessionOptions } from './session.js';
 
 export interface PruneOptions extends SessionOptions {
-  /** Scanned first when given; otherwise the plan comes from the newest scan in the index. */
-  root?: string;
   format: Format;
   apply: boolean;
   now: number;
@@ -45,14 +43,15 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
     quarantineDir = opts.quarantine !== undefined ? resolveQuarantineDir(opts.quarantine, v2) : undefined;
     if (opts.apply) release = acquirePruneLock(v2);
   };
-  if (opts.root !== undefined) prepare(resolveStorageRoot(opts.root).v2);
+  // Resolved once here and passed down: the lock, the quarantine check and the scan see the same root.
+  const root = opts.root !== undefined ? resolveRoot(opts.root) : undefined;
+  if (root) prepare(root.resolved.v2);
   try {
-    const s = await openSession({ ...opts, writable: true });
-    try {
+    return await withWritableSession({ ...opts, ...(root ? { root } : {}) }, (s) => {
       // From an existing index: the storage must still be there (apply re-reads every repository anyway).
       if (opts.root === undefined) prepare(resolveStorageRoot(s.scan.root).v2);
       // The plan needs the repository states and the leftovers, not the whole audit.
-      const { repositoryRows, debrisRows } = guardIndex(opts.dbFile, () => ({
+      const { repositoryRows, debrisRows } = s.guard(() => ({
         repositoryRows: repositories(s.db, s.scan.id),
         debrisRows: debris(s.db, s.scan.id),
       }));
@@ -64,12 +63,12 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
       });
       const execution = executePlan({
         db: s.db,
-        dbFile: opts.dbFile,
+        dbFile: s.dbFile,
         v2: s.scan.root,
         plan,
         apply: opts.apply,
         ...(quarantineDir !== undefined ? { quarantineDir } : {}),
-        now: () => Date.now(),
+        now: opts.clock ?? Date.now,
         ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
       });
       const result = execution.result;
@@ -85,9 +84,7 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
         opts.format,
       );
       return { output, plan, ...(result ? { result } : {}), execution };
-    } finally {
-      s.db.close();
-    }
+    });
   } finally {
     release?.();
   }

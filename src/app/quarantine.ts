@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { IndexError } from '../errors.js';
 import { guardIndex, openIndexForRead } from '../index/open.js';
+import { soleDefaultIndex } from '../index/location.js';
 import { pruneActions, pruneRun, pruneRuns } from '../index/journal.js';
 import { listBatches, purgeDecisions, purgeBatches } from '../prune/batches.js';
 import { processFs } from '../prune/fsops.js';
@@ -53,13 +54,15 @@ export function runQuarantinePurge(o: {
   }
 }
 
-export function runJournal(o: { dbFile: string; run?: number; limit: number; format: Format }): string {
-  const db = openIndexForRead(o.dbFile);
+/** The prune journal of an index (the named one, else the only default one); read-only. */
+export function runJournal(o: { dbFile?: string; run?: number; limit: number; format: Format }): string {
+  const dbFile = o.dbFile ?? soleDefaultIndex();
+  const db = openIndexForRead(dbFile);
   try {
-    return guardIndex(o.dbFile, () => {
+    return guardIndex(dbFile, () => {
       if (o.run === undefined) return renderRuns(pruneRuns(db, o.limit), o.format);
       const run = pruneRun(db, o.run);
-      if (!run) throw new IndexError(`${o.dbFile}: no prune run ${o.run} in this index`);
+      if (!run) throw new IndexError(`${dbFile}: no prune run ${o.run} in this index`);
       return renderRun(run, pruneActions(db, o.run), o.format);
     });
   } finally {

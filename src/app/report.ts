@@ -1,11 +1,10 @@
 import { loadAuditInput, loadGraphInput } from '../audit/load.js';
-import { guardIndex } from '../index/open.js';
 import { audit } from '../audit/rules.js';
 import { SEVERITY_RANK, type Finding, type FindingKind, type Severity } from '../audit/findings.js';
 import { renderReportChunks } from '../report/report.js';
 import { repositorySelected, selectFindings, type Selection } from '../audit/select.js';
 import type { Format } from '../report/format.js';
-import { openSession, type SessionOptions } from './session.js';
+import { withSession, type SessionOptions } from './session.js';
 
 export interface ReportOptions extends SessionOptions {
   format: Format;
@@ -32,9 +31,8 @@ export interface ReportOutcome {
 }
 
 export async function runReport(opts: ReportOptions): Promise<ReportOutcome> {
-  const s = await openSession(opts);
-  try {
-    const input = guardIndex(opts.dbFile, () => ({
+  return withSession(opts, (s) => {
+    const input = s.guard(() => ({
       ...loadAuditInput(s.db, s.scan.id),
       graph: loadGraphInput(s.db, s.scan.id, opts.kinds),
     }));
@@ -54,7 +52,5 @@ export async function runReport(opts: ReportOptions): Promise<ReportOutcome> {
     const failOn = opts.failOn;
     const failed = failOn !== undefined && findings.some((f) => SEVERITY_RANK[f.severity] <= SEVERITY_RANK[failOn]);
     return { output, failed, unreadable: all.filter((f) => f.kind === 'unreadable-path').length, findings };
-  } finally {
-    s.db.close();
-  }
+  });
 }

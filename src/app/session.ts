@@ -1,59 +1,90 @@
-/** The shared steps of the commands: open the index, scan when a root is given, pick the scan. */
-import { existsSync } from 'node:fs';
+/** The shared steps of the commands: find and open the index, scan when a root is given, pick the scan, close. */
 import { IndexError } from '../errors.js';
-import { guardIndex, openIndexForRead, openIndexForWrite, type DB } from '../index/open.js';
+import { soleDefaultIndex } from '../index/location.js';
+import { guardIndex, openIndexForRead, openIndexForWrite, type ReadableDB, type WritableDB } from '../index/open.js';
 import { latestScan, type ScanRow } from '../index/scans.js';
-import { scanStorage, type ScanResult } from '../scan/run.js';
-import { resolveStorageRoot } from '../scan/root.js';
-import type { WalkProgress } from '../scan/walk.js';
+import type { ScanResult } from '../scan/run.js';
+import { resolveRoot, type RootArg } from './root.js';
+import { indexFileFor, openAndScan, type ScanRunOptions } from './scan.js';
 
-export interface Session {
-  db: DB;
+export interface Session<D extends ReadableDB = ReadableDB> {
+  db: D;
+  /** The index file in use (named, or the default one found). */
+  dbFile: string;
   scan: ScanRow;
   scanned?: ScanResult;
+  /** Runs index reads or writes, turning a SQLite failure into the one-line error naming the file. */
+  guard<T>(fn: () => T): T;
 }
 
-export interface SessionOptions {
-  dbFile: string;
-  root?: string;
-  onProgress?: (p: WalkProgress) => void;
-  /** Scan worker threads (0: walk in this thread). */
-  jobs?: number;
-  /** Scan mode (scan/read-repository.ts): list every digest directory too. */
-  thorough?: boolean;
-  /** Without a root: open the existing index for writing (prune records its journal there). */
-  writable?: boolean;
+export interface SessionOptions extends Omit<ScanRunOptions, 'full'> {
+  /** Scanned into the index first when given (a path, or a root the caller already resolved). */
+  root?: string | RootArg;
 }
 
-/** With a root: scan it into the index first. Without: read the newest scan in the index. */
-export async function openSession(opts: SessionOptions): Promise<Session> {
+/** An existing index, for a command without a storage root: the named file, else the only default one. */
+function existingIndexFile(dbFile: string | undefined): string {
+  return dbFile ?? soleDefaultIndex();
+}
+
+async function open<D extends ReadableDB>(opts: SessionOptions, writable: boolean): Promise<Session<D>> {
   if (opts.root !== undefined) {
-    // Resolve first so a bad root fails before the db file is created.
-    const root = resolveStorageRoot(opts.root);
-    const db = openIndexForWrite(opts.dbFile);
+    // Resolved before any index file is chosen or created: a bad root leaves nothing behind.
+    const root = resolveRoot(opts.root);
+    const dbFile = indexFileFor(root, opts.dbFile);
+    const { db, scanned } = await openAndScan(root, dbFile, opts);
     try {
-      const scanned = await scanStorage(db, opts.root, {
-        dbFile: opts.dbFile,
-        onProgress: opts.onProgress,
-        thorough: Boolean(opts.thorough),
-        ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
-      });
-      return { db, scan: latestScan(db, opts.dbFile, root.v2), scanned };
+      const scan = guardIndex(dbFile, () => latestScan(db, dbFile, root.resolved.v2));
+      return { db: db as unknown as D, dbFile, scan, scanned, guard: (fn) => guardIndex(dbFile, fn) };
     } catch (err) {
       db.close();
       throw err;
     }
   }
-  const db = opts.writable ? openIndexForWrite(existingIndex(opts.dbFile)) : openIndexForRead(opts.dbFile);
+  const dbFile = existingIndexFile(opts.dbFile);
+  // A reading command opens read-only and never migrates; only prune (its journal) writes without a root.
+  const db = writable ? openIndexForWrite(checkedForWriting(dbFile)) : openIndexForRead(dbFile);
   try {
-    return { db, scan: guardIndex(opts.dbFile, () => latestScan(db, opts.dbFile)) };
+    const scan = guardIndex(dbFile, () => latestScan(db, dbFile));
+    if (!scan.derived)
+      throw new IndexError(
+        `${dbFile}: the scan of ${scan.root} predates the manifest graph this regaudit reads (index upgraded, graph not rebuilt); scan again: regaudit scan ${scan.root} --db ${dbFile}`,
+      );
+    return { db: db as D, dbFile, scan, guard: (fn) => guardIndex(dbFile, fn) };
   } catch (err) {
     db.close();
     throw err;
   }
 }
 
-function existingIndex(file: string): string {
-  if (!existsSync(file)) throw new IndexError(`${file}: no index here; run "regaudit scan <root> --db ${file}" first`);
+/**
+ * Without a root a writer must not create the file nor migrate an older index (the graph it needs
+ * would be empty): the read-only open checks both first and says what to run.
+ */
+function checkedForWriting(file: string): string {
+  openIndexForRead(file).close();
   return file;
+}
+
+/** Opens the session, runs `fn`, and closes the index whatever happens: the open-guard-close of every use case. */
+export async function withSession<T>(opts: SessionOptions, fn: (s: Session) => T | Promise<T>): Promise<T> {
+  const s = await open<ReadableDB>(opts, false);
+  try {
+    return await fn(s);
+  } finally {
+    s.db.close();
+  }
+}
+
+/** withSession for a use case that writes to the index without scanning (prune records its journal there). */
+export async function withWritableSession<T>(
+  opts: SessionOptions,
+  fn: (s: Session<WritableDB>) => T | Promise<T>,
+): Promise<T> {
+  const s = await open<WritableDB>(opts, true);
+  try {
+    return await fn(s);
+  } finally {
+    s.db.close();
+  }
 }

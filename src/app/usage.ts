@@ -1,8 +1,7 @@
-import { guardIndex } from '../index/open.js';
 import { repositoryUsage, tagUsage, usageTotals } from '../index/usage.js';
 import type { Format } from '../report/format.js';
 import { renderUsage, sortUsage, type UsageBy, type UsageRow } from '../report/usage.js';
-import { openSession, type SessionOptions } from './session.js';
+import { withSession, type SessionOptions } from './session.js';
 
 export interface UsageOptions extends SessionOptions {
   format: Format;
@@ -13,15 +12,11 @@ export interface UsageOptions extends SessionOptions {
 
 /** Disk usage per repository or per tag, with the totals that add up to blobs/ exactly. */
 export async function runUsage(opts: UsageOptions): Promise<{ output: string }> {
-  const s = await openSession(opts);
-  try {
-    const { totals, rows } = guardIndex<{ totals: ReturnType<typeof usageTotals>; rows: UsageRow[] }>(
-      opts.dbFile,
-      () => ({
-        totals: usageTotals(s.db, s.scan.id),
-        rows: opts.by === 'tag' ? tagUsage(s.db, s.scan.id) : repositoryUsage(s.db, s.scan.id),
-      }),
-    );
+  return withSession(opts, (s) => {
+    const { totals, rows } = s.guard<{ totals: ReturnType<typeof usageTotals>; rows: UsageRow[] }>(() => ({
+      totals: usageTotals(s.db, s.scan.id),
+      rows: opts.by === 'tag' ? tagUsage(s.db, s.scan.id) : repositoryUsage(s.db, s.scan.id),
+    }));
     const sorted = sortUsage(rows, opts.by, opts.sort, opts.top);
     const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
     return {
@@ -38,7 +33,5 @@ export async function runUsage(opts: UsageOptions): Promise<{ output: string }> 
         opts.format,
       ),
     };
-  } finally {
-    s.db.close();
-  }
+  });
 }

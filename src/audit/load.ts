@@ -1,4 +1,4 @@
-import type { DB } from '../index/open.js';
+import type { ReadableDB } from '../index/open.js';
 import type { FindingKind } from './findings.js';
 import * as g from '../index/graph.js';
 import * as q from '../index/queries.js';
@@ -6,7 +6,7 @@ import type { GraphInput } from './graph-rules.js';
 import type { AuditInput } from './rules.js';
 
 /** Reads what the rules need from one scan of the index. */
-export function loadAuditInput(db: DB, scanId: number): AuditInput {
+export function loadAuditInput(db: ReadableDB, scanId: number): AuditInput {
   return {
     repositories: q.repositories(db, scanId),
     tags: q.tags(db, scanId),
@@ -19,7 +19,7 @@ export function loadAuditInput(db: DB, scanId: number): AuditInput {
 }
 
 /** Reads the manifest-graph rows; with `kinds`, only those the listed finding kinds need. */
-export function loadGraphInput(db: DB, scanId: number, kinds?: readonly FindingKind[]): GraphInput {
+export function loadGraphInput(db: ReadableDB, scanId: number, kinds?: readonly FindingKind[]): GraphInput {
   const want = (kind: FindingKind): boolean => kinds === undefined || kinds.length === 0 || kinds.includes(kind);
   return {
     untagged: want('untagged-manifest') ? g.untaggedManifests(db, scanId) : [],

@@ -2,11 +2,22 @@ import { Command, Option } from 'commander';
 import { progressReporter } from './progress.js';
 import { readRegistryConfig } from '../app/registry-config.js';
 import { UsageError } from '../errors.js';
+import { indexCacheDir } from '../index/location.js';
 import { FORMATS, type Format } from '../report/format.js';
 
-export const DEFAULT_DB = 'regaudit.db';
+/** --db, else $REGAUDIT_DB, else the storage root's file in the cache directory (help names it). */
+export const dbOption = (): Option =>
+  new Option(
+    '--db <file>',
+    `index file (default: one per storage root in ${indexCacheDir()}/; without a root, the only one there)`,
+  ).env('REGAUDIT_DB');
 
-export const dbOption = (): Option => new Option('--db <file>', 'index database').default(DEFAULT_DB);
+/** The index file the user named (--db or REGAUDIT_DB), as a use case option; none: the default location. */
+export function dbFileOf(o: { db?: string }): { dbFile?: string } {
+  if (o.db === undefined) return {};
+  if (o.db === '') throw new UsageError('--db (or REGAUDIT_DB) is empty: name an index file, or unset it');
+  return { dbFile: o.db };
+}
 export const formatOption = (): Option =>
   new Option('--format <format>', 'output format').choices(FORMATS).default('table');
 export const quietOption = (): Option => new Option('-q, --quiet', 'no progress on stderr');
@@ -122,7 +133,7 @@ export function rootArgument(root: string | undefined, o: { config?: string }): 
 
 /** The options every command that reads a storage root through a session shares. */
 export interface SessionCommandOptions {
-  db: string;
+  db?: string;
   config?: string;
   format: string;
   quiet?: boolean;
@@ -146,7 +157,7 @@ export function sessionArgs(
   root: string | undefined,
   o: SessionCommandOptions,
 ): {
-  dbFile: string;
+  dbFile?: string;
   root?: string;
   format: Format;
   onProgress: ReturnType<typeof progressReporter>;
@@ -154,7 +165,7 @@ export function sessionArgs(
   thorough: boolean;
 } {
   return {
-    dbFile: o.db,
+    ...dbFileOf(o),
     ...rootArgument(root, o),
     format: asFormat(o.format),
     onProgress: progressReporter(Boolean(o.quiet)),

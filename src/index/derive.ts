@@ -139,6 +139,7 @@ export function deriveGraph(db: DB, scanId: number, onStep?: (sql: string, ms: n
     restoreIndexes(db, heldIndexes);
     onStep?.('restore held indexes', performance.now() - started);
     run(TAG_STEPS);
+    db.prepare(`UPDATE scans SET derived = 1 WHERE id = ?`).run(scanId);
   } finally {
     // On failure the caller rolls back, which also brings back the suspended indexes.
     dropTemp(db);

@@ -2,7 +2,7 @@
  * The sets a garbage-collect scenario (src/gc/scenarios.ts) would mark, delete and break, computed
  * over the derived `held` table in temporary tables (which a read-only connection may create).
  */
-import type { DB } from './open.js';
+import type { ReadableDB } from './open.js';
 import type { GcBadLinkRow, GcManifestRow, GcRepositoryRow, GcScenario } from '../gc/scenarios.js';
 import { GC_MEDIA_TYPES } from '../gc/scenarios.js';
 import type { CatalogEntry } from '../layout/catalog.js';
@@ -23,7 +23,7 @@ const TEMP = ['gc_marks', 'gc_sweep', 'gc_deleted', 'gc_pos', 'gc_minpos', 'gc_l
  * (3.x layer links: a link survives only if its repository or an earlier one marked the blob).
  */
 export function gcSets(
-  db: DB,
+  db: ReadableDB,
   scanId: number,
   scenarios: readonly GcScenario[],
   positions: ReadonlyMap<string, number>,
@@ -55,7 +55,7 @@ export function gcSets(
   }
 }
 
-function scenario(db: DB, p: { scan: number }, s: GcScenario): GcSets {
+function scenario(db: ReadableDB, p: { scan: number }, s: GcScenario): GcSets {
   const marked = (digest: string): string =>
     `EXISTS (SELECT 1 FROM gc_marks k WHERE k.digest = ${digest} AND k.${markColumn(s)} = 1)`;
   for (const t of ['gc_sweep', 'gc_deleted', 'gc_minpos', 'gc_lost']) db.exec(`DROP TABLE IF EXISTS temp.${t}`);
@@ -151,7 +151,7 @@ function scenario(db: DB, p: { scan: number }, s: GcScenario): GcSets {
 }
 
 /** Repositories with what the scenarios need to know about them. */
-export function gcRepositories(db: DB, scanId: number): GcRepositoryRow[] {
+export function gcRepositories(db: ReadableDB, scanId: number): GcRepositoryRow[] {
   const rows = db
     .prepare(
       `SELECT r.name, r.name_problem AS nameProblem, r.has_layers AS hasLayers, r.has_manifests AS hasManifests,
@@ -170,7 +170,7 @@ export function gcRepositories(db: DB, scanId: number): GcRepositoryRow[] {
 }
 
 /** Link files whose content does not parse. */
-export function gcBadLinks(db: DB, scanId: number): GcBadLinkRow[] {
+export function gcBadLinks(db: ReadableDB, scanId: number): GcBadLinkRow[] {
   return db
     .prepare(
       `SELECT r.name AS repository, l.kind, l.tag, l.path_digest AS pathDigest, l.problem
@@ -185,7 +185,7 @@ export function gcBadLinks(db: DB, scanId: number): GcBadLinkRow[] {
  * Present revisions whose manifest the registry may fail to unmarshal: read problems, schema1,
  * media types outside the four the manifest store knows.
  */
-export function gcManifests(db: DB, scanId: number): GcManifestRow[] {
+export function gcManifests(db: ReadableDB, scanId: number): GcManifestRow[] {
   const known = GC_MEDIA_TYPES.map((t) => `'${t}'`).join(', ');
   const rows = db
     .prepare(
@@ -209,7 +209,7 @@ export function gcManifests(db: DB, scanId: number): GcManifestRow[] {
 }
 
 /** Every repository directory with its catalog markers, as the catalog walkers see them. */
-export function catalogEntries(db: DB, scanId: number): CatalogEntry[] {
+export function catalogEntries(db: ReadableDB, scanId: number): CatalogEntry[] {
   const rows = db
     .prepare(
       `SELECT name, has_layers AS hasLayers, has_manifests AS hasManifests FROM repositories WHERE scan_id = :scan ORDER BY name`,

@@ -4,7 +4,7 @@
  * findings. Every query walks the scan's repositories and seeks by primary key, so its cost is
  * linear in what it returns plus one pass over `held`.
  */
-import type { DB } from './open.js';
+import type { ReadableDB } from './open.js';
 
 const tagsOf = (repo: string, digest: string, kind: 'tag-current' | 'tag-index'): string =>
   `(SELECT group_concat(t.tag, ', ') FROM links t WHERE t.repo_id = ${repo} AND t.kind = '${kind}' AND t.digest = ${digest})`;
@@ -18,7 +18,7 @@ export interface UntaggedManifestRow {
 }
 
 /** Revisions with a manifest blob that no tag of their repository keeps alive, directly or as an index/list child. */
-export function untaggedManifests(db: DB, scanId: number): UntaggedManifestRow[] {
+export function untaggedManifests(db: ReadableDB, scanId: number): UntaggedManifestRow[] {
   return db
     .prepare(
       `SELECT r.name AS repository, h.digest, h.size,
@@ -62,7 +62,7 @@ const REFERRERS = `
   ${referring('t.tag', `JOIN links t ON t.repo_id = v.repo_id AND t.kind = 'tag-current' AND t.digest = v.digest`)} AS tags,
   (SELECT m.size FROM manifest_refs m WHERE m.scan_id = :scan AND m.ref_digest = h.digest AND m.size IS NOT NULL LIMIT 1) AS declared`;
 
-function neededRefs(db: DB, scanId: number, where: string): NeededRefRow[] {
+function neededRefs(db: ReadableDB, scanId: number, where: string): NeededRefRow[] {
   const rows = db
     .prepare(
       `SELECT r.name AS repository, h.digest, CASE WHEN h.needs_link = 1 THEN 'blob' ELSE 'child' END AS role,
@@ -85,7 +85,7 @@ function neededRefs(db: DB, scanId: number, where: string): NeededRefRow[] {
  * References the registry cannot serve: a config, layer or blobSum (not foreign) with no data in
  * blobs/, and an index/list child that is not a revision of the same repository with its blob.
  */
-export function missingReferences(db: DB, scanId: number): NeededRefRow[] {
+export function missingReferences(db: ReadableDB, scanId: number): NeededRefRow[] {
   return neededRefs(
     db,
     scanId,
@@ -94,7 +94,7 @@ export function missingReferences(db: DB, scanId: number): NeededRefRow[] {
 }
 
 /** Blobs a manifest of the repository needs that exist but have no `_layers` link there (BLOB_UNKNOWN). */
-export function unlinkedReferences(db: DB, scanId: number): NeededRefRow[] {
+export function unlinkedReferences(db: ReadableDB, scanId: number): NeededRefRow[] {
   return neededRefs(db, scanId, `h.needs_link = 1 AND h.size IS NOT NULL AND h.linked = 0`);
 }
 
@@ -115,7 +115,7 @@ export interface UnreferencedLayerLinkRow {
 }
 
 /** `_layers` link contents (blob present) that no manifest of their repository references: what 3.x GC removes. */
-export function unreferencedLayerLinks(db: DB, scanId: number): UnreferencedLayerLinkRow[] {
+export function unreferencedLayerLinks(db: ReadableDB, scanId: number): UnreferencedLayerLinkRow[] {
   const rows = db
     .prepare(
       `WITH unread AS MATERIALIZED (${UNREADABLE_REVISIONS})
@@ -138,7 +138,7 @@ export interface UnreferencedBlobRow {
 }
 
 /** Blobs no repository holds: no revision's manifest, and referenced by no revision's manifest. */
-export function unreferencedBlobs(db: DB, scanId: number): UnreferencedBlobRow[] {
+export function unreferencedBlobs(db: ReadableDB, scanId: number): UnreferencedBlobRow[] {
   return db
     .prepare(
       `SELECT b.digest, b.size,
@@ -160,7 +160,7 @@ export interface UnreadableManifestRow {
 }
 
 /** Revisions whose manifest blob exists but could not be read or parsed. */
-export function unreadableManifests(db: DB, scanId: number): UnreadableManifestRow[] {
+export function unreadableManifests(db: ReadableDB, scanId: number): UnreadableManifestRow[] {
   return db
     .prepare(
       `SELECT DISTINCT r.name AS repository, u.digest, u.problem, u.size, ${tagsOf('u.repo_id', 'u.digest', 'tag-current')} AS tags

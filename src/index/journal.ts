@@ -1,8 +1,25 @@
 /** The prune journal in the index: runs and their planned actions, with outcomes filled in as they happen. */
 import { hostname } from 'node:os';
-import type { DB } from './open.js';
-import type { JournalAction, JournalOutcome } from '../prune/journal.js';
+import type { DB, ReadableDB } from './open.js';
 import { TOOL_VERSION } from '../version.js';
+
+/** One planned step of a prune, as the journal records it. */
+export interface JournalAction {
+  /** Repository name, or a path relative to docker/registry/v2 for a cleanup. */
+  target: string;
+  kind: 'repository' | 'cleanup';
+  /** What the plan said: delete, skip, remove. */
+  action: string;
+  reason?: string;
+  detail?: string;
+}
+
+export interface JournalOutcome extends JournalAction {
+  /** deleted, quarantined, skipped, removed, kept */
+  outcome: string;
+  outcomeDetail?: string;
+  at: string;
+}
 
 export type PruneMode = 'dry-run' | 'delete' | 'quarantine';
 
@@ -81,15 +98,15 @@ const RUN_COLUMNS = `r.id, r.root, r.mode, r.quarantine_batch AS quarantineBatch
   (SELECT count(*) FROM prune_actions a WHERE a.run_id = r.id AND a.outcome IN ('deleted', 'quarantined', 'removed')) AS done`;
 
 /** Newest first. */
-export function pruneRuns(db: DB, limit: number): PruneRunRow[] {
+export function pruneRuns(db: ReadableDB, limit: number): PruneRunRow[] {
   return db.prepare(`SELECT ${RUN_COLUMNS} FROM prune_runs r ORDER BY r.id DESC LIMIT ?`).all(limit) as PruneRunRow[];
 }
 
-export function pruneRun(db: DB, id: number): PruneRunRow | undefined {
+export function pruneRun(db: ReadableDB, id: number): PruneRunRow | undefined {
   return db.prepare(`SELECT ${RUN_COLUMNS} FROM prune_runs r WHERE r.id = ?`).get(id) as PruneRunRow | undefined;
 }
 
-export function pruneActions(db: DB, runId: number): PruneActionRow[] {
+export function pruneActions(db: ReadableDB, runId: number): PruneActionRow[] {
   return db
     .prepare(
       `SELECT seq, kind, target, planned, reason, detail, outcome, outcome_detail AS outcomeDetail, done_ms AS doneMs

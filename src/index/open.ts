@@ -1,10 +1,19 @@
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { IndexError, errnoCode } from '../errors.js';
-import { migrate, userVersion, SCHEMA_VERSION } from './migrations/index.js';
+import { APPLICATION_ID, migrate, userVersion, SCHEMA_VERSION } from './migrations/index.js';
 
-export type DB = Database.Database;
+/**
+ * Connections are branded by what they may do (as Signal-Desktop's ts/sql does): a function that
+ * only reads takes a ReadableDB, one that writes takes a WritableDB. Only openIndexForWrite makes a
+ * WritableDB, so a reading command cannot hand its connection to a writer; the read connection is
+ * also opened read-only by SQLite itself.
+ */
+export type ReadableDB = Database.Database & { readonly __readableDb: never };
+export type WritableDB = ReadableDB & { readonly __writableDb: never };
+/** A writable connection: the scan, migrations, journal writes. */
+export type DB = WritableDB;
 
 /** SQLite reports a full disk as an I/O error when it cannot even create its -shm or -journal file. */
 function diskFull(file: string): boolean {
@@ -43,7 +52,7 @@ export function guardIndex<T>(file: string, fn: () => T): T {
   }
 }
 
-function configure(db: DB): void {
+function configure(db: Database.Database): void {
   db.pragma('busy_timeout = 3000');
   db.pragma('foreign_keys = ON');
   // Sorts for index builds and large queries spill to temporary files, so memory stays flat with the store's size.
@@ -51,28 +60,62 @@ function configure(db: DB): void {
   db.pragma('cache_size = -16384');
 }
 
-/** Opens (creating if needed) and migrates the index for writing. */
-export function openIndexForWrite(file: string): DB {
-  let db: DB | undefined;
+/** The one "newer than this regaudit" check, with its one piece of advice. */
+function refuseNewer(file: string, version: number): void {
+  if (version > SCHEMA_VERSION)
+    throw new IndexError(
+      `${file}: index schema version ${version} was written by a newer regaudit (this one reads up to ${SCHEMA_VERSION}); upgrade regaudit`,
+    );
+}
+
+/**
+ * Recognises regaudit's own index before anything is written to it: the application_id pragma
+ * (set by migration 0010), or, for an index written before 0010, a user_version and a `scans`
+ * table. An empty database (a new file) is regaudit's to create. Anything else is refused.
+ */
+function refuseForeign(db: Database.Database, file: string): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  if (appId === APPLICATION_ID) return;
+  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
+  if (appId === 0 && tables.length === 0 && userVersion(db) === 0) return;
+  if (appId === 0 && userVersion(db) > 0 && tables.includes('scans')) return;
+  throw new IndexError(
+    `${file}: not a regaudit index (a SQLite database of another program); name another file with --db`,
+  );
+}
+
+/** Removes an index file this process created, with its WAL companions, after a failed open or first scan. */
+export function removeCreatedIndex(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) rmSync(f, { force: true });
+}
+
+/** Opens (creating if needed) and migrates the index for writing. A file it created is removed on failure. */
+export function openIndexForWrite(file: string): WritableDB {
+  const created = file !== ':memory:' && !existsSync(file);
+  let db: Database.Database | undefined;
   try {
     db = new Database(file);
     configure(db);
+    refuseForeign(db, file);
+    refuseNewer(file, userVersion(db));
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    migrate(db, file);
-    return db;
+    migrate(db);
+    return db as WritableDB;
   } catch (err) {
     db?.close();
+    if (created) removeCreatedIndex(file);
     throw indexFailure(file, err);
   }
 }
 
 /**
- * Last resort for reading when SQLite cannot set up a WAL reader, e.g. on a full disk (it needs to
- * create the -shm file): when no -wal content is pending, the main file alone is the whole index,
- * so read a copy of it in memory (its header switched to rollback mode, which deserializing needs).
+ * Last resort for reading when SQLite cannot set up a WAL reader, e.g. on a full disk or in a
+ * read-only directory (it needs to create the -shm file): when no -wal content is pending, the main
+ * file alone is the whole index, so read a copy of it in memory (its header switched to rollback
+ * mode, which deserializing needs).
  */
-function openInMemoryCopy(file: string): DB | null {
+function openInMemoryCopy(file: string): Database.Database | null {
   try {
     if (statSync(`${file}-wal`).size > 0) return null;
   } catch {
@@ -87,10 +130,14 @@ function openInMemoryCopy(file: string): DB | null {
   return new Database(buf, { readonly: true });
 }
 
-/** Opens an existing index for reading; it must exist and be at a version this code reads. */
-export function openIndexForRead(file: string): DB {
+/**
+ * Opens an existing index for reading, read-only: it must be regaudit's, at exactly this version.
+ * An older index is never migrated here (that would write behind a reading command's back): the
+ * error says to scan, which migrates it.
+ */
+export function openIndexForRead(file: string): ReadableDB {
   if (!existsSync(file)) throw new IndexError(`${file}: no index here; run "regaudit scan <root> --db ${file}" first`);
-  let db: DB | undefined;
+  let db: Database.Database | undefined;
   try {
     try {
       db = new Database(file, { readonly: true, fileMustExist: true });
@@ -98,23 +145,22 @@ export function openIndexForRead(file: string): DB {
       userVersion(db);
     } catch (err) {
       const code = errnoCode(err) ?? '';
-      if (!code.startsWith('SQLITE_IOERR') && !code.startsWith('SQLITE_CANTOPEN')) throw err;
+      // READONLY_CANTINIT and friends: a WAL index in a directory this user cannot write (no -shm).
+      if (!['SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_READONLY'].some((c) => code.startsWith(c))) throw err;
       db?.close();
       db = openInMemoryCopy(file) ?? undefined;
       if (!db) throw err;
       configure(db);
     }
+    refuseForeign(db, file);
     const v = userVersion(db);
-    if (v > SCHEMA_VERSION) {
+    refuseNewer(file, v);
+    if (v < SCHEMA_VERSION) {
       throw new IndexError(
-        `${file}: index schema version ${v} is newer than this regaudit supports (${SCHEMA_VERSION}); upgrade regaudit or rescan`,
+        `${file}: index schema version ${v} is older than this regaudit's (${SCHEMA_VERSION}); reading commands do not upgrade it: run "regaudit scan <root> --db ${file}" (upgrades it and rebuilds what the upgrade cannot)`,
       );
     }
-    if (v < SCHEMA_VERSION) {
-      db.close();
-      db = openIndexForWrite(file);
-    }
-    return db;
+    return db as ReadableDB;
   } catch (err) {
     db?.close();
     throw indexFailure(file, err);

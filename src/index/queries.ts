@@ -1,5 +1,5 @@
 /** Read queries over one scan. Each returns plain rows; the audit turns them into findings. */
-import type { DB } from './open.js';
+import type { ReadableDB } from './open.js';
 
 export interface RepositoryRow {
   id: number;
@@ -24,7 +24,7 @@ export interface RepositoryRow {
   newestUploadMs: number;
 }
 
-export function repositories(db: DB, scanId: number): RepositoryRow[] {
+export function repositories(db: ReadableDB, scanId: number): RepositoryRow[] {
   const rows = db
     .prepare(
       `SELECT r.id, r.name, r.name_problem AS nameProblem, r.has_layers AS hasLayers, r.has_manifests AS hasManifests,
@@ -61,7 +61,7 @@ export interface TagRow {
 }
 
 /** Every tag directory that is not live (no current link, or one whose revision or blob is gone). */
-export function tags(db: DB, scanId: number): TagRow[] {
+export function tags(db: ReadableDB, scanId: number): TagRow[] {
   const rows = db
     .prepare(
       `SELECT r.name AS repository, t.name AS tag, l.digest AS current, l.problem AS currentProblem,
@@ -97,7 +97,7 @@ export interface LinkRow {
 const LINK_COLUMNS = `r.name AS repository, l.kind, l.tag, l.path_digest AS pathDigest, l.digest, l.problem, l.raw, l.size`;
 
 /** Links whose content is not a digest, or names another digest than their path. */
-export function badLinks(db: DB, scanId: number): LinkRow[] {
+export function badLinks(db: ReadableDB, scanId: number): LinkRow[] {
   return db
     .prepare(
       `SELECT ${LINK_COLUMNS} FROM repositories r JOIN links l INDEXED BY links_bad ON l.repo_id = r.id
@@ -111,7 +111,7 @@ export function badLinks(db: DB, scanId: number): LinkRow[] {
  * Layer links whose content names a blob that is not in blobs/: found from `held`, which has a row,
  * with a NULL size when the blob is missing, for the content of every layer link (derive.ts).
  */
-export function danglingLayerLinks(db: DB, scanId: number): LinkRow[] {
+export function danglingLayerLinks(db: ReadableDB, scanId: number): LinkRow[] {
   return db
     .prepare(
       `SELECT ${LINK_COLUMNS} FROM repositories r
@@ -124,7 +124,7 @@ export function danglingLayerLinks(db: DB, scanId: number): LinkRow[] {
 }
 
 /** Revision links whose manifest blob is not in blobs/. */
-export function revisionsWithoutBlob(db: DB, scanId: number): LinkRow[] {
+export function revisionsWithoutBlob(db: ReadableDB, scanId: number): LinkRow[] {
   return db
     .prepare(
       `SELECT ${LINK_COLUMNS} FROM links l JOIN repositories r ON r.id = l.repo_id
@@ -144,7 +144,7 @@ export interface UploadRow {
   mtimeMs: number;
 }
 
-export function uploads(db: DB, scanId: number): UploadRow[] {
+export function uploads(db: ReadableDB, scanId: number): UploadRow[] {
   return db
     .prepare(
       `SELECT r.name AS repository, u.upload_id AS id, u.started_at AS startedAt, u.started_ms AS startedMs, u.size, u.mtime_ms AS mtimeMs
@@ -160,7 +160,7 @@ export interface DebrisRow {
   detail: string | null;
 }
 
-export function debris(db: DB, scanId: number): DebrisRow[] {
+export function debris(db: ReadableDB, scanId: number): DebrisRow[] {
   return db
     .prepare(
       `SELECT r.name AS repository, d.path, d.kind, d.detail FROM debris d LEFT JOIN repositories r ON r.id = d.repo_id

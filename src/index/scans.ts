@@ -1,4 +1,4 @@
-import type { DB } from './open.js';
+import type { DB, ReadableDB } from './open.js';
 import { IndexError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -12,6 +12,8 @@ export interface ScanRow {
   toolVersion: string;
   files: number;
   dirs: number;
+  /** 0: the derived tables are empty (an index upgraded past migration 0005 without a rescan). */
+  derived: number;
 }
 
 export function insertScan(db: DB, root: string, givenPath: string, startedMs: number, thorough: boolean): number {
@@ -45,22 +47,27 @@ export function completeScan(
 
 /**
  * The scan of `root` a rescan may update in place: complete, written by this very version (another
- * version may read storage differently, so its scan is replaced by a full one) and in the same mode.
+ * version may read storage differently, so its scan is replaced by a full one), in the same mode, and
+ * with its derived graph (an index upgraded past migration 0005 has none until a full scan).
  */
 export function reusableScan(db: DB, root: string, thorough: boolean): number | undefined {
   const row = db
     .prepare(
-      `SELECT id, tool_version, thorough FROM scans WHERE root = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`,
+      `SELECT id, tool_version, thorough, derived FROM scans WHERE root = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`,
     )
-    .get(root) as { id: number; tool_version: string; thorough: number } | undefined;
+    .get(root) as { id: number; tool_version: string; thorough: number; derived: number } | undefined;
   const count = (db.prepare(`SELECT count(*) FROM scans WHERE root = ?`).pluck().get(root) as number) ?? 0;
-  return row && row.tool_version === TOOL_VERSION && row.thorough === (thorough ? 1 : 0) && count === 1
+  return row &&
+    row.tool_version === TOOL_VERSION &&
+    row.thorough === (thorough ? 1 : 0) &&
+    row.derived === 1 &&
+    count === 1
     ? row.id
     : undefined;
 }
 
 /** Files the index knows of in one scan: links, blobs, upload directories. */
-export function countFiles(db: DB, scanId: number): number {
+export function countFiles(db: ReadableDB, scanId: number): number {
   return db
     .prepare(
       `SELECT (SELECT count(*) FROM links l JOIN repositories r ON r.id = l.repo_id WHERE r.scan_id = ?)
@@ -72,10 +79,10 @@ export function countFiles(db: DB, scanId: number): number {
 }
 
 const SCAN_COLUMNS = `id, root, given_path AS givenPath, started_ms AS startedMs, finished_ms AS finishedMs, status,
-  tool_version AS toolVersion, files, dirs`;
+  tool_version AS toolVersion, files, dirs, derived`;
 
 /** The newest complete scan, of `root` when given; throws a one-line error when there is none. */
-export function latestScan(db: DB, file: string, root?: string): ScanRow {
+export function latestScan(db: ReadableDB, file: string, root?: string): ScanRow {
   const row = (
     root === undefined
       ? db

@@ -5,7 +5,7 @@
  * do, unreferenced when none does. Every blob is exactly one of the three, so
  *   sum(exclusive of every repository) + shared (each blob once) + unreferenced = all blobs/**\/data.
  */
-import type { DB } from './open.js';
+import type { ReadableDB } from './open.js';
 
 export interface RepositoryUsageRow {
   repository: string;
@@ -20,7 +20,7 @@ export interface RepositoryUsageRow {
   freed: number;
 }
 
-export function repositoryUsage(db: DB, scanId: number): RepositoryUsageRow[] {
+export function repositoryUsage(db: ReadableDB, scanId: number): RepositoryUsageRow[] {
   return db
     .prepare(
       `SELECT r.name AS repository,
@@ -53,7 +53,7 @@ export interface TagUsageRow {
   freed: number;
 }
 
-export function tagUsage(db: DB, scanId: number): TagUsageRow[] {
+export function tagUsage(db: ReadableDB, scanId: number): TagUsageRow[] {
   return db
     .prepare(
       `SELECT r.name AS repository, t.tag, t.digest, t.manifests, t.blobs, t.bytes AS reachable,
@@ -79,7 +79,7 @@ export interface UsageTotals {
   unreferencedBytes: number;
 }
 
-export function usageTotals(db: DB, scanId: number): UsageTotals {
+export function usageTotals(db: ReadableDB, scanId: number): UsageTotals {
   const all = db
     .prepare(`SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM blobs WHERE scan_id = :scan`)
     .get({ scan: scanId }) as {

@@ -1,23 +1,10 @@
 /** What a prune journal records, shared by the index (prune_runs/prune_actions) and a batch's journal.json. */
 import type { AppliedCleanup, AppliedRepository } from './outcome.js';
+import type { JournalAction, JournalOutcome } from '../index/journal.js';
 import type { PrunePlan } from './plan.js';
 
-export interface JournalAction {
-  /** Repository name, or a path relative to docker/registry/v2 for a cleanup. */
-  target: string;
-  kind: 'repository' | 'cleanup';
-  /** What the plan said: delete, skip, remove. */
-  action: string;
-  reason?: string;
-  detail?: string;
-}
-
-export interface JournalOutcome extends JournalAction {
-  /** deleted, quarantined, skipped, removed, kept */
-  outcome: string;
-  outcomeDetail?: string;
-  at: string;
-}
+// The index owns the journal's record types; prune builds them.
+export type { JournalAction, JournalOutcome };
 
 export function plannedActions(plan: PrunePlan): JournalAction[] {
   return [

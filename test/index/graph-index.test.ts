@@ -1,5 +1,5 @@
 /**
- * The derived manifest graph (held, tag_usage): kept current by incremental rescans, derived for
+ * The derived manifest graph (held, tag_usage): kept current by incremental rescans, refused (scan again) for
  * scans an older regaudit wrote, and read only through index searches (pinned with EXPLAIN QUERY PLAN).
  */
 import { test } from 'node:test';
@@ -56,7 +56,7 @@ test('an incremental rescan re-derives the graph when something changed', async 
   }
 });
 
-test('opening an index written before migration 0005 derives its scans', async (t) => {
+test('an index written before migration 0005: reading refuses it until a scan rebuilds the graph', async (t) => {
   const s = new StorageTree();
   t.after(() => s.cleanup());
   const db = path.join(s.root, 'idx.db');
@@ -65,8 +65,25 @@ test('opening an index written before migration 0005 derives its scans', async (
   const raw = new Database(db);
   raw.exec(`DROP TABLE tag_usage; DROP TABLE held; PRAGMA user_version = 4;`);
   raw.close();
+  // A reading command neither migrates nor reads: it names the command that does.
+  await assert.rejects(kinds(s, db), /version 4 is older .* reading commands do not upgrade it: run "regaudit scan/);
+  assert.equal(userVersionOf(db), 4);
+  // Migrating (the frozen 0005 derives nothing) leaves the graph empty: "scan again", not an empty report.
+  openIndexForWrite(db).close();
+  await assert.rejects(kinds(s, db), /predates the manifest graph .* scan again: regaudit scan /);
+  // The same regaudit's scan would be updated in place; an underived one is read in full and derived.
+  await scan(s, db);
   assert.deepEqual(await kinds(s, db), ['untagged-manifest app']);
 });
+
+function userVersionOf(file: string): number {
+  const d = new Database(file, { readonly: true });
+  try {
+    return d.pragma('user_version', { simple: true }) as number;
+  } finally {
+    d.close();
+  }
+}
 
 test('graph and usage queries search indexes, never scan a stored table', async (t) => {
   const s = new StorageTree();

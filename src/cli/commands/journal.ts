@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { runJournal } from '../../app/quarantine.js';
 import { UsageError } from '../../errors.js';
-import { asFormat, dbOption, formatOption } from '../options.js';
+import { asFormat, dbFileOf, dbOption, formatOption } from '../options.js';
 import type { CommandContext } from '../context.js';
 
 export function journalCommand(ctx: CommandContext): Command {
@@ -11,14 +11,14 @@ export function journalCommand(ctx: CommandContext): Command {
     .addOption(formatOption())
     .addOption(new Option('--run <id>', 'one run in detail'))
     .addOption(new Option('--limit <n>', 'newest runs to list').default('20'))
-    .action((o: { db: string; format: string; run?: string; limit: string }) => {
+    .action((o: { db?: string; format: string; run?: string; limit: string }) => {
       const whole = (v: string, flag: string): number => {
         if (!/^\d+$/.test(v)) throw new UsageError(`${flag} ${JSON.stringify(v)}: not a whole number`);
         return Number(v);
       };
       ctx.stdout(
         runJournal({
-          dbFile: o.db,
+          ...dbFileOf(o),
           ...(o.run !== undefined ? { run: whole(o.run, '--run') } : {}),
           limit: whole(o.limit, '--limit'),
           format: asFormat(o.format),

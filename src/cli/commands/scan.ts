@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander';
-import { openIndexForWrite } from '../../index/open.js';
-import { scanStorage } from '../../scan/run.js';
+import { runScan } from '../../app/scan.js';
 import { UsageError } from '../../errors.js';
-import { configOption, dbOption, rootArgument, ScanningCommand, scanSettings } from '../options.js';
+import { configOption, dbFileOf, dbOption, rootArgument, ScanningCommand, scanSettings } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -17,33 +16,29 @@ export function scanCommand(ctx: CommandContext): Command {
     .action(
       async (
         given: string | undefined,
-        o: { db: string; config?: string; quiet?: boolean; jobs?: string; full?: boolean; thorough?: boolean },
+        o: { db?: string; config?: string; quiet?: boolean; jobs?: string; full?: boolean; thorough?: boolean },
       ) => {
         const root = rootArgument(given, o).root;
         if (root === undefined) throw new UsageError("missing argument 'root' (or --config CONFIG)");
         const quiet = Boolean(o.quiet);
-        const db = openIndexForWrite(o.db);
-        try {
-          const r = await scanStorage(db, root, {
-            dbFile: o.db,
-            onProgress: progressReporter(quiet),
-            ...scanSettings(o),
-            full: Boolean(o.full),
-          });
-          endProgress(quiet);
-          // For the benchmark: where the time went, on stderr so JSON and scripts are unaffected.
-          if (process.env.REGAUDIT_TIMINGS)
-            process.stderr.write(`phases (ms): ${r.phases.map(([n, ms]) => `${n} ${ms}`).join(', ')}\n`);
-          if (!quiet) {
-            const how = r.incremental
-              ? `updated the previous scan: ${r.incremental.repositoriesReread} of ${r.incremental.repositories} repositories and ${r.incremental.fansReread} of ${r.incremental.fans} blob directories changed, ${r.incremental.manifestsRead} manifests read`
-              : `${r.files} files, ${r.dirs} directories`;
-            ctx.stdout(
-              `Scanned ${r.root.v2}: ${r.repositories} repositories; ${how}; ${(r.elapsedMs / 1000).toFixed(1)} s → ${o.db}\n`,
-            );
-          }
-        } finally {
-          db.close();
+        const r = await runScan(root, {
+          ...dbFileOf(o),
+          clock: () => ctx.now(),
+          onProgress: progressReporter(quiet),
+          ...scanSettings(o),
+          full: Boolean(o.full),
+        });
+        endProgress(quiet);
+        // For the benchmark: where the time went, on stderr so JSON and scripts are unaffected.
+        if (process.env.REGAUDIT_TIMINGS)
+          process.stderr.write(`phases (ms): ${r.phases.map(([n, ms]) => `${n} ${ms}`).join(', ')}\n`);
+        if (!quiet) {
+          const how = r.incremental
+            ? `updated the previous scan: ${r.incremental.repositoriesReread} of ${r.incremental.repositories} repositories and ${r.incremental.fansReread} of ${r.incremental.fans} blob directories changed, ${r.incremental.manifestsRead} manifests read`
+            : `${r.files} files, ${r.dirs} directories`;
+          ctx.stdout(
+            `Scanned ${r.root.v2}: ${r.repositories} repositories; ${how}; ${(r.elapsedMs / 1000).toFixed(1)} s → ${r.dbFile}\n`,
+          );
         }
       },
     );

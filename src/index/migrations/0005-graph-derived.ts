@@ -1,5 +1,4 @@
 import type { Database } from 'better-sqlite3';
-import { deriveGraph } from '../derive.js';
 
 /**
  * Version 5: the manifest graph, derived once when a scan completes (src/index/derive.ts), so the
@@ -51,7 +50,6 @@ export function up(db: Database): void {
       PRIMARY KEY (repo_id, tag)
     ) STRICT, WITHOUT ROWID;
   `);
-  // Scans written before this version get their graph now (it is derived data: always recomputable).
-  const scans = db.prepare(`SELECT id FROM scans WHERE status = 'complete'`).pluck().all() as number[];
-  for (const id of scans) deriveGraph(db, id);
+  // A migration is frozen (DDL and data moves only): scans written before this version keep empty
+  // derived tables, which migration 0010 marks and reading commands refuse ("scan again").
 }
