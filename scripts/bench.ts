@@ -4,6 +4,7 @@
  *
  *   npx tsx scripts/bench.ts --size small|medium|large [--seed 1] [--reps 3] [--cold] [--out FILE]
  *                            [--only id,id] [--skip id,id] [--no-build] [--no-warm]
+ *   npx tsx scripts/bench.ts --s3 [--size 30000] [--seed 1] [--reps 3] [--requests 32]   (object storage: bench-s3.ts)
  *
  * - generates the tree once (cached under bench-out/<size>-<seed>/tree, reused while its summary.json exists);
  * - compiles scripts/floor.c with `cc -O2 -pthread`;
@@ -692,7 +693,9 @@ function du(p: string): string {
 }
 
 try {
-  main();
+  // --s3: the object-storage benchmark (scripts/bench-s3.ts), a run of its own.
+  if (process.argv.includes('--s3')) await (await import('./bench-s3.js')).benchS3(process.argv.slice(2));
+  else main();
 } catch (e: unknown) {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);

@@ -9,6 +9,8 @@ import { renderPrune } from '../report/prune.js';
 import { resolveStorageRoot } from '../scan/root.js';
 import { resolveRoot } from './root.js';
 import { executePlan, type Execution } from '../prune/execute.js';
+import { executeBucketPlan } from './prune-bucket.js';
+import { isS3Url } from '../storage/s3/location.js';
 import { withWritableSession, type SessionOptions } from './session.js';
 
 export interface PruneOptions extends SessionOptions {
@@ -45,11 +47,13 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
   };
   // Resolved once here and passed down: the lock, the quarantine check and the scan see the same root.
   const root = opts.root !== undefined ? resolveRoot(opts.root) : undefined;
-  if (root) prepare(root.resolved.v2);
+  // Object storage takes its lock (an object) and has no quarantine directory: app/prune-bucket.ts.
+  if (root && !isS3Url(root.given)) prepare(root.resolved.v2);
   try {
-    return await withWritableSession({ ...opts, ...(root ? { root } : {}) }, (s) => {
+    return await withWritableSession({ ...opts, ...(root ? { root } : {}) }, async (s) => {
       // From an existing index: the storage must still be there (apply re-reads every repository anyway).
-      if (opts.root === undefined) prepare(resolveStorageRoot(s.scan.root).v2);
+      const onBucket = isS3Url(s.scan.root);
+      if (opts.root === undefined && !onBucket) prepare(resolveStorageRoot(s.scan.root).v2);
       // The plan needs the repository states and the leftovers, not the whole audit.
       const { repositoryRows, debrisRows } = s.guard(() => ({
         repositoryRows: repositories(s.db, s.scan.id),
@@ -61,16 +65,23 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
         minAgeMs: opts.minAgeMs,
         uploadAgeMs: opts.uploadAgeMs,
       });
-      const execution = executePlan({
-        db: s.db,
-        dbFile: s.dbFile,
-        v2: s.scan.root,
-        plan,
-        apply: opts.apply,
-        ...(quarantineDir !== undefined ? { quarantineDir } : {}),
-        now: opts.clock ?? Date.now,
-        ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
-      });
+      const execution = onBucket
+        ? await executeBucketPlan(s, plan, {
+            dbFile: s.dbFile,
+            apply: opts.apply,
+            ...(opts.quarantine !== undefined ? { quarantine: opts.quarantine } : {}),
+            now: opts.clock ?? Date.now,
+          })
+        : executePlan({
+            db: s.db,
+            dbFile: s.dbFile,
+            v2: s.scan.root,
+            plan,
+            apply: opts.apply,
+            ...(quarantineDir !== undefined ? { quarantineDir } : {}),
+            now: opts.clock ?? Date.now,
+            ...(opts.aroundApply ? { aroundApply: opts.aroundApply } : {}),
+          });
       const result = execution.result;
       const output = renderPrune(
         {
@@ -79,7 +90,9 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
           plan,
           ...(result ? { result } : {}),
           journalRun: execution.runId,
-          ...(quarantineDir !== undefined ? { quarantine: { dir: quarantineDir, batch: execution.batch } } : {}),
+          ...(quarantineDir !== undefined || (onBucket && opts.quarantine !== undefined)
+            ? { quarantine: { dir: quarantineDir ?? opts.quarantine!, batch: execution.batch } }
+            : {}),
         },
         opts.format,
       );

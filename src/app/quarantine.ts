@@ -12,6 +12,27 @@ import { restoreBatch } from '../prune/restore.js';
 import type { Format } from '../report/format.js';
 import { renderBatches, renderPurge, renderRestore, renderRun, renderRuns } from '../report/quarantine.js';
 import { resolveStorageRoot } from '../scan/root.js';
+import { Bucket } from '../storage/s3/client.js';
+import { parseS3Url } from '../storage/s3/location.js';
+import { acquireBucketLock } from '../storage/s3/lock.js';
+import { bucketBatchRoot, restoreBucketBatch } from '../storage/s3/quarantine.js';
+
+/** Puts a batch on object storage back (storage/s3/quarantine.ts); holds the root's lock object throughout. */
+export async function runBucketRestore(o: { batch: string; root?: string; format: Format }): Promise<string> {
+  const journalRoot = o.root ?? (await bucketBatchRoot(o.batch));
+  const bucket = await Bucket.open(parseS3Url(journalRoot));
+  try {
+    const release = await acquireBucketLock(bucket);
+    try {
+      const r = await restoreBucketBatch(o.batch, journalRoot);
+      return renderRestore({ ...r, recreated: [], redated: 0 }, o.format);
+    } finally {
+      await release();
+    }
+  } finally {
+    bucket.close();
+  }
+}
 
 /** Puts a batch back; holds the storage root's prune lock and the quarantine's lock throughout. */
 export function runRestore(o: { batch: string; root?: string; format: Format; now: number }): string {

@@ -12,6 +12,7 @@ import { reportCommand } from './commands/report.js';
 import { restoreCommand } from './commands/restore.js';
 import { scanCommand } from './commands/scan.js';
 import { usageCommand } from './commands/usage.js';
+import { withObjectStorageOptions } from './s3-options.js';
 
 /** Every subcommand, in help order. */
 const COMMANDS = [
@@ -41,5 +42,6 @@ export function createProgram(ctx: CommandContext): Command {
     addExamples(cmd);
     program.addCommand(cmd);
   }
+  withObjectStorageOptions(program);
   return program;
 }

@@ -20,7 +20,10 @@ export function indexCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** The default index file of a storage root: readable name, plus a hash of the full path so two roots never share. */
 export function defaultIndexFile(v2: string, env: NodeJS.ProcessEnv = process.env): string {
   const hash = createHash('sha256').update(v2).digest('hex').slice(0, 12);
-  const rootDirectory = path.resolve(v2, '..', '..', '..');
+  // A bucket's root is a URL (s3://bucket/<rootdirectory>/docker/registry/v2), not a path to resolve.
+  const rootDirectory = v2.startsWith('s3://')
+    ? v2.replace(/\/docker\/registry\/v2$/, '')
+    : path.resolve(v2, '..', '..', '..');
   const slug = rootDirectory.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'root';
   return path.join(indexCacheDir(env), `${slug.slice(-60)}-${hash}.db`);
 }

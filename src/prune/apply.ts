@@ -44,7 +44,7 @@ export interface ApplyOptions {
   onCleanup?: (c: AppliedCleanup) => void;
 }
 
-function countsFromSnapshot(s: RepositorySnapshot): { tagLinks: number; revisions: number } {
+export function countsFromSnapshot(s: RepositorySnapshot): { tagLinks: number; revisions: number } {
   let tagLinks = 0;
   let revisions = 0;
   for (const l of s.links) {

@@ -5,7 +5,8 @@ import { LockError, StorageError, describeFsError, errnoCode } from '../errors.j
 
 export const QUARANTINE_LOCK_FILE = '.regaudit-quarantine.lock';
 
-function alive(pid: number): boolean {
+/** Whether a process of this host still runs (a lock of a dead one is stale). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

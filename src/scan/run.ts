@@ -20,6 +20,9 @@ import type { WalkContext } from './tasks.js';
 import { CollectingSink, runWalk, type WalkProgress } from './walk.js';
 import { fsStorage } from '../storage/fs.js';
 import { rescanInPlace, type RescanStats } from './rescan.js';
+import { scanBucket } from './bucket.js';
+import { isS3Url } from '../storage/s3/location.js';
+import type { RequestCounts } from '../storage/s3/client.js';
 
 export interface ScanOptions {
   dbFile: string;
@@ -44,6 +47,8 @@ export interface ScanResult {
   incremental?: RescanStats;
   /** Wall milliseconds per phase, in order (walk, indexes, graph, ...): where a scan's time goes. */
   phases: Array<[string, number]>;
+  /** Object storage only: the requests the scan sent, by kind. */
+  requests?: RequestCounts;
 }
 
 /** Default worker count: enough reads in flight for a cold disk without starving the index writer. */
@@ -58,6 +63,7 @@ export function defaultJobs(): number {
  */
 export async function scanStorage(db: DB, given: string, opts: ScanOptions): Promise<ScanResult> {
   const now = opts.now ?? Date.now;
+  if (isS3Url(given)) return scanObjectStorage(db, given, opts);
   const root = resolveStorageRoot(given);
   const started = now();
   const jobs = opts.jobs ?? defaultJobs();
@@ -128,5 +134,37 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
     throw err;
   } finally {
     await runner.close();
+  }
+}
+
+/** `s3://BUCKET/ROOTDIRECTORY`: the same rows from a bucket listing (scan/bucket.ts). */
+async function scanObjectStorage(db: DB, given: string, opts: ScanOptions): Promise<ScanResult> {
+  const now = opts.now ?? Date.now;
+  const started = now();
+  const phases: Array<[string, number]> = [];
+  let mark = performance.now();
+  try {
+    const r = await scanBucket(db, given, {
+      now,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      phase: (name) => {
+        const t = performance.now();
+        phases.push([name, Math.round(t - mark)]);
+        mark = t;
+      },
+    });
+    return {
+      scanId: r.scanId,
+      root: { v2: r.v2Url, rootDirectory: r.rootDirectory },
+      files: r.files,
+      dirs: -1,
+      repositories: r.repositories,
+      elapsedMs: now() - started,
+      phases,
+      requests: r.requests,
+    };
+  } catch (err) {
+    if (sqliteCode(err) !== undefined) throw indexFailure(opts.dbFile, err);
+    throw err;
   }
 }

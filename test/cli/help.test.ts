@@ -47,7 +47,12 @@ test('the README options table matches the help texts', () => {
   }));
   assert.ok(rows.length > 10);
   const documented = new Set<string>();
-  for (const { flag, commands: cmds } of rows) {
+  // "every command with a root": a <root> argument, or restore's --root.
+  const withRoot = program.commands
+    .filter((c) => c.registeredArguments.some((a) => a.name() === 'root') || c.options.some((o) => o.long === '--root'))
+    .map((c) => c.name());
+  for (const { flag, commands: listed } of rows) {
+    const cmds = listed.length === 1 && listed[0] === 'every command with a root' ? withRoot : listed;
     for (const c of cmds) {
       const sub = program.commands.find((x) => x.name() === c.split(' ')[0]);
       const target = c.includes(' ') ? sub?.commands.find((x) => x.name() === c.split(' ')[1]) : sub;
@@ -97,7 +102,11 @@ test('--format csv wherever --format is offered', () => {
   assert.ok(csvCommands.length >= 8, csvCommands.join(';'));
   for (const cmd of csvCommands) {
     const help = runCli([...cmd, '--help']).stdout;
-    assert.match(help, /"csv"/, `${cmd.join(' ')} offers csv`);
+    if (/"csv"/.test(help)) continue;
+    // Not offered: then rejected in one line, never silently ignored.
+    const r = runCli([...cmd, '--format', 'csv']);
+    assert.equal(r.code, 2, `${cmd.join(' ')} neither offers nor rejects csv`);
+    assert.match(r.stderr, /^regaudit: option '--format <format>' argument 'csv' is invalid/);
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'regaudit-csv-'));
   try {

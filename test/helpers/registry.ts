@@ -73,8 +73,10 @@ export function requireRegistryTools(): { skip: false } | { skip: string } {
 export interface Registry {
   url: string;
   port: number;
+  /** The filesystem root, or `s3://bucket/rootdirectory` for a registry on a bucket. */
   root: string;
   configPath: string;
+  s3?: S3Storage;
   /** true until stop() resolved or the process died */
   readonly running: boolean;
   /** everything the registry wrote to stderr/stdout so far (for error messages) */
@@ -85,6 +87,30 @@ export interface Registry {
 export interface StartOptions {
   /** registry log level; default `error` (its stderr is attached to every harness error) */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  /** Serve from a bucket through the registry's own s3 driver instead of the filesystem at `root`. */
+  s3?: S3Storage;
+}
+
+/** An S3 storage section for the registry (test/helpers/ceph.ts makes one for its RGW). */
+export interface S3Storage {
+  endpoint: string;
+  bucket: string;
+  /** The registry's rootdirectory in the bucket ('' for none). */
+  rootDirectory: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+/** `s3://bucket/rootdirectory`: the root regaudit is given for this storage. */
+export function s3Root(s3: S3Storage): string {
+  return `s3://${s3.bucket}/${s3.rootDirectory}`;
+}
+
+/** The registry refuses to start when AWS_CA_BUNDLE is set (and names no usable file); its processes run without it. */
+function registryEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.AWS_CA_BUNDLE;
+  return env;
 }
 
 const live = new Set<ChildProcess>();
@@ -125,7 +151,23 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function registryConfig(root: string, port: number, logLevel = 'error'): string {
+function storageLines(root: string, s3?: S3Storage): string[] {
+  if (!s3) return ['  filesystem:', `    rootdirectory: ${JSON.stringify(root)}`];
+  return [
+    '  s3:',
+    `    accesskey: ${JSON.stringify(s3.accessKey)}`,
+    `    secretkey: ${JSON.stringify(s3.secretKey)}`,
+    '    region: us-east-1',
+    `    regionendpoint: ${JSON.stringify(s3.endpoint)}`,
+    `    bucket: ${JSON.stringify(s3.bucket)}`,
+    `    rootdirectory: ${JSON.stringify(`/${s3.rootDirectory}`)}`,
+    '    v4auth: true',
+    '    secure: false',
+    '    forcepathstyle: true',
+  ];
+}
+
+export function registryConfig(root: string, port: number, logLevel = 'error', s3?: S3Storage): string {
   // No `cache:` section: no blob-descriptor cache, every Stat goes to disk (offline edits are seen at once).
   // Upload purging off: abandoned `_uploads/<id>` stay put for the tests. Health checks off.
   return [
@@ -135,8 +177,7 @@ export function registryConfig(root: string, port: number, logLevel = 'error'): 
     '  accesslog:',
     '    disabled: true',
     'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${JSON.stringify(root)}`,
+    ...storageLines(root, s3),
     '  delete:',
     '    enabled: true',
     '  maintenance:',
@@ -150,10 +191,10 @@ export function registryConfig(root: string, port: number, logLevel = 'error'): 
 }
 
 /** Writes a registry config for `root` into a fresh temp dir (also usable for GC without a server). */
-export function writeRegistryConfig(root: string, port = 5000, logLevel = 'error'): string {
+export function writeRegistryConfig(root: string, port = 5000, logLevel = 'error', s3?: S3Storage): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'regaudit-regcfg-'));
   const configPath = path.join(dir, 'config.yml');
-  writeFileSync(configPath, registryConfig(path.resolve(root), port, logLevel));
+  writeFileSync(configPath, registryConfig(s3 ? root : path.resolve(root), port, logLevel, s3));
   return configPath;
 }
 
@@ -169,8 +210,11 @@ async function fetchT(url: string, init: RequestInit = {}, timeoutMs = HTTP_TIME
  */
 export async function startRegistry(root: string, opts: StartOptions = {}): Promise<Registry> {
   installExitHook();
-  root = path.resolve(root);
-  mkdirSync(root, { recursive: true });
+  if (opts.s3) root = s3Root(opts.s3);
+  else {
+    root = path.resolve(root);
+    mkdirSync(root, { recursive: true });
+  }
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -186,8 +230,8 @@ export async function startRegistry(root: string, opts: StartOptions = {}): Prom
 async function startOnce(root: string, port: number, opts: StartOptions): Promise<Registry> {
   const cfgDir = mkdtempSync(path.join(os.tmpdir(), 'regaudit-reg-'));
   const configPath = path.join(cfgDir, 'config.yml');
-  writeFileSync(configPath, registryConfig(root, port, opts.logLevel ?? 'error'));
-  const child = spawn(REGISTRY_BIN, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(configPath, registryConfig(root, port, opts.logLevel ?? 'error', opts.s3));
+  const child = spawn(REGISTRY_BIN, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: registryEnv() });
   live.add(child);
   let out = '';
   const append = (b: Buffer) => {
@@ -218,6 +262,7 @@ async function startOnce(root: string, port: number, opts: StartOptions): Promis
     port,
     root,
     configPath,
+    ...(opts.s3 ? { s3: opts.s3 } : {}),
     get running() {
       return !stopped && !exited;
     },
@@ -504,14 +549,14 @@ export function garbageCollect(
     else configPath = tmpCfg = writeRegistryConfig(target);
   } else {
     if (target.running && !opts.dryRun) throw new Error('garbageCollect: stop the registry before a real GC run');
-    configPath = tmpCfg = writeRegistryConfig(target.root);
+    configPath = tmpCfg = writeRegistryConfig(target.root, 5000, 'error', target.s3);
   }
   try {
     const args = ['garbage-collect'];
     if (opts.dryRun) args.push('--dry-run');
     if (opts.deleteUntagged) args.push('--delete-untagged');
     args.push(configPath);
-    return runTool(REGISTRY_BIN, args);
+    return runTool(REGISTRY_BIN, args, registryEnv());
   } finally {
     if (tmpCfg) rmSync(path.dirname(tmpCfg), { recursive: true, force: true });
   }

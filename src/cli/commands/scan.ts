@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { runScan } from '../../app/scan.js';
 import { UsageError } from '../../errors.js';
 import { configOption, dbFileOf, dbOption, rootArgument, ScanningCommand, scanSettings } from '../options.js';
+import { renderScan } from '../../report/scan.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -13,10 +14,19 @@ export function scanCommand(ctx: CommandContext): Command {
     .addOption(configOption())
     .scanningOptions()
     .addOption(new Option('--full', 'read everything, even where the previous scan could be updated in place'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(
       async (
         given: string | undefined,
-        o: { db?: string; config?: string; quiet?: boolean; jobs?: string; full?: boolean; thorough?: boolean },
+        o: {
+          db?: string;
+          config?: string;
+          quiet?: boolean;
+          jobs?: string;
+          full?: boolean;
+          thorough?: boolean;
+          format: string;
+        },
       ) => {
         const root = rootArgument(given, o).root;
         if (root === undefined) throw new UsageError("missing argument 'root' (or --config CONFIG)");
@@ -31,8 +41,16 @@ export function scanCommand(ctx: CommandContext): Command {
         endProgress(quiet);
         // For the benchmark: where the time went, on stderr so JSON and scripts are unaffected.
         if (process.env.REGAUDIT_TIMINGS)
-          process.stderr.write(`phases (ms): ${r.phases.map(([n, ms]) => `${n} ${ms}`).join(', ')}\n`);
-        if (!quiet) {
+          process.stderr.write(
+            `phases (ms): ${r.phases.map(([n, ms]) => `${n} ${ms}`).join(', ')}\n` +
+              (r.requests
+                ? `requests: ${Object.entries(r.requests)
+                    .map(([k, n]) => `${k} ${n}`)
+                    .join(', ')}\n`
+                : ''),
+          );
+        if (o.format === 'json') ctx.stdout(renderScan(r, r.dbFile));
+        else if (!quiet) {
           const how = r.incremental
             ? `updated the previous scan: ${r.incremental.repositoriesReread} of ${r.incremental.repositories} repositories and ${r.incremental.fansReread} of ${r.incremental.fans} blob directories changed, ${r.incremental.manifestsRead} manifests read`
             : `${r.files} files, ${r.dirs} directories`;

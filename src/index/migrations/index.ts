@@ -8,6 +8,7 @@ import { up as v6 } from './0006-tag-link-index.js';
 import { up as v7 } from './0007-scan-mode.js';
 import { up as v8 } from './0008-finding-indexes.js';
 import { up as v10, APPLICATION_ID } from './0010-views.js';
+import { up as v11 } from './0011-storage-kind.js';
 
 export { APPLICATION_ID };
 
@@ -15,7 +16,7 @@ export { APPLICATION_ID };
  * Migration N brings user_version N-1 to N; append only, never edit a shipped one. A migration is
  * frozen: DDL and data moves only, never today's code (derived tables are rebuilt by the next scan).
  */
-const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [v1, v2, v3, v4, v5, v6, v7, v8, v10];
+const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [v1, v2, v3, v4, v5, v6, v7, v8, v10, v11];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

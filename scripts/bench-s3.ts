@@ -1,0 +1,277 @@
+/**
+ * The object-storage benchmark (`npx tsx scripts/bench.ts --s3 [--size 30000] [--seed 1] [--reps 3]
+ * [--requests 32] [--out FILE]`): one generated tree (scripts/gen-tree.ts) loaded into a single-node
+ * Ceph RGW (test/helpers/ceph.ts), and in one run, interleaved rep by rep:
+ *
+ * - the registry's own `docker-registry garbage-collect --dry-run` against the bucket;
+ * - `regaudit scan s3://bench/<root>` (`--requests` in flight);
+ * - the floor (scripts/s3-floor.ts: list the prefix flat, GET only what must be read, same concurrency).
+ *
+ * Wall time is measured here, peak RSS by `/usr/bin/time -v`, requests by kind from RGW's own log (one
+ * beast access line per request, whoever sent it). Prints markdown and writes
+ * bench-out/s3-<size>-<seed>/results.{md,json}, and --out when given.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fg from 'fast-glob';
+import { generateTree, type Summary } from './gen-tree.js';
+import { rgwLogFile, startCeph, type Ceph } from '../test/helpers/ceph.js';
+import { registryConfig, type S3Storage } from '../test/helpers/registry.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
+const FLOOR = path.join(REPO, 'dist', 'scripts', 's3-floor.js');
+const ROOT_DIRECTORY = 'bench';
+/** AWS S3 Standard, us-east-1: LIST (like PUT, COPY, POST) per 1,000 requests; GET (and HEAD) per 1,000. */
+const PRICE_LIST_PER_1000 = 0.005;
+const PRICE_GET_PER_1000 = 0.0004;
+const PROJECT_OBJECTS = 10_000_000;
+
+interface Args {
+  size: number;
+  seed: number;
+  reps: number;
+  requests: number;
+  out?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { size: 30_000, seed: 1, reps: 3, requests: 32 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = (): string => argv[++i] ?? '';
+    if (k === '--s3') continue;
+    if (k === '--size') a.size = Number(v());
+    else if (k === '--seed') a.seed = Number(v());
+    else if (k === '--reps') a.reps = Math.max(1, Number(v()));
+    else if (k === '--requests') a.requests = Number(v());
+    else if (k === '--out') a.out = v();
+    else throw new Error(`unknown argument ${k}`);
+  }
+  return a;
+}
+
+type Kinds = Record<'LIST' | 'GET' | 'HEAD' | 'other', number>;
+
+/** Requests in RGW's log after byte `from`: beast access lines, classified by method and path. */
+function requestsSince(file: string, from: number, bucket: string): Kinds {
+  const text = readFileSync(file).subarray(from).toString('utf8');
+  const out: Kinds = { LIST: 0, GET: 0, HEAD: 0, other: 0 };
+  for (const m of text.matchAll(/beast: \S+ \S+ - \S+ \[[^\]]*\] "(\w+) (\S+) HTTP/g)) {
+    const [, method, target] = m;
+    const [p] = target!.split('?');
+    const onBucket = p === `/${bucket}` || p === `/${bucket}/`;
+    if (method === 'GET' && onBucket) out.LIST++;
+    else if (method === 'GET') out.GET++;
+    else if (method === 'HEAD') out.HEAD++;
+    else out.other++;
+  }
+  return out;
+}
+
+interface Measure {
+  id: string;
+  label: string;
+  wallMs: number[];
+  rssKb: number[];
+  requests: Kinds[];
+}
+
+function timed(argv: string[], env: NodeJS.ProcessEnv): { wallMs: number; rssKb: number; stdout: string } {
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-v', ...argv], { env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+  const wallMs = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}\n${r.stderr.slice(-3000)}`);
+  const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? 0);
+  return { wallMs, rssKb: kb, stdout: r.stdout };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function load(ceph: Ceph, v2: string, bucket: string, concurrency: number): Promise<number> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({
+    region: 'us-east-1',
+    endpoint: ceph.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: ceph.accessKey, secretAccessKey: ceph.secretKey },
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: concurrency } },
+  });
+  const files = (await fg('**/*', { cwd: v2, onlyFiles: true, dot: true })).sort();
+  let next = 0;
+  let done = 0;
+  const t0 = Date.now();
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const rel = files[next++]!;
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: `${ROOT_DIRECTORY}/docker/registry/v2/${rel}`,
+          Body: readFileSync(path.join(v2, rel)),
+        }),
+      );
+      if (++done % 5000 === 0)
+        process.stderr.write(`  loaded ${done}/${files.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  client.destroy();
+  return files.length;
+}
+
+export async function benchS3(argv: string[]): Promise<void> {
+  const a = parseArgs(argv);
+  const outDir = path.join(REPO, 'bench-out', `s3-${a.size}-${a.seed}`);
+  const treeDir = path.join(outDir, 'tree');
+  let summary: Summary;
+  if (existsSync(path.join(treeDir, 'summary.json')))
+    summary = JSON.parse(readFileSync(path.join(treeDir, 'summary.json'), 'utf8')) as Summary;
+  else {
+    rmSync(treeDir, { recursive: true, force: true });
+    mkdirSync(treeDir, { recursive: true });
+    summary = generateTree(treeDir, { size: a.size, seed: a.seed });
+  }
+  if (!existsSync(CLI) || !existsSync(FLOOR)) throw new Error('build first: npx tsc -p tsconfig.json');
+  process.stderr.write(`tree: ${summary.files} files, ${summary.repositories} repositories, ${summary.blobs} blobs\n`);
+  const ceph = await startCeph();
+  const work = path.join(os.tmpdir(), `regaudit-bench-s3-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  try {
+    const storage: S3Storage = await ceph.storage('bench', ROOT_DIRECTORY);
+    const t0 = Date.now();
+    const objects = await load(ceph, path.join(treeDir, 'docker', 'registry', 'v2'), storage.bucket, 64);
+    const loadS = (Date.now() - t0) / 1000;
+    process.stderr.write(`loaded ${objects} objects in ${loadS.toFixed(0)} s\n`);
+    const cfg = path.join(work, 'config.yml');
+    writeFileSync(cfg, registryConfig('', 5000, 'error', storage));
+    const regEnv = { ...process.env };
+    delete regEnv.AWS_CA_BUNDLE;
+    const url = `s3://${storage.bucket}/${ROOT_DIRECTORY}`;
+    const log = rgwLogFile(ceph);
+    const runs: Array<{ id: string; label: string; argv: string[]; env: NodeJS.ProcessEnv }> = [
+      {
+        id: 'gc',
+        label: '`docker-registry garbage-collect --dry-run`',
+        argv: ['docker-registry', 'garbage-collect', '--dry-run', cfg],
+        env: regEnv,
+      },
+      {
+        id: 'scan',
+        label: `\`regaudit scan ${url}\` (--requests ${a.requests})`,
+        argv: [
+          process.execPath,
+          CLI,
+          'scan',
+          url,
+          '--db',
+          path.join(work, 'b.db'),
+          '--quiet',
+          '--requests',
+          String(a.requests),
+        ],
+        env: ceph.env,
+      },
+      {
+        id: 'floor',
+        label: `floor: flat list + needed GETs (${a.requests} in flight)`,
+        argv: [process.execPath, FLOOR, url, '--requests', String(a.requests)],
+        env: ceph.env,
+      },
+    ];
+    // Untimed warm-up: RGW's caches and the page cache see the bucket once.
+    timed(runs[2]!.argv, runs[2]!.env);
+    const measures: Measure[] = runs.map((r) => ({ id: r.id, label: r.label, wallMs: [], rssKb: [], requests: [] }));
+    for (let rep = 0; rep < a.reps; rep++) {
+      for (const [i, r] of runs.entries()) {
+        const from = statSync(log).size;
+        const t = timed(r.argv, r.env);
+        await new Promise((res) => setTimeout(res, 300)); // RGW writes its log line after the response
+        const m = measures[i]!;
+        m.wallMs.push(t.wallMs);
+        m.rssKb.push(t.rssKb);
+        m.requests.push(requestsSince(log, from, storage.bucket));
+        process.stderr.write(
+          `rep ${rep + 1} ${r.id}: ${(t.wallMs / 1000).toFixed(2)} s, ${JSON.stringify(m.requests.at(-1))}\n`,
+        );
+      }
+    }
+    const md = render(a, summary, objects, loadS, measures);
+    process.stdout.write(md);
+    writeFileSync(path.join(outDir, 'results.md'), md);
+    writeFileSync(
+      path.join(outDir, 'results.json'),
+      JSON.stringify({ args: a, summary, objects, loadS, measures }, null, 2),
+    );
+    if (a.out) writeFileSync(a.out, md);
+  } finally {
+    await ceph.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function total(k: Kinds): number {
+  return k.LIST + k.GET + k.HEAD + k.other;
+}
+
+function render(a: Args, s: Summary, objects: number, loadS: number, ms: Measure[]): string {
+  const by = (id: string) => ms.find((m) => m.id === id)!;
+  const gc = by('gc');
+  const scan = by('scan');
+  const floor = by('floor');
+  const reqs = (m: Measure): Kinds => m.requests.at(-1)!;
+  const wall = (m: Measure) => median(m.wallMs) / 1000;
+  const rss = (m: Measure) => Math.max(...m.rssKb) / 1024;
+  const row = (m: Measure) => {
+    const k = reqs(m);
+    return `| ${m.label} | ${wall(m).toFixed(2)} s | ${k.LIST} | ${k.GET} | ${k.HEAD} | ${k.other} | ${total(k)} | ${rss(m).toFixed(0)} MB |`;
+  };
+  const cost = (k: Kinds, factor: number): { requests: number; usd: number } => {
+    const list = k.LIST * factor;
+    const get = (k.GET + k.HEAD) * factor;
+    return {
+      requests: Math.round(list + get + k.other * factor),
+      usd: (list * PRICE_LIST_PER_1000 + get * PRICE_GET_PER_1000) / 1000,
+    };
+  };
+  const f = PROJECT_OBJECTS / objects;
+  const pGc = cost(reqs(gc), f);
+  const pScan = cost(reqs(scan), f);
+  const check = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const reqRatio = total(reqs(gc)) / total(reqs(scan));
+  const wallRatio = wall(gc) / wall(scan);
+  const floorRatio = wall(scan) / wall(floor);
+  return [
+    `### Object storage: ${objects} objects in Ceph RGW (seed ${a.seed}, median of ${a.reps})`,
+    '',
+    `Tree: ${s.repositories} repositories, ${s.tags} tags, ${s.revisions} revision links, ${s.layerLinks} layer links, ${s.blobs} blobs, ${s.uploads} uploads; loaded in ${loadS.toFixed(0)} s (64 PUTs in flight).`,
+    '',
+    '| run | wall | LIST | GET | HEAD | other | requests | peak RSS |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    row(gc),
+    row(scan),
+    row(floor),
+    '',
+    '| target | measured | |',
+    '|---|---:|---|',
+    `| ≥ 20x fewer requests than the GC dry run | ${reqRatio.toFixed(1)}x | ${check(reqRatio >= 20)} |`,
+    `| ≥ 10x less wall time than the GC dry run | ${wallRatio.toFixed(1)}x | ${check(wallRatio >= 10)} |`,
+    `| ≤ 1.5x the floor's wall time | ${floorRatio.toFixed(2)}x | ${check(floorRatio <= 1.5)} |`,
+    `| peak RSS ≤ 256 MB | ${rss(scan).toFixed(0)} MB | ${check(rss(scan) <= 256)} |`,
+    '',
+    `Projected to ${PROJECT_OBJECTS.toLocaleString('en-US')} objects of the same shape (requests grow linearly; AWS S3 Standard: $${PRICE_LIST_PER_1000} per 1,000 LIST, $${PRICE_GET_PER_1000} per 1,000 GET/HEAD):`,
+    '',
+    '| run | requests | cost |',
+    '|---|---:|---:|',
+    `| GC dry run | ${pGc.requests.toLocaleString('en-US')} | $${pGc.usd.toFixed(2)} |`,
+    `| regaudit scan | ${pScan.requests.toLocaleString('en-US')} | $${pScan.usd.toFixed(2)} |`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,73 @@
+/**
+ * A scan of registry storage in a bucket: the same index rows as a filesystem scan, from one flat
+ * listing (storage/s3/read.ts). Always a full scan: the incremental rescan relies on directory
+ * stamps a bucket does not have.
+ */
+import type { DB } from '../index/open.js';
+import { completeScan, dropScansOf, insertScan, restoreIndexes, suspendIndexes } from '../index/scans.js';
+import { deriveGraph } from '../index/derive.js';
+import { IndexWriter } from '../index/writes.js';
+import { StorageError } from '../errors.js';
+import { Bucket, type RequestCounts, type S3Settings } from '../storage/s3/client.js';
+import { parseS3Url } from '../storage/s3/location.js';
+import { BucketReader } from '../storage/s3/read.js';
+import { CollectingSink, type WalkProgress } from './walk.js';
+
+export interface BucketScanOptions {
+  now: () => number;
+  onProgress?: (p: WalkProgress) => void;
+  s3?: S3Settings;
+  phase: (name: string) => void;
+}
+
+export interface BucketScan {
+  scanId: number;
+  v2Url: string;
+  rootDirectory: string;
+  files: number;
+  repositories: number;
+  requests: RequestCounts;
+}
+
+export async function scanBucket(db: DB, given: string, opts: BucketScanOptions): Promise<BucketScan> {
+  const location = parseS3Url(given);
+  const bucket = await Bucket.open(location, opts.s3);
+  try {
+    const started = opts.now();
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      dropScansOf(db, location.v2Url);
+      const indexes = suspendIndexes(db);
+      const scanId = insertScan(db, location.v2Url, given, started, false);
+      db.prepare(`UPDATE scans SET storage_kind = 's3' WHERE id = ?`).run(scanId);
+      const sink = new CollectingSink(new IndexWriter(db, scanId), opts.onProgress);
+      const reader = new BucketReader(bucket, sink);
+      await reader.read();
+      opts.phase('list');
+      if (reader.stats.keys === 0)
+        throw new StorageError(
+          `${given}: not registry storage (no keys under ${location.v2Prefix} in bucket ${location.bucket})`,
+        );
+      restoreIndexes(db, indexes);
+      opts.phase('indexes');
+      deriveGraph(db, scanId);
+      opts.phase('graph');
+      completeScan(db, scanId, { files: reader.stats.keys, dirs: -1, finishedMs: opts.now() });
+      db.exec('COMMIT');
+      opts.phase('commit');
+      return {
+        scanId,
+        v2Url: location.v2Url,
+        rootDirectory: `s3://${location.bucket}/${location.rootDirectory}`,
+        files: reader.stats.keys,
+        repositories: reader.stats.repositories,
+        requests: { ...bucket.counts },
+      };
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  } finally {
+    bucket.close();
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Object storage end to end, against a REAL S3 server (Ceph RGW, test/helpers/ceph.ts) written by the
+ * REAL registry through its own s3 driver: the filesystem suite's scenarios pushed once to a filesystem
+ * registry and once to a registry on a bucket, API deletes, the registry's own GC, then regaudit.
+ * - the two reports agree (repositories, states, findings);
+ * - catalog on the bucket = the registry's /v2/_catalog; gc-preview on the bucket = garbage-collect
+ *   --dry-run against it;
+ * - the scan reads what it must and nothing more (request counts), a link the listing cannot vouch for
+ *   is read and judged, and the errors a user meets are one line and exit 2.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { requireCephTools, startCeph, type Ceph } from '../helpers/ceph.js';
+import { runCli, runCliJson, type CliResult } from '../helpers/cli.js';
+import {
+  catalog,
+  garbageCollect,
+  requireRegistryTools,
+  startRegistry,
+  type Registry,
+  type S3Storage,
+} from '../helpers/registry.js';
+import { populate, s3Client } from './support.js';
+
+const tools = requireRegistryTools();
+const ceph = requireCephTools();
+const skip = tools.skip || ceph.skip || undefined;
+
+interface ReportJson {
+  repositories: Array<Record<string, unknown> & { name: string; state: string }>;
+  findings: Array<{ kind: string; repository: string | null; tag?: string; digest?: string }>;
+}
+interface GcJson {
+  scenarios: Array<{
+    id: string;
+    blobs: { items: Array<{ digest: string }> };
+    manifests: { items: Array<{ digest: string }> };
+  }>;
+}
+
+const eligible = (out: string, what: 'blob' | 'manifest'): string[] =>
+  [
+    ...new Set(
+      [...out.matchAll(new RegExp(`${what} eligible for deletion: (sha256:[0-9a-f]{64})`, 'g'))].map((m) => m[1]!),
+    ),
+  ].sort();
+
+describe('object storage: a registry on Ceph RGW, scanned from the bucket', { skip, timeout: 600_000 }, () => {
+  let rgw: Ceph;
+  let work = '';
+  let fsRoot = '';
+  let storage: S3Storage;
+  let url = '';
+  let catalogOnBucket: string[] = [];
+  const cli = (args: string[], db: string, env?: NodeJS.ProcessEnv): CliResult =>
+    runCli([...args, '--db', db, '--quiet'], { env: env ?? rgw.env });
+  const json = <T>(args: string[], db: string): T => {
+    const r = runCliJson<T>([...args, '--db', db, '--format', 'json', '--quiet'], { env: rgw.env });
+    assert.equal(r.code, 0, r.stderr);
+    return r.json;
+  };
+
+  before(async () => {
+    rgw = await startCeph();
+    work = mkdtempSync(path.join(os.tmpdir(), 'regaudit-s3e2e-'));
+    fsRoot = path.join(work, 'fs');
+    storage = await rgw.storage('registry', 'prod/reg');
+    url = `s3://${storage.bucket}/${storage.rootDirectory}`;
+    await populate(() => startRegistry(fsRoot));
+    let s3reg: Registry | undefined;
+    await populate(async () => (s3reg = await startRegistry('', { s3: storage })));
+    const again = await startRegistry('', { s3: storage });
+    try {
+      catalogOnBucket = await catalog(again);
+    } finally {
+      await again.stop();
+    }
+    assert.ok(s3reg);
+  });
+
+  after(async () => {
+    await rgw?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the same scenario on a filesystem and on a bucket gives the same report', () => {
+    const onFs = json<ReportJson>(['report', fsRoot], path.join(work, 'fs.db'));
+    const onS3 = json<ReportJson>(['report', url], path.join(work, 's3.db'));
+    const repos = (r: ReportJson) =>
+      r.repositories.map((x) => ({ ...x, listedByV3: undefined })).sort((a, b) => a.name.localeCompare(b.name));
+    const findings = (r: ReportJson) =>
+      r.findings
+        .map((f) => `${f.kind} ${f.repository ?? '-'} ${f.tag ?? ''} ${f.digest ?? ''}`)
+        .filter((f) => !f.startsWith('empty-directory'))
+        .sort();
+    assert.deepEqual(repos(onS3), repos(onFs));
+    assert.deepEqual(findings(onS3), findings(onFs));
+    assert.ok(onS3.repositories.some((r) => r.name === 'myimage' && r.state === 'empty'));
+  });
+
+  it('catalog on the bucket equals the registry /v2/_catalog, order included', () => {
+    const ours = json<{ repositories: string[] }>(['catalog', url, '--registry-version', '2'], path.join(work, 'c.db'));
+    assert.deepEqual(ours.repositories, catalogOnBucket);
+  });
+
+  it('gc-preview on the bucket equals garbage-collect --dry-run against it (with and without -m)', () => {
+    const gc = json<GcJson>(['gc-preview', url], path.join(work, 'gc.db'));
+    const scenario = (id: string) => gc.scenarios.find((s) => s.id === id)!;
+    const dry = garbageCollect({ root: url, s3: storage, running: false } as unknown as Registry, { dryRun: true });
+    assert.equal(dry.code, 0, dry.stderr + dry.stdout);
+    assert.deepEqual(
+      scenario('2')
+        .blobs.items.map((b) => b.digest)
+        .sort(),
+      eligible(dry.stdout, 'blob'),
+    );
+    assert.ok(eligible(dry.stdout, 'blob').length >= 1, 'pending blob is garbage');
+    const dryM = garbageCollect({ root: url, s3: storage, running: false } as unknown as Registry, {
+      dryRun: true,
+      deleteUntagged: true,
+    });
+    assert.equal(dryM.code, 0, dryM.stderr + dryM.stdout);
+    assert.deepEqual(
+      scenario('2-m')
+        .blobs.items.map((b) => b.digest)
+        .sort(),
+      eligible(dryM.stdout, 'blob'),
+    );
+    assert.deepEqual(
+      [...new Set(scenario('2-m').manifests.items.map((m) => m.digest))].sort(),
+      eligible(dryM.stdout, 'manifest'),
+    );
+  });
+
+  it('scan reads only what it must: a GET per manifest and upload; counts on stdout and stderr; no SDK warning', () => {
+    const db = path.join(work, 'count.db');
+    const r = runCliJson<{ storage: string; requests: Record<string, number>; repositories: number }>(
+      ['scan', url, '--db', db, '--format', 'json', '--quiet'],
+      { env: { ...rgw.env, REGAUDIT_TIMINGS: '1' } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.storage, 's3');
+    const rep = json<ReportJson>(['report'], db);
+    const tags = rep.repositories.reduce((n, x) => n + Number(x.tags), 0);
+    const uploads = rep.repositories.reduce((n, x) => n + Number(x.uploads), 0);
+    const index = new Database(db, { readonly: true });
+    const revs = index
+      .prepare(`SELECT count(DISTINCT digest) FROM links WHERE kind = 'revision' AND digest IS NOT NULL`)
+      .pluck()
+      .get() as number;
+    index.close();
+    assert.ok(tags > 0 && uploads > 0 && revs > 0);
+    // Tag links are proven by their ETag (the MD5 of a revision digest): no GET for them.
+    assert.equal(r.json.requests.GET, uploads + revs, JSON.stringify(r.json.requests));
+    assert.equal(r.json.requests.HEAD, 0);
+    assert.ok((r.json.requests.LIST ?? 0) >= 1 && (r.json.requests.LIST ?? 99) <= 40, JSON.stringify(r.json.requests));
+    assert.match(r.stderr, /^requests: LIST \d+, GET \d+, HEAD 0/m);
+    assert.doesNotMatch(r.stderr, /NodeVersionSupportWarning|Warning/);
+  });
+
+  it('a link whose listed ETag does not prove its content is read, and judged as on a filesystem', async () => {
+    const { client, sdk } = await s3Client(rgw);
+    const bucket = 'damaged';
+    await rgw.createBucket(bucket);
+    const hex = 'ab'.repeat(32);
+    const base = 'docker/registry/v2/repositories/bad';
+    try {
+      // A layer link holding another digest, and one holding garbage: both differ from their path.
+      await client.send(
+        new sdk.PutObjectCommand({ Bucket: bucket, Key: `${base}/_layers/sha256/${hex}/link`, Body: 'not a digest' }),
+      );
+      await client.send(
+        new sdk.PutObjectCommand({
+          Bucket: bucket,
+          Key: `${base}/_manifests/revisions/sha256/${hex}/link`,
+          Body: `sha256:${'cd'.repeat(32)}`,
+        }),
+      );
+    } finally {
+      client.destroy();
+    }
+    const db = path.join(work, 'damaged.db');
+    const scan = runCliJson<{ requests: Record<string, number> }>(
+      ['scan', `s3://${bucket}`, '--db', db, '--format', 'json', '--quiet'],
+      { env: rgw.env },
+    );
+    assert.equal(scan.code, 0, scan.stderr);
+    // Two links read (their ETags prove nothing), and the manifest the revision link names.
+    assert.equal(scan.json.requests.GET, 3, JSON.stringify(scan.json.requests));
+    const rep = json<ReportJson>(['report'], db);
+    const kinds = rep.findings.filter((f) => f.repository === 'bad').map((f) => f.kind);
+    assert.ok(kinds.includes('invalid-link'), JSON.stringify(rep.findings));
+    assert.notEqual(rep.repositories.find((r) => r.name === 'bad')?.state, 'empty');
+  });
+
+  it('errors a user meets are one line, exit 2', () => {
+    const db = path.join(work, 'err.db');
+    const oneLine = (r: CliResult, re: RegExp): void => {
+      assert.equal(r.code, 2, `exit ${r.code}: ${r.stderr}${r.stdout}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, re);
+    };
+    const noCreds: NodeJS.ProcessEnv = { ...rgw.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+    delete noCreds.AWS_ACCESS_KEY_ID;
+    delete noCreds.AWS_SECRET_ACCESS_KEY;
+    oneLine(
+      runCli(['scan', url, '--db', db, '--quiet'], {
+        env: {
+          ...noCreds,
+          HOME: work,
+          AWS_CONFIG_FILE: path.join(work, 'none'),
+          AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'none'),
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+      }),
+      /no AWS credentials/,
+    );
+    oneLine(cli(['scan', 's3://no-such-bucket-here/x'], db), /bucket no-such-bucket-here does not exist/);
+    oneLine(cli(['scan', `s3://${storage.bucket}/not/there`], db), /not registry storage/);
+    oneLine(
+      cli(['scan', url], db, { ...rgw.env, AWS_SECRET_ACCESS_KEY: 'wrong' }),
+      /credentials were refused|access denied/,
+    );
+    // A second user: the bucket is not theirs.
+    oneLine(
+      cli(['scan', url], db, { ...rgw.env, ...rgw.createUser('intruder') }),
+      /access denied: ListObjectsV2 s3:\/\/registry\//,
+    );
+    oneLine(cli(['scan', url, '--endpoint', 'http://127.0.0.1:9'], db), /cannot reach http:\/\/127\.0\.0\.1:9/);
+    oneLine(cli(['scan', 's3://Bad_Bucket/x'], db), /not a valid bucket name/);
+  });
+});
