@@ -1,5 +1,5 @@
 import { catalogEntries, gcBadLinks, gcManifests, gcRepositories, gcSets } from '../index/gc.js';
-import type { GcPrediction } from '../gc/prediction.js';
+import { predict, type GcPrediction } from '../gc/prediction.js';
 import { debris } from '../index/queries.js';
 import { GC_SCENARIOS, gcIssues, type GcScenarioId } from '../gc/scenarios.js';
 import { catalogOrder } from '../layout/catalog.js';
@@ -26,7 +26,7 @@ export async function runGcPreview(opts: GcPreviewOptions): Promise<{ output: st
       const positions = new Map(catalogOrder(catalogEntries(s.db, s.scan.id), 3).map((name, i) => [name, i]));
       const wanted = GC_SCENARIOS.filter((x) => !opts.scenarios?.length || opts.scenarios.includes(x.id));
       const sets = gcSets(s.db, s.scan.id, wanted, positions);
-      return wanted.map((scenario, i) => ({ scenario, issues: gcIssues(issueInput, scenario), ...sets[i]! }));
+      return wanted.map((scenario, i) => predict(scenario, gcIssues(issueInput, scenario), sets[i]!));
     });
     const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
     return { output: renderGcPreview({ root: s.scan.root, scannedAt, predictions }, opts.format), predictions };

@@ -33,6 +33,8 @@ export interface Finding<K extends string = FindingKind> {
   path?: string;
   bytes?: number;
   message: string;
+  /** Set when a part the conclusion depends on could not be read. */
+  uncertain?: boolean;
 }
 
 /** Deterministic order: severity, kind, repository, tag, digest, path. */

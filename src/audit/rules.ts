@@ -183,6 +183,19 @@ export function debrisFindings(rows: DebrisRow[]): Finding[] {
   }));
 }
 
+/**
+ * A blob nothing seems to reference may be referenced from a part that could not be read (a
+ * repository hidden behind an unreadable directory): such findings say so instead of advising GC.
+ */
+export function markUncertain(findings: Finding[]): Finding[] {
+  const unreadable = findings.filter((f) => f.kind === 'unreadable-path').length;
+  if (unreadable === 0) return findings;
+  const note = `; UNCERTAIN: ${unreadable} path${unreadable === 1 ? '' : 's'} could not be read (see unreadable-path), so some repositories could not be read and may reference it`;
+  return findings.map((f) =>
+    f.kind === 'unreferenced-blob' ? { ...f, uncertain: true, message: f.message + note } : f,
+  );
+}
+
 /** All findings of the index-level rules, sorted. */
 export function audit(
   input: AuditInput,
@@ -200,5 +213,5 @@ export function audit(
     ...debrisFindings(input.debris),
     ...(input.graph ? graphFindings(input.graph) : []),
   ].sort(compareFindings);
-  return { repositories: repos, findings };
+  return { repositories: repos, findings: markUncertain(findings) };
 }

@@ -5,4 +5,9 @@ export const ExitCode = {
   Findings: 1,
   /** Bad input, unreadable storage, unusable index, lock held: nothing was deleted. */
   Error: 2,
+  /**
+   * Partial: the command finished, but part of the storage could not be read (report: unreadable-path
+   * findings) or prune --apply skipped a repository it could not read. rsync uses 23 the same way.
+   */
+  Partial: 23,
 } as const;

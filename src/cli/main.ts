@@ -4,8 +4,11 @@ import { CommanderError } from 'commander';
 import { RegauditError, sqliteCode } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { createProgram } from './program.js';
+import { setTerminal } from '../report/format.js';
+import { detectTerminal } from './terminal.js';
 
 function fail(message: string): void {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K'); // a progress line must not stay behind
   process.stderr.write(`regaudit: ${message.split('\n')[0]}\n`);
   process.exitCode = ExitCode.Error;
 }
@@ -33,8 +36,10 @@ function listenForSignals(on: boolean): void {
 
 async function main(): Promise<void> {
   listenForSignals(true);
+  setTerminal(detectTerminal(process.stdout, process.env));
   const program = createProgram({
     stdout: (s) => void process.stdout.write(s),
+    stderr: (s) => void process.stderr.write(s),
     now: () => Date.now(),
     setExitCode: (code) => {
       process.exitCode = code;
@@ -54,7 +59,13 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return; // --help, --version
-      fail(err.message.replace(/^error: /, ''));
+      // A command run without its subcommand: commander has printed the help; that is the message.
+      if (err.code === 'commander.help') {
+        process.exitCode = ExitCode.Error;
+        return;
+      }
+      // One line, suggestion included ("unknown command 'reprot' (Did you mean report?)").
+      fail(err.message.replace(/^error: /, '').replace(/\n+/g, ' '));
     } else if (err instanceof RegauditError) {
       fail(err.message);
     } else if (sqliteCode(err) !== undefined) {

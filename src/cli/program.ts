@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { TOOL_VERSION } from '../version.js';
+import { addExamples } from './help.js';
+import { completionCommand } from './commands/completion.js';
 import type { CommandContext } from './context.js';
 import { catalogCommand } from './commands/catalog.js';
 import { gcCommand } from './commands/gc.js';
@@ -29,6 +31,7 @@ const COMMANDS = [
   journalCommand,
   verifyCommand,
   diffCommand,
+  completionCommand,
 ];
 
 export function createProgram(ctx: CommandContext): Command {
@@ -38,12 +41,13 @@ export function createProgram(ctx: CommandContext): Command {
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ outputError: () => {} });
-  for (const make of COMMANDS)
-    program.addCommand(
-      make(ctx)
-        .exitOverride()
-        .configureOutput({ outputError: () => {} }),
-    );
+  for (const make of COMMANDS) {
+    const cmd = make(ctx)
+      .exitOverride()
+      .configureOutput({ outputError: () => {} });
+    addExamples(cmd);
+    program.addCommand(cmd);
+  }
   withObjectStorageOptions(program);
   return program;
 }

@@ -238,7 +238,16 @@ export function gcIssues(input: GcIssueInput, s: GcScenario): GcIssue[] {
       });
   }
   for (const d of input.debris) {
-    if (d.kind === 'symlink')
+    if (d.kind === 'unreadable')
+      out.push({
+        effect: 'uncertain',
+        repository: null,
+        path: d.path,
+        message: d.path.startsWith('blobs/')
+          ? 'could not be read: the blobs below it are unknown'
+          : 'could not be read: repositories and links below it are unknown, so what they keep is unknown',
+      });
+    else if (d.kind === 'symlink')
       out.push({
         effect: 'uncertain',
         repository: null,
@@ -255,4 +264,15 @@ export function gcIssues(input: GcIssueInput, s: GcScenario): GcIssue[] {
     }
   }
   return out;
+}
+
+/**
+ * aborts: the real run stops in its mark phase and deletes nothing. uncertain: something it depends
+ * on was not read, so nothing it would delete can be called safe. runs: the prediction stands.
+ */
+export type GcOutcome = 'aborts' | 'uncertain' | 'runs';
+
+export function gcOutcome(issues: readonly GcIssue[]): GcOutcome {
+  if (issues.some((i) => i.effect === 'aborts')) return 'aborts';
+  return issues.some((i) => i.effect === 'uncertain') ? 'uncertain' : 'runs';
 }

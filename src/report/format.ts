@@ -1,33 +1,161 @@
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
+import { SCHEMA_VERSION } from '../index/migrations/index.js';
+import { TOOL_VERSION } from '../version.js';
 
 export type Format = 'table' | 'json' | 'csv';
 export const FORMATS: readonly Format[] = ['table', 'json', 'csv'];
 
-export interface TableOptions {
-  /** Column index → width (with borders); text wraps at word boundaries. */
-  wrap?: Readonly<Record<number, number>>;
+/** Where tables go: set once by the CLI entry (cli/main.ts); renderers called elsewhere get full width, no colour. */
+export interface Terminal {
+  /** Columns a table may take; undefined: unlimited (piped to a file). */
+  width: number | undefined;
+  /** ANSI colours for severities and states (a terminal, and NO_COLOR unset). */
+  colour: boolean;
 }
 
-/** A plain table (no colours, so output is the same on a TTY and in a pipe); lines trimmed. */
-export function table(head: string[], rows: Array<Array<string | number>>, opts: TableOptions = {}): string {
-  const wrap = opts.wrap ?? {};
-  const colWidths = head.map((_, i) => wrap[i] ?? null);
-  const t = new Table({ head, style: { head: [], border: [] }, ...(opts.wrap ? { colWidths, wordWrap: true } : {}) });
-  for (const r of rows) t.push(r.map((c) => (typeof c === 'number' ? String(c) : c)));
-  return t
-    .toString()
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .join('\n');
+const terminal: Terminal = { width: undefined, colour: false };
+
+export function setTerminal(t: Terminal): void {
+  terminal.width = t.width;
+  terminal.colour = t.colour;
+}
+
+export function terminalWidth(): number | undefined {
+  return terminal.width;
+}
+
+const COLOURS: Readonly<Record<string, number>> = {
+  error: 31,
+  warning: 33,
+  info: 36,
+  empty: 33,
+  live: 32,
+  broken: 31,
+  uncertain: 33,
+  aborts: 31,
+  runs: 32,
+};
+
+/** A severity, state or outcome, coloured on a terminal; plain otherwise. */
+export function paint(word: string): string {
+  const c = COLOURS[word];
+  return terminal.colour && c !== undefined ? `\x1b[${c}m${word}\x1b[0m` : word;
+}
+
+// eslint-disable-next-line no-control-regex
+const visible = (s: string): number => [...s.replace(/\x1b\[[0-9;]*m/g, '')].length;
+
+/** Wraps text to `width` columns at spaces, breaking longer words; lines joined by \n. */
+export function wrapText(text: string, width: number): string {
+  if (width < 1 || visible(text) <= width) return text;
+  const out: string[] = [];
+  let line = '';
+  for (let word of text.split(' ')) {
+    while (word.length > width) {
+      if (line) out.push(line);
+      line = '';
+      out.push(word.slice(0, width));
+      word = word.slice(width);
+    }
+    if (!line) line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      out.push(line);
+      line = word;
+    }
+  }
+  if (line) out.push(line);
+  return out.join('\n');
+}
+
+/**
+ * Column widths (content only) that fit `width`: the widest columns give way first, none below
+ * its header's longest word or 6 columns. Borders and padding take 3 per column plus 1.
+ */
+export function fitColumns(natural: number[], mins: number[], width: number): number[] {
+  const w = [...natural];
+  const budget = width - (3 * w.length + 1);
+  let total = w.reduce((a, b) => a + b, 0);
+  while (total > budget) {
+    let widest = -1;
+    for (let i = 0; i < w.length; i++) if (w[i]! > mins[i]! && (widest < 0 || w[i]! > w[widest]!)) widest = i;
+    if (widest < 0) break; // cannot shrink further: the table is as narrow as it gets
+    w[widest]!--;
+    total--;
+  }
+  return w;
+}
+
+const COMPACT = {
+  top: '─',
+  'top-mid': '┬',
+  'top-left': '┌',
+  'top-right': '┐',
+  bottom: '─',
+  'bottom-mid': '┴',
+  'bottom-left': '└',
+  'bottom-right': '┘',
+  left: '│',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '│',
+  'right-mid': '',
+  middle: '│',
+};
+
+/**
+ * A table with compact borders (no line between rows; a line under the header), fitted to the
+ * terminal width by wrapping the widest cells; full width when there is no terminal.
+ */
+export function table(head: string[], rows: Array<Array<string | number>>, width = terminal.width): string {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? String(c) : c)));
+  const natural = head.map((h, i) => Math.max(visible(h), ...cells.map((r) => maxLine(r[i] ?? ''))));
+  const mins = head.map((h, i) => Math.min(natural[i]!, Math.max(6, ...h.split(' ').map((x) => x.length))));
+  let widths = width === undefined ? natural : fitColumns(natural, mins, width);
+  // Still too wide with whole header words: let headers break too, down to 4 columns each.
+  if (width !== undefined && widths.reduce((a, b) => a + b, 3 * widths.length + 1) > width)
+    widths = fitColumns(
+      natural,
+      natural.map((n) => Math.min(n, 4)),
+      width,
+    );
+  const fit = (s: string, i: number): string =>
+    s
+      .split('\n')
+      .map((l) => wrapText(l, widths[i]!))
+      .join('\n');
+  const t = new Table({
+    head: head.map((h, i) => fit(h, i)),
+    style: { head: [], border: [], compact: true },
+    chars: COMPACT,
+  });
+  for (const r of cells) t.push(r.map((c, i) => fit(c, i)));
+  const lines = t.toString().split('\n');
+  // compact mode drops every row separator, the header's too: put one back under the header.
+  const headLines = Math.max(...head.map((h, i) => fit(h, i).split('\n').length));
+  const rule = lines[0]!.replace('┌', '├').replace('┐', '┤').replace(/┬/g, '┼');
+  lines.splice(1 + headLines, 0, rule);
+  return lines.map((l) => l.trimEnd()).join('\n');
+}
+
+function maxLine(s: string): number {
+  return Math.max(...s.split('\n').map(visible));
 }
 
 export function csv(head: string[], rows: Array<Array<string | number | boolean | null | undefined>>): string {
   return stringify([head, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))))]);
 }
 
+/** Every JSON document names the regaudit that wrote it and the index schema it read. */
+function stamped(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return { regauditVersion: TOOL_VERSION, schemaVersion: SCHEMA_VERSION, ...value };
+}
+
 export function json(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+  return `${JSON.stringify(stamped(value), null, 2)}\n`;
 }
 
 /**
@@ -35,11 +163,12 @@ export function json(value: unknown): string {
  * is serialised a batch of items at a time, so a report with 100k findings never exists as one
  * 50 MB string (and one 50 MB buffer on its way to stdout).
  */
-export function* jsonChunks(value: Record<string, unknown>, key: string, batch = 1000): Generator<string> {
+export function* jsonChunks(unstamped: Record<string, unknown>, key: string, batch = 1000): Generator<string> {
+  const value = stamped(unstamped) as Record<string, unknown>;
   const items = value[key];
   const keys = Object.keys(value);
   if (!Array.isArray(items) || items.length === 0 || keys[keys.length - 1] !== key) {
-    yield json(value);
+    yield json(unstamped);
     return;
   }
   const head = JSON.stringify({ ...value, [key]: [] }, null, 2);
@@ -78,4 +207,28 @@ export function humanBytes(n: number): string {
     u++;
   }
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+/** The heading of every storage view: the path on a line of its own (long paths must not widen the text). */
+export function storageHeading(root: string, scannedAt: string): string[] {
+  return [`Storage: ${printable(root)}`, `Scanned: ${scannedAt}`];
+}
+
+/**
+ * Table-format text fitted to the terminal: prose lines wrap (continuations indented like the line);
+ * table lines, already fitted by table(), are left alone.
+ */
+export function fitText(text: string, width = terminal.width): string {
+  if (width === undefined) return text;
+  return text
+    .split('\n')
+    .map((line) => {
+      if (/^[┌│├└]/.test(line) || visible(line) <= width) return line;
+      const indent = /^ */.exec(line)![0];
+      return wrapText(line.trimStart(), width - indent.length)
+        .split('\n')
+        .map((l) => indent + l)
+        .join('\n');
+    })
+    .join('\n');
 }

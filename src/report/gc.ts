@@ -1,6 +1,16 @@
 /** Output of `gc-preview`: per garbage-collect scenario, what it deletes, removes and breaks. */
 import type { GcPrediction } from '../gc/prediction.js';
-import { csv, humanBytes, json, printable, shortDigest, table, type Format } from './format.js';
+import {
+  fitText,
+  storageHeading,
+  csv,
+  humanBytes,
+  json,
+  printable,
+  shortDigest,
+  table,
+  type Format,
+} from './format.js';
 
 export interface GcPreviewView {
   root: string;
@@ -9,11 +19,6 @@ export interface GcPreviewView {
 }
 
 const sum = (xs: Array<{ size: number }>): number => xs.reduce((n, x) => n + x.size, 0);
-
-/** aborts: the real run stops in its mark phase and deletes nothing; else what it does. */
-function outcome(p: GcPrediction): 'aborts' | 'runs' {
-  return p.issues.some((i) => i.effect === 'aborts') ? 'aborts' : 'runs';
-}
 
 /** The JSON contract of `gc-preview --format json` (documented in the README). */
 export function gcPreviewJson(v: GcPreviewView): unknown {
@@ -25,7 +30,8 @@ export function gcPreviewJson(v: GcPreviewView): unknown {
       registryVersion: p.scenario.version,
       deleteUntagged: p.scenario.deleteUntagged,
       command: p.scenario.command,
-      outcome: outcome(p),
+      outcome: p.outcome,
+      withheld: p.withheld,
       issues: p.issues,
       blobs: { count: p.blobs.length, bytes: sum(p.blobs), items: p.blobs },
       manifests: { count: p.manifests.length, bytes: sum(p.manifests), items: p.manifests },
@@ -54,7 +60,7 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
     return csv(['scenario', 'action', 'repository', 'tag', 'digest', 'bytes', 'detail'], rows);
   }
   const lines = [
-    `Storage: ${printable(v.root)} (scanned ${v.scannedAt})`,
+    ...storageHeading(v.root, v.scannedAt),
     'What `registry garbage-collect` would do (nothing is changed; run it only on a stopped or read-only registry):',
     table(
       [
@@ -68,11 +74,11 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
       ],
       v.predictions.map((p) => [
         p.scenario.command,
-        outcome(p),
-        p.blobs.length,
-        humanBytes(sum(p.blobs)),
-        p.manifests.length,
-        p.scenario.version === 3 ? p.layerLinks.length : 'never (2.x)',
+        p.outcome,
+        p.withheld ? '-' : p.blobs.length,
+        p.withheld ? '-' : humanBytes(sum(p.blobs)),
+        p.withheld ? '-' : p.manifests.length,
+        p.scenario.version !== 3 ? 'never (2.x)' : p.withheld ? '-' : p.layerLinks.length,
         p.brokenTags.length,
       ]),
     ),
@@ -89,6 +95,13 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
         ];
   for (const p of v.predictions) {
     const detail: string[] = [
+      ...(p.outcome === 'aborts'
+        ? ['  aborts in its mark phase: it deletes nothing (fix what the table below names first)']
+        : p.outcome === 'uncertain'
+          ? [
+              `  uncertain: part of the storage was not read, so nothing is listed as safe to delete (the model would delete ${p.withheld?.blobs ?? 0} blobs, ${humanBytes(p.withheld?.bytes ?? 0)})`,
+            ]
+          : []),
       ...capped(p.issues, (is) =>
         table(
           ['effect', 'repository', 'where', 'why'],
@@ -98,7 +111,6 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
             printable(shortDigest(i.digest ?? i.path ?? '')),
             printable(i.message),
           ]),
-          { wrap: { 3: 70 } },
         ),
       ),
       ...capped(p.brokenTags, (ts) =>
@@ -119,5 +131,5 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
     else if (p.blobs.length) detail.push(`  ${p.blobs.length} blobs (the list: --format json or csv)`);
     if (detail.length) lines.push('', `${p.scenario.command}:`, ...detail);
   }
-  return `${lines.join('\n')}\n`;
+  return fitText(`${lines.join('\n')}\n`);
 }

@@ -1,6 +1,6 @@
 import type { ApplyResult } from '../prune/outcome.js';
 import type { PrunePlan } from '../prune/plan.js';
-import { csv, json, printable, table, yesNo, type Format } from './format.js';
+import { csv, fitText, json, printable, table, yesNo, type Format } from './format.js';
 
 export const STOP_THE_WORLD_ADVICE = [
   'Prune while the registry is stopped or in read-only mode (maintenance.readonly.enabled: true):',
@@ -126,5 +126,5 @@ export function renderPrune(v: PruneView, format: Format): string {
   if (v.applied && v.journalRun !== undefined)
     lines.push(`Journal: run ${v.journalRun} in the index ("regaudit journal --run ${v.journalRun}").`);
   lines.push('', STOP_THE_WORLD_ADVICE);
-  return `${lines.join('\n')}\n`;
+  return fitText(`${lines.join('\n')}\n`);
 }

@@ -2,7 +2,7 @@
 import type { PruneActionRow, PruneRunRow } from '../index/journal.js';
 import type { BatchInfo, PurgeDecision } from '../prune/batches.js';
 import type { RestoreResult } from '../prune/restore.js';
-import { humanBytes as bytes, json, printable, table, type Format } from './format.js';
+import { csv, humanBytes as bytes, json, printable, table, type Format } from './format.js';
 
 export const RESTART_ADVICE =
   'Restart the registry (or wait for it to be restarted) so its blob descriptor cache sees the restored repositories.';
@@ -11,6 +11,11 @@ const iso = (ms: number | null): string => (ms === null ? '' : new Date(ms).toIS
 
 export function renderRestore(r: RestoreResult, format: Format): string {
   if (format === 'json') return json({ ...r, advice: RESTART_ADVICE });
+  if (format === 'csv')
+    return csv(
+      ['repository', 'parts'],
+      r.repositories.map((x) => [x.name, x.parts.join(' ')]),
+    );
   const lines = [
     `Restored ${r.repositories.length} repositories from ${printable(r.batch)} into ${printable(r.root)}; ${r.recreated.length} directories re-created, ${r.redated} modification times set back.`,
   ];
@@ -37,10 +42,28 @@ function batchRow(b: BatchInfo): Array<string | number> {
   ];
 }
 
+/** A list as CSV (every row, no heading text) or as a table. */
+function tabular(format: Format, head: string[], rows: Array<Array<string | number>>): string {
+  return format === 'csv' ? csv(head, rows) : `${table(head, rows)}\n`;
+}
+
+/** Epoch-millisecond fields (`startedMs`) as ISO 8601 (`startedAt`), for JSON. */
+function isoTimes<T extends object>(row: T): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row).map(([k, v]) =>
+      k.endsWith('Ms') ? [`${k.slice(0, -2)}At`, typeof v === 'number' ? new Date(v).toISOString() : null] : [k, v],
+    ),
+  );
+}
+
 export function renderBatches(dir: string, batches: BatchInfo[], format: Format): string {
   if (format === 'json') return json({ dir, batches });
-  if (batches.length === 0) return `No quarantine batches in ${printable(dir)}.\n`;
-  return `${table(['batch', 'status', 'created', 'repositories', 'files', 'size', 'root'], batches.map(batchRow))}\n`;
+  if (batches.length === 0 && format !== 'csv') return `No quarantine batches in ${printable(dir)}.\n`;
+  return tabular(
+    format,
+    ['batch', 'status', 'created', 'repositories', 'files', 'size', 'root'],
+    batches.map(batchRow),
+  );
 }
 
 export function renderPurge(dir: string, decisions: PurgeDecision[], applied: boolean, format: Format): string {
@@ -48,20 +71,21 @@ export function renderPurge(dir: string, decisions: PurgeDecision[], applied: bo
   const n = decisions.filter((d) => d.action === 'purge').length;
   const head = applied
     ? `Purged ${decisions.filter((d) => d.done).length} batches from ${printable(dir)}.`
-    : `Dry run: ${n} batches in ${printable(dir)} would be purged (nothing changed).`;
-  if (decisions.length === 0) return `${head}\n`;
+    : `Dry run: ${n} batches in ${printable(dir)} would be purged (nothing changed; --apply purges them).`;
+  if (decisions.length === 0 && format !== 'csv') return `${head}\n`;
   const rows = decisions.map((d) => [
     printable(d.name),
     d.status ?? 'not a batch',
     applied ? (d.done ? 'purged' : 'kept') : d.action,
     printable(d.reason),
   ]);
-  return `${head}\n${table(['batch', 'status', 'action', 'reason'], rows)}\n`;
+  const columns = ['batch', 'status', 'action', 'reason'];
+  return format === 'csv' ? csv(columns, rows) : `${head}\n${tabular(format, columns, rows)}`;
 }
 
 export function renderRuns(runs: PruneRunRow[], format: Format): string {
-  if (format === 'json') return json({ runs });
-  if (runs.length === 0) return 'No prune runs in this index.\n';
+  if (format === 'json') return json({ runs: runs.map(isoTimes) });
+  if (runs.length === 0 && format !== 'csv') return 'No prune runs in this index.\n';
   const rows = runs.map((r) => [
     r.id,
     iso(r.startedMs),
@@ -73,11 +97,15 @@ export function renderRuns(runs: PruneRunRow[], format: Format): string {
     printable(r.quarantineBatch ?? ''),
     printable(r.root),
   ]);
-  return `${table(['run', 'started', 'mode', 'status', 'planned', 'done', 'version', 'quarantine', 'root'], rows)}\n`;
+  return tabular(
+    format,
+    ['run', 'started', 'mode', 'status', 'planned', 'done', 'version', 'quarantine', 'root'],
+    rows,
+  );
 }
 
 export function renderRun(run: PruneRunRow, actions: PruneActionRow[], format: Format): string {
-  if (format === 'json') return json({ run, actions });
+  if (format === 'json') return json({ run: isoTimes(run), actions: actions.map(isoTimes) });
   const head = `Prune run ${run.id}: ${run.mode}, ${run.status}${run.error ? ` (${printable(run.error)})` : ''}, regaudit ${run.toolVersion}, pid ${run.pid} on ${printable(run.host)}, ${iso(run.startedMs)} → ${iso(run.finishedMs) || '(not finished)'}\nRoot: ${printable(run.root)}${run.quarantineBatch ? `\nQuarantine: ${printable(run.quarantineBatch)}` : ''}`;
   const rows = actions.map((a) => [
     a.seq,
@@ -89,5 +117,6 @@ export function renderRun(run: PruneRunRow, actions: PruneActionRow[], format: F
     iso(a.doneMs),
     printable(a.outcomeDetail ?? a.detail ?? ''),
   ]);
-  return `${head}\n${table(['#', 'kind', 'target', 'planned', 'reason', 'outcome', 'at', 'detail'], rows)}\n`;
+  const columns = ['#', 'kind', 'target', 'planned', 'reason', 'outcome', 'at', 'detail'];
+  return format === 'csv' ? csv(columns, rows) : `${head}\n${tabular(format, columns, rows)}`;
 }

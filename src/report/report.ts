@@ -1,6 +1,19 @@
 import type { Finding } from '../audit/findings.js';
 import type { RepositoryReport } from '../audit/rules.js';
-import { csv, json, jsonChunks, printable, shortDigest, table, yesNo, type Format } from './format.js';
+import {
+  csv,
+  humanBytes,
+  json,
+  jsonChunks,
+  paint,
+  printable,
+  shortDigest,
+  table,
+  yesNo,
+  type Format,
+  storageHeading,
+  fitText,
+} from './format.js';
 
 export interface ReportView {
   root: string;
@@ -31,20 +44,57 @@ export function reportJson(v: ReportView): Record<string, unknown> {
   };
 }
 
+/** How the table view lists findings: all of them (--details), or the summary only; --top caps the list. */
+export interface ReportLayout {
+  details: boolean;
+  top?: number;
+}
+
+/** Findings by severity and kind, with their bytes (findings arrive sorted by severity, then kind). */
 function summary(findings: Finding[]): string {
-  const counts = new Map<string, number>();
-  for (const f of findings)
-    counts.set(`${f.severity}\u0000${f.kind}`, (counts.get(`${f.severity}\u0000${f.kind}`) ?? 0) + 1);
-  const rows = [...counts].map(([k, n]) => [...k.split('\u0000'), n] as [string, string, number]);
-  return rows.length ? table(['severity', 'kind', 'count'], rows) : 'No findings.';
+  const counts = new Map<string, { n: number; bytes: number }>();
+  for (const f of findings) {
+    const k = `${f.severity}\u0000${f.kind}`;
+    const c = counts.get(k) ?? { n: 0, bytes: 0 };
+    c.n++;
+    c.bytes += f.bytes ?? 0;
+    counts.set(k, c);
+  }
+  const rows = [...counts].map(([k, c]) => {
+    const [severity, kind] = k.split('\u0000') as [string, string];
+    return [paint(severity), kind, c.n, c.bytes ? humanBytes(c.bytes) : ''];
+  });
+  return rows.length ? table(['severity', 'kind', 'count', 'bytes'], rows) : 'No findings.';
+}
+
+/** Repositories by state, and what garbage-collect could reclaim (unreferenced blobs). */
+function overview(v: ReportView): string[] {
+  const states = new Map<string, number>();
+  for (const r of v.repositories) states.set(r.state, (states.get(r.state) ?? 0) + 1);
+  const byState = [...states]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([st, n]) => `${n} ${paint(st)}`)
+    .join(', ');
+  const blobs = v.findings.filter((f) => f.kind === 'unreferenced-blob');
+  const bytes = blobs.reduce((n, f) => n + (f.bytes ?? 0), 0);
+  const uncertain = blobs.some((f) => f.uncertain);
+  return [
+    `${v.repositories.length} repositories${byState ? `: ${byState}` : ''}`,
+    `Reclaimable by garbage-collect: ${humanBytes(bytes)} in ${blobs.length} unreferenced blobs${uncertain ? ` (${paint('uncertain')}: part of the storage could not be read)` : ''}`,
+  ];
 }
 
 /** The report in the pieces it is written in (JSON is streamed a batch of findings at a time). */
-export function renderReportChunks(v: ReportView, format: Format): Iterable<string> {
-  return format === 'json' ? jsonChunks(reportJson(v), 'findings') : [renderReport(v, format)];
+export function renderReportChunks(
+  v: ReportView,
+  format: Format,
+  layout: ReportLayout = { details: true },
+): Iterable<string> {
+  if (format === 'json') return jsonChunks(reportJson(v), 'findings');
+  return [format === 'table' ? fitText(renderReport(v, format, layout)) : renderReport(v, format, layout)];
 }
 
-export function renderReport(v: ReportView, format: Format): string {
+export function renderReport(v: ReportView, format: Format, layout: ReportLayout = { details: true }): string {
   if (format === 'json') return json(reportJson(v));
   if (format === 'csv') {
     return csv(
@@ -52,11 +102,25 @@ export function renderReport(v: ReportView, format: Format): string {
       v.findings.map((f) => [f.kind, f.severity, f.repository, f.tag, f.digest, f.path, f.bytes, f.message]),
     );
   }
+  const head = [...storageHeading(v.root, v.scannedAt), ...overview(v)];
+  if (!layout.details) {
+    return [
+      ...head,
+      '',
+      'Findings:',
+      summary(v.findings),
+      '',
+      'Every repository and finding: --details (or --format json|csv).',
+      'Narrow with --severity, --kind, --repository, --exclude, --top.',
+      '',
+    ].join('\n');
+  }
+  const listed = layout.top !== undefined ? v.findings.slice(0, layout.top) : v.findings;
   const repos = table(
     ['repository', 'state', 'tags', 'revisions', 'layer links', 'uploads', 'listed 2.x', 'listed 3.x'],
     v.repositories.map((r) => [
       printable(r.name),
-      r.state,
+      paint(r.state),
       r.tagLinks,
       r.revisions,
       r.layerLinks,
@@ -65,28 +129,29 @@ export function renderReport(v: ReportView, format: Format): string {
       yesNo(r.listedByV3),
     ]),
   );
-  const details = v.findings.length
+  const details = listed.length
     ? table(
         ['severity', 'kind', 'repository', 'where', 'message'],
-        v.findings.map((f) => [
-          f.severity,
+        listed.map((f) => [
+          paint(f.severity),
           f.kind,
           printable(f.repository ?? ''),
           printable(shortDigest([f.tag ? `tag ${f.tag}` : '', f.digest ?? '', f.path ?? ''].filter(Boolean).join(' '))),
           printable(shortDigest(f.message)),
         ]),
-        { wrap: { 3: 44, 4: 72 } },
       )
     : '';
-  const empty = v.repositories.filter((r) => r.state === 'empty').length;
+  const more = v.findings.length - listed.length;
   return [
-    `Storage: ${printable(v.root)} (scanned ${v.scannedAt})`,
-    `${v.repositories.length} repositories, ${empty} empty`,
+    ...head,
     repos,
     '',
     'Findings:',
     summary(v.findings),
     details,
+    more > 0
+      ? `… and ${more} more findings (--top ${layout.top ?? 0}; all of them: without --top, or --format json|csv)`
+      : '',
   ]
     .filter((s, i, a) => !(s === '' && a[i - 1] === ''))
     .join('\n')

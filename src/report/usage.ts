@@ -1,7 +1,17 @@
 /** Output of `usage`: per repository or per tag, plus the totals of blobs/. */
 import { UsageError } from '../errors.js';
 import type { RepositoryUsageRow, TagUsageRow, UsageTotals } from '../index/usage.js';
-import { csv, humanBytes, json, printable, shortDigest, table, type Format } from './format.js';
+import {
+  fitText,
+  storageHeading,
+  csv,
+  humanBytes,
+  json,
+  printable,
+  shortDigest,
+  table,
+  type Format,
+} from './format.js';
 
 export type UsageBy = 'repository' | 'tag';
 export type UsageRow = RepositoryUsageRow | TagUsageRow;
@@ -83,11 +93,13 @@ export function renderUsage(v: UsageView, format: Format): string {
     }),
   );
   const t = v.totals;
-  return [
-    `Storage: ${printable(v.root)} (scanned ${v.scannedAt})`,
-    `blobs/: ${t.blobs} blobs, ${humanBytes(t.bytes)} (${t.bytes} bytes) = exclusive ${humanBytes(t.exclusiveBytes)} + shared ${humanBytes(t.sharedBytes)} + unreferenced ${humanBytes(t.unreferencedBytes)}`,
-    `By ${v.by}, largest ${v.sort} first${v.top !== null ? `, top ${v.top}` : ''}:`,
-    rows.length ? table(head, rows) : `No ${v.by === 'tag' ? 'tags' : 'repositories'}.`,
-    '',
-  ].join('\n');
+  return fitText(
+    [
+      ...storageHeading(v.root, v.scannedAt),
+      `blobs/: ${t.blobs} blobs, ${humanBytes(t.bytes)} (${t.bytes} bytes) = exclusive ${humanBytes(t.exclusiveBytes)} + shared ${humanBytes(t.sharedBytes)} + unreferenced ${humanBytes(t.unreferencedBytes)}`,
+      `By ${v.by}, largest ${v.sort} first${v.top !== null ? `, top ${v.top}` : ''}:`,
+      rows.length ? table(head, rows) : `No ${v.by === 'tag' ? 'tags' : 'repositories'}.`,
+      '',
+    ].join('\n'),
+  );
 }

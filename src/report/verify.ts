@@ -69,7 +69,6 @@ export function renderVerify(v: VerifyView, format: Format): string {
           printable(shortDigest(f.digest ?? f.path ?? '')),
           printable(shortDigest(f.message)),
         ]),
-        { wrap: { 3: 90 } },
       ),
     );
   return `${lines.join('\n')}\n`;

@@ -2,6 +2,8 @@
  * The built CLI: usage, gc-preview and catalog in every format, report --kind / --fail-on with the
  * graph findings, and one-line errors (exit 2) for bad options.
  */
+import { TOOL_VERSION } from '../../src/version.js';
+import { SCHEMA_VERSION } from '../../src/index/migrations/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -100,6 +102,8 @@ test('catalog: the order of each registry version, in every format', (t) => {
   assert.equal(runCli(['catalog', '--db', db]).stdout, 'app/2024\napp\nlib\nonly-layers\n');
   assert.equal(runCli(['catalog', '--db', db, '--registry-version', '3']).stdout, 'app/2024\napp\nlib\n');
   assert.deepEqual(runCliJson(['catalog', '--db', db, '--format', 'json']).json, {
+    regauditVersion: TOOL_VERSION,
+    schemaVersion: SCHEMA_VERSION,
     registryVersion: 2,
     repositories: ['app/2024', 'app', 'lib', 'only-layers'],
   });
@@ -121,8 +125,7 @@ test('report --kind takes only known kinds; --fail-on counts the graph findings'
     '--db',
     db,
     '--kind',
-    'untagged-manifest',
-    'unreferenced-blob',
+    'untagged-manifest,unreferenced-blob',
     '--fail-on',
     'warning',
     '--format',

@@ -376,7 +376,13 @@ describe('quarantine, journal and restore', () => {
     assert.equal(batchesIn(qdir).length, 4, 'dry run removes nothing');
 
     // killed right after the rename aside: the batch is gone from the list, its data still on disk
-    const killed = runCli(['quarantine', 'purge', qdir, '--older-than', '30d'], { env: { REGAUDIT_CRASH_AT: '2' } });
+    const byDefault = runCli(['quarantine', 'purge', qdir, '--older-than', '30d']);
+    assert.equal(byDefault.code, 0, byDefault.stderr);
+    assert.match(byDefault.stdout, /dry run|would/i);
+    assert.equal(batchesIn(qdir).length, 4, 'without --apply, purge is a dry run');
+    const killed = runCli(['quarantine', 'purge', qdir, '--older-than', '30d', '--apply'], {
+      env: { REGAUDIT_CRASH_AT: '2' },
+    });
     assert.equal(killed.code, -1);
     assert.ok(readdirSync(qdir).some((n) => n.startsWith('.purging-')));
     const purged = cliJson<{ batches: any[] }>([
@@ -385,6 +391,7 @@ describe('quarantine, journal and restore', () => {
       qdir,
       '--older-than',
       '30d',
+      '--apply',
       '--format',
       'json',
     ]).batches;

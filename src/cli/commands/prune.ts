@@ -1,25 +1,16 @@
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { runPrune } from '../../app/prune.js';
-import {
-  asFormat,
-  dbFileOf,
-  dbOption,
-  formatOption,
-  parseDuration,
-  ScanningCommand,
-  scanSettings,
-  uploadAgeOption,
-} from '../options.js';
-import { endProgress, progressReporter } from '../progress.js';
+import { parseDuration, sessionArgs, sessionCommand, uploadAgeOption, type SessionCommandOptions } from '../options.js';
+import { ExitCode } from '../exit-codes.js';
+import { endProgress } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 export function pruneCommand(ctx: CommandContext): Command {
-  return new ScanningCommand('prune')
-    .description('delete empty repositories (dry run unless --apply)')
-    .argument('[root]', 'storage root to scan first; without it the plan comes from the newest scan in --db')
-    .addOption(dbOption())
-    .addOption(formatOption())
-    .scanningOptions()
+  return sessionCommand(
+    'prune',
+    'delete empty repositories (dry run unless --apply)',
+    'storage root to scan first; without it the plan comes from the newest scan in --db',
+  )
     .addOption(new Option('--apply', 'delete; without it nothing on disk changes'))
     .addOption(
       new Option(
@@ -32,35 +23,38 @@ export function pruneCommand(ctx: CommandContext): Command {
     .action(
       async (
         root: string | undefined,
-        o: {
-          db?: string;
-          format: string;
-          quiet?: boolean;
-          jobs?: string;
-          thorough?: boolean;
+        o: SessionCommandOptions & {
           apply?: boolean;
           quarantine?: string;
           minAge: string;
           uploadAge: string;
         },
       ) => {
-        const quiet = Boolean(o.quiet);
         const out = await runPrune({
-          ...(root !== undefined ? { root } : {}),
-          ...dbFileOf(o),
-          format: asFormat(o.format),
+          ...sessionArgs(root, o),
           apply: Boolean(o.apply),
           ...(o.quarantine !== undefined ? { quarantine: o.quarantine } : {}),
           ...(ctx.killableDuring ? { aroundApply: ctx.killableDuring } : {}),
           now: ctx.now(),
-          clock: () => ctx.now(),
           minAgeMs: parseDuration(o.minAge, '--min-age'),
           uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
-          onProgress: progressReporter(quiet),
-          ...scanSettings(o),
         });
-        endProgress(quiet);
+        endProgress(Boolean(o.quiet));
         ctx.stdout(out.output);
+        // Partial failure is not success: a repository left because it could not be read or changed.
+        const unread = (out.result?.repositories ?? []).filter(
+          (r) => r.action === 'skip' && (r.reason === 'unreadable' || r.reason === 'permission-denied'),
+        );
+        if (unread.length > 0) {
+          ctx.stderr(
+            `regaudit: partial: ${unread.length} repositor${unread.length === 1 ? 'y was' : 'ies were'} skipped as unreadable or permission-denied (${unread
+              .map((r) => r.name)
+              .sort()
+              .slice(0, 3)
+              .join(', ')}${unread.length > 3 ? ', …' : ''}; exit ${ExitCode.Partial})\n`,
+          );
+          ctx.setExitCode(ExitCode.Partial);
+        }
       },
     );
 }

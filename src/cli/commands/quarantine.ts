@@ -19,7 +19,7 @@ export function quarantineCommand(ctx: CommandContext): Command {
   );
   add(
     new Command('purge')
-      .description('delete finished batches older than a duration (unfinished ones are kept)')
+      .description('delete finished batches older than a duration (dry run unless --apply; unfinished ones are kept)')
       .argument('<dir>', 'quarantine directory')
       .addOption(
         new Option(
@@ -27,15 +27,17 @@ export function quarantineCommand(ctx: CommandContext): Command {
           'purge batches finished (or restored) longer ago than this, e.g. 30d',
         ).makeOptionMandatory(),
       )
-      .addOption(new Option('--dry-run', 'only show what would be purged'))
+      .addOption(new Option('--apply', 'delete; without it nothing on disk changes').conflicts('dryRun'))
+      // The default since every deleting command became a dry run unless --apply; kept for old scripts.
+      .addOption(new Option('--dry-run', 'only show what would be purged (the default)').hideHelp())
       .addOption(formatOption())
-      .action((dir: string, o: { olderThan: string; dryRun?: boolean; format: string }) => {
+      .action((dir: string, o: { olderThan: string; apply?: boolean; format: string }) => {
         const olderThanMs = parseDuration(o.olderThan, '--older-than');
         const run = (): string =>
           runQuarantinePurge({
             dir,
             olderThanMs,
-            dryRun: Boolean(o.dryRun),
+            dryRun: !o.apply,
             format: asFormat(o.format),
             now: ctx.now(),
           });

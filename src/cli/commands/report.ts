@@ -1,29 +1,26 @@
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { runReport } from '../../app/report.js';
 import { FINDING_KINDS, type FindingKind, type Severity } from '../../audit/findings.js';
 import { ExitCode } from '../exit-codes.js';
 import {
-  asFormat,
-  dbFileOf,
-  dbOption,
-  formatOption,
+  excludeOption,
+  listOption,
   parseDuration,
-  ScanningCommand,
-  scanSettings,
+  parseTop,
+  repositoryOption,
+  severityOption,
+  sessionArgs,
+  sessionCommand,
   uploadAgeOption,
+  type SessionCommandOptions,
 } from '../options.js';
-import { endProgress, progressReporter } from '../progress.js';
+import { endProgress } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
 export function reportCommand(ctx: CommandContext): Command {
-  return new ScanningCommand('report')
-    .description('report repositories and findings (scans <root> first; without it reads --db)')
-    .argument('[root]', 'storage root to scan first')
-    .addOption(dbOption())
-    .addOption(formatOption())
-    .scanningOptions()
+  return sessionCommand('report', 'report repositories and findings (scans <root> first; without it reads --db)')
     .addOption(uploadAgeOption())
-    .addOption(new Option('--kind <kind...>', 'only findings of these kinds').choices(FINDING_KINDS))
+    .addOption(listOption('--kind <kind>', 'only findings of these kinds', FINDING_KINDS))
     .addOption(
       new Option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse exists').choices([
         'error',
@@ -31,35 +28,49 @@ export function reportCommand(ctx: CommandContext): Command {
         'info',
       ]),
     )
+    .addOption(severityOption())
+    .addOption(repositoryOption())
+    .addOption(excludeOption())
+    .addOption(new Option('--top <n>', 'table: list only the first n findings (most severe first)'))
+    .addOption(new Option('--details', 'table: list every repository and finding (the default when not on a terminal)'))
     .action(
       async (
         root: string | undefined,
-        o: {
-          db?: string;
-          format: string;
-          quiet?: boolean;
-          jobs?: string;
-          thorough?: boolean;
+        o: SessionCommandOptions & {
           uploadAge: string;
           kind?: FindingKind[];
           failOn?: Severity;
+          severity?: Severity;
+          repository?: string[];
+          exclude?: string[];
+          top?: string;
+          details?: boolean;
         },
       ) => {
-        const quiet = Boolean(o.quiet);
+        const top = parseTop(o.top);
         const out = await runReport({
-          ...dbFileOf(o),
-          ...(root !== undefined ? { root } : {}),
-          format: asFormat(o.format),
+          ...sessionArgs(root, o),
           now: ctx.now(),
           uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
           ...(o.kind ? { kinds: o.kind } : {}),
           ...(o.failOn ? { failOn: o.failOn } : {}),
-          onProgress: progressReporter(quiet),
-          ...scanSettings(o),
+          selection: {
+            ...(o.severity ? { minSeverity: o.severity } : {}),
+            ...(o.repository ? { repositories: o.repository } : {}),
+            ...(o.exclude ? { exclude: o.exclude } : {}),
+          },
+          // A summary on a terminal; the full list when asked, or piped (scripts keep every line).
+          details: Boolean(o.details) || !process.stdout.isTTY || top !== undefined,
+          ...(top !== undefined ? { top } : {}),
         });
-        endProgress(quiet);
+        endProgress(Boolean(o.quiet));
         for (const chunk of out.output) ctx.stdout(chunk);
-        if (out.failed) ctx.setExitCode(ExitCode.Findings);
+        if (out.unreadable > 0) {
+          ctx.stderr(
+            `regaudit: partial: ${out.unreadable} path${out.unreadable === 1 ? '' : 's'} could not be read; findings that depend on them are uncertain (exit ${ExitCode.Partial})\n`,
+          );
+          ctx.setExitCode(ExitCode.Partial);
+        } else if (out.failed) ctx.setExitCode(ExitCode.Findings);
       },
     );
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { runScan } from '../../app/scan.js';
-import { dbFileOf, dbOption, ScanningCommand, scanSettings } from '../options.js';
+import { UsageError } from '../../errors.js';
+import { configOption, dbFileOf, dbOption, rootArgument, ScanningCommand, scanSettings } from '../options.js';
 import { renderScan } from '../../report/scan.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
@@ -8,16 +9,27 @@ import type { CommandContext } from '../context.js';
 export function scanCommand(ctx: CommandContext): Command {
   return new ScanningCommand('scan')
     .description('index a storage root into the SQLite index (replacing the previous scan of that root)')
-    .argument('<root>', 'registry rootdirectory, its docker/registry/v2, or anything between')
+    .argument('[root]', 'registry rootdirectory, its docker/registry/v2, or anything between (or --config)')
     .addOption(dbOption())
+    .addOption(configOption())
     .scanningOptions()
     .addOption(new Option('--full', 'read everything, even where the previous scan could be updated in place'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(
       async (
-        root: string,
-        o: { db?: string; quiet?: boolean; jobs?: string; full?: boolean; thorough?: boolean; format: string },
+        given: string | undefined,
+        o: {
+          db?: string;
+          config?: string;
+          quiet?: boolean;
+          jobs?: string;
+          full?: boolean;
+          thorough?: boolean;
+          format: string;
+        },
       ) => {
+        const root = rootArgument(given, o).root;
+        if (root === undefined) throw new UsageError("missing argument 'root' (or --config CONFIG)");
         const quiet = Boolean(o.quiet);
         const r = await runScan(root, {
           ...dbFileOf(o),
