@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { UsageError, describeFsError } from '../errors.js';
+import type { S3Settings } from '../storage/s3/settings.js';
 
 /** Storage keys that configure the registry rather than name a driver (configuration.go, Storage.Type). */
 const NOT_DRIVERS = new Set(['maintenance', 'cache', 'delete', 'redirect', 'tag']);
@@ -22,6 +23,51 @@ export interface StorageTarget {
   driver: string;
   /** A local path (filesystem) or whatever the driver's scan accepts as its root argument. */
   root: string;
+  /** How to reach a bucket (s3): the config's region, endpoint, addressing and keys. */
+  s3?: S3Settings;
+}
+
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
+
+/** A YAML or environment boolean as the registry's parsers take it (bool, or a string strconv.ParseBool reads). */
+function bool(v: unknown, key: string, file: string): boolean | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'boolean') return v;
+  const t = typeof v === 'string' || typeof v === 'number' ? String(v).toLowerCase() : '';
+  if (['1', 't', 'true'].includes(t)) return true;
+  if (['0', 'f', 'false'].includes(t)) return false;
+  throw new UsageError(`${file}: storage.s3.${key}: not a boolean`);
+}
+
+/**
+ * The s3 driver's parameters (distribution registry/storage/driver/s3-aws/s3.go, FromParameters):
+ * bucket and region are required there too; a regionendpoint without a scheme gets https://, or
+ * http:// with `secure: false`, as the driver's SDK does. Keys stay out of every message.
+ */
+export function s3Target(params: Parameters, file: string): StorageTarget {
+  const bucket = str(params.bucket);
+  if (bucket === undefined) throw new UsageError(`${file}: storage.s3 has no bucket`);
+  const root = (str(params.rootdirectory) ?? '').replace(/^\/+|\/+$/g, '');
+  const s3: S3Settings = {};
+  const region = str(params.region);
+  if (region !== undefined) s3.region = region;
+  let endpoint = str(params.regionendpoint);
+  if (endpoint !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint))
+    endpoint = `${bool(params.secure, 'secure', file) === false ? 'http' : 'https'}://${endpoint}`;
+  if (endpoint !== undefined) s3.endpoint = endpoint;
+  const pathStyle = bool(params.forcepathstyle, 'forcepathstyle', file);
+  if (pathStyle !== undefined) s3.pathStyle = pathStyle;
+  const accessKeyId = str(params.accesskey);
+  const secretAccessKey = str(params.secretkey);
+  // Both or neither, as the driver: otherwise its SDK's default chain (environment, profile, instance role).
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
+    throw new UsageError(`${file}: storage.s3 gives only one of accesskey and secretkey`);
+  if (accessKeyId !== undefined && secretAccessKey !== undefined) {
+    const sessionToken = str(params.sessiontoken);
+    s3.credentials = { accessKeyId, secretAccessKey, ...(sessionToken !== undefined ? { sessionToken } : {}) };
+  }
+  return { driver: 's3', root: `s3://${bucket}/${root}`, s3 };
 }
 
 /**
@@ -37,6 +83,7 @@ export const DRIVERS: Record<string, (params: Parameters, file: string) => Stora
         ? params.rootdirectory
         : '/var/lib/registry',
   }),
+  s3: s3Target,
 };
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

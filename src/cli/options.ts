@@ -4,6 +4,7 @@ import { readRegistryConfig } from '../app/registry-config.js';
 import { UsageError } from '../errors.js';
 import { indexCacheDir } from '../index/location.js';
 import { FORMATS, type Format } from '../report/format.js';
+import { overlayS3Settings, s3Settings, useS3Settings } from '../storage/s3/settings.js';
 
 /** --db, else $REGAUDIT_DB, else the storage root's file in the cache directory (help names it). */
 export const dbOption = (): Option =>
@@ -128,7 +129,10 @@ export function rootArgument(root: string | undefined, o: { config?: string }): 
   if (o.config === undefined) return root !== undefined ? { root } : {};
   if (root !== undefined)
     throw new UsageError(`give either <root> or --config, not both (${root}, --config ${o.config})`);
-  return { root: readRegistryConfig(o.config).root };
+  const target = readRegistryConfig(o.config);
+  // The bucket's connection from the config, under the command line's --endpoint and --path-style.
+  if (target.s3) useS3Settings(overlayS3Settings(target.s3, s3Settings()));
+  return { root: target.root };
 }
 
 /** The options every command that reads a storage root through a session shares. */

@@ -32,7 +32,8 @@ export function withObjectStorageOptions(program: Command): void {
         const o = action.opts<{ endpoint?: string; pathStyle?: boolean; requests?: string }>();
         useS3Settings({
           ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
-          pathStyle: Boolean(o.pathStyle),
+          // Unset unless given, so that a registry config's forcepathstyle can apply.
+          ...(o.pathStyle ? { pathStyle: true } : {}),
           requests: parseRequests(o.requests),
         });
       });

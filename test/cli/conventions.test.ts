@@ -121,12 +121,12 @@ test('--config: rootdirectory from the YAML, REGISTRY_STORAGE_* overrides, unsup
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^regaudit: \/nowhere: no such file or directory\n$/);
 
-  writeFileSync(path.join(dir, 's3.yml'), 'version: 0.1\nstorage:\n  s3:\n    bucket: b\n    region: us-east-1\n');
-  const s3 = runCli(['report', '--config', path.join(dir, 's3.yml'), '--db', db]);
-  assert.equal(s3.code, 2);
+  writeFileSync(path.join(dir, 'azure.yml'), 'version: 0.1\nstorage:\n  azure:\n    accountname: a\n');
+  const azure = runCli(['report', '--config', path.join(dir, 'azure.yml'), '--db', db]);
+  assert.equal(azure.code, 2);
   assert.match(
-    s3.stderr,
-    /^regaudit: .*s3\.yml: storage driver "s3" is not one regaudit reads \(it reads: filesystem\)\n$/,
+    azure.stderr,
+    /^regaudit: .*azure\.yml: storage driver "azure" is not one regaudit reads \(it reads: filesystem, s3\)\n$/,
   );
   const both = runCli(['report', s.root, '--config', cfg, '--db', db]);
   assert.equal(both.code, 2);

@@ -9,7 +9,7 @@
  *   is read and judged, and the errors a user meets are one line and exit 2.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +21,7 @@ import {
   garbageCollect,
   requireRegistryTools,
   startRegistry,
+  writeRegistryConfig,
   type Registry,
   type S3Storage,
 } from '../helpers/registry.js';
@@ -100,6 +101,51 @@ describe('object storage: a registry on Ceph RGW, scanned from the bucket', { sk
     assert.deepEqual(repos(onS3), repos(onFs));
     assert.deepEqual(findings(onS3), findings(onFs));
     assert.ok(onS3.repositories.some((r) => r.name === 'myimage' && r.state === 'empty'));
+  });
+
+  it("--config: the registry's own storage.s3 section reaches the bucket; same report; keys never printed", () => {
+    // The very config the test registry runs with; no AWS_* in the environment: all from the file.
+    const cfg = writeRegistryConfig('', 5000, 'error', storage);
+    const bare: NodeJS.ProcessEnv = {
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_REGION: undefined,
+      AWS_ENDPOINT_URL_S3: undefined,
+      AWS_ENDPOINT_URL: undefined,
+      AWS_PROFILE: undefined,
+    };
+    const report = (args: string[], db: string, env: NodeJS.ProcessEnv) =>
+      runCliJson<ReportJson>([...args, '--db', path.join(work, db), '--format', 'json', '--quiet'], { env });
+    try {
+      const byUrl = json<ReportJson>(['report', url], path.join(work, 'url.db'));
+      const byConfig = report(['report', '--config', cfg], 'cfg.db', bare);
+      assert.equal(byConfig.code, 0, byConfig.stderr);
+      // The same report, root included; only the scan's time differs.
+      const same = (r: ReportJson) => ({ ...r, scannedAt: undefined });
+      assert.deepEqual(same(byConfig.json), same(byUrl));
+      const printed = JSON.stringify(byConfig.json) + byConfig.stderr;
+      assert.ok(!printed.includes(storage.secretKey) && !printed.includes(storage.accessKey));
+
+      // Keys in the file win over those in the environment; --endpoint wins over regionendpoint.
+      const wrongEnv = { ...bare, AWS_ACCESS_KEY_ID: 'NOBODY', AWS_SECRET_ACCESS_KEY: 'nothing' };
+      const broken = cfg.replace(/config\.yml$/, 'elsewhere.yml');
+      writeFileSync(broken, readFileSync(cfg, 'utf8').replace(storage.endpoint, 'http://127.0.0.1:9'));
+      const overridden = report(['report', '--config', broken, '--endpoint', storage.endpoint], 'ep.db', wrongEnv);
+      assert.equal(overridden.code, 0, overridden.stderr);
+      assert.deepEqual(same(overridden.json), same(byUrl));
+
+      // REGISTRY_STORAGE_S3_* overrides, as the registry honours them: a wrong secret is refused in one
+      // line that names neither key.
+      const refused = runCli(['report', '--config', cfg, '--db', path.join(work, 'bad.db'), '--quiet'], {
+        env: { ...bare, REGISTRY_STORAGE_S3_SECRETKEY: 'not-the-secret' },
+      });
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /^regaudit: [^\n]*\n$/);
+      for (const secret of [storage.secretKey, storage.accessKey, 'not-the-secret'])
+        assert.ok(!refused.stderr.includes(secret) && !refused.stdout.includes(secret), refused.stderr);
+    } finally {
+      rmSync(path.dirname(cfg), { recursive: true, force: true });
+    }
   });
 
   it('catalog on the bucket equals the registry /v2/_catalog, order included', () => {

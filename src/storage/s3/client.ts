@@ -112,9 +112,10 @@ export class Bucket {
     if (endpoint !== undefined && !/^https?:\/\/[^/]/i.test(endpoint))
       throw new StorageError(`--endpoint ${endpoint}: not an http:// or https:// URL`);
     const client = new api.S3Client({
-      region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+      region: settings.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
       ...(endpoint !== undefined ? { endpoint } : {}),
-      forcePathStyle: endpoint !== undefined || Boolean(settings.pathStyle),
+      ...(settings.credentials ? { credentials: settings.credentials } : {}),
+      forcePathStyle: settings.pathStyle ?? endpoint !== undefined,
       maxAttempts: MAX_ATTEMPTS,
       retryMode: 'standard',
       requestHandler: {
