@@ -36,6 +36,20 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'regaudit quarantine purge /srv/quarantine --older-than 30d            # dry run',
     'regaudit quarantine purge /srv/quarantine --older-than 720h --apply',
   ],
+  gc: [
+    'regaudit gc /var/lib/registry                      # dry run: the plan, per repository and in total',
+    'regaudit gc /var/lib/registry --apply --quarantine /srv/quarantine',
+    'regaudit gc /var/lib/registry --delete-untagged --format json > plan.json',
+  ],
+  verify: [
+    'regaudit verify /var/lib/registry --fail-on error',
+    'regaudit verify /srv/restored --older-than 30d     # a scrub',
+    "regaudit verify /srv/restored --repository 'team/*' --sample 5",
+  ],
+  diff: [
+    'regaudit diff /var/lib/registry /mnt/backup/registry --fail-on missing',
+    'regaudit diff before.db after.db --format json',
+  ],
   journal: ['regaudit journal', 'regaudit journal --run 3 --format csv'],
   completion: [
     'regaudit completion bash > /etc/bash_completion.d/regaudit',

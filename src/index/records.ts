@@ -67,6 +67,26 @@ export interface RepositorySnapshot {
   debris: DebrisRecord[];
 }
 
+/** A repository's snapshot before anything of it was read. */
+export function emptySnapshot(name: string): RepositorySnapshot {
+  return {
+    name,
+    hasLayers: false,
+    hasManifests: false,
+    hasUploads: false,
+    hasTagsDir: false,
+    newestMtimeMs: 0,
+    entries: 0,
+    problem: null,
+    tags: [],
+    stamp: '',
+    extra: [],
+    links: [],
+    uploads: [],
+    debris: [],
+  };
+}
+
 export interface BlobRecord {
   digest: Digest;
   size: number;

@@ -7,6 +7,7 @@ import { LINK_FILE, REPOSITORY_PARTS, repoPathFor, repositoryPath, type Reposito
 import { describeFsError, errnoCode } from '../errors.js';
 import type { DirEntry, SmallFile, StorageReader } from '../storage/driver.js';
 import type { DebrisRecord, LinkKind, LinkRecord, RepositorySnapshot, UploadRecord } from '../index/records.js';
+import { emptySnapshot } from '../index/records.js';
 import { derivedRepositoryPaths, makeStamp, type StatEntry } from './stamp.js';
 
 /** A sha512 link is 135 bytes; anything past this is not a link. */
@@ -26,22 +27,7 @@ class RepoReader {
     private readonly thorough: boolean,
   ) {
     this.relBase = repositoryPath(name);
-    this.snap = {
-      name,
-      hasLayers: false,
-      hasManifests: false,
-      hasUploads: false,
-      hasTagsDir: false,
-      newestMtimeMs: 0,
-      entries: 0,
-      problem: null,
-      tags: [],
-      stamp: '',
-      extra: [],
-      links: [],
-      uploads: [],
-      debris: [],
-    };
+    this.snap = emptySnapshot(name);
   }
 
   private seen(mtimeMs: number, stat?: StatEntry): void {

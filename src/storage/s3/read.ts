@@ -40,6 +40,7 @@ import type {
   ScanSink,
   UploadRecord,
 } from '../../index/records.js';
+import { emptySnapshot } from '../../index/records.js';
 import type { Bucket, ListedObject } from './client.js';
 
 /** A sha512 link is 135 bytes; anything past this is not a link (as on the filesystem). */
@@ -262,22 +263,7 @@ export class BucketReader {
 
   /** One repository's snapshot from its keys, reading the links the listing cannot vouch for. */
   async snapshot(keys: RepositoryKeys): Promise<RepositorySnapshot> {
-    const snap: RepositorySnapshot = {
-      name: keys.name,
-      hasLayers: false,
-      hasManifests: false,
-      hasUploads: false,
-      hasTagsDir: false,
-      newestMtimeMs: 0,
-      entries: 0,
-      problem: null,
-      tags: [],
-      stamp: '',
-      extra: [],
-      links: [],
-      uploads: [],
-      debris: [],
-    };
+    const snap = emptySnapshot(keys.name);
     const relBase = repositoryPath(keys.name);
     const dirs = new Set<string>();
     const tags = new Set<string>();
