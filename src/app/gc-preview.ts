@@ -5,11 +5,17 @@ import { GC_SCENARIOS, gcIssues, type GcScenarioId } from '../gc/scenarios.js';
 import { catalogOrder } from '../layout/catalog.js';
 import type { Format } from '../report/format.js';
 import { renderGcPreview } from '../report/gc.js';
+import { repositoryFilterOf, repositorySelected, type Selection } from '../audit/select.js';
 import { withSession, type SessionOptions } from './session.js';
 
 export interface GcPreviewOptions extends SessionOptions {
   format: Format;
   scenarios?: GcScenarioId[];
+  /**
+   * --repository, --exclude: which repositories' manifests, layer links, broken tags and issues are
+   * listed. The prediction itself (outcome, blobs) stays the whole storage's: garbage-collect runs over all of it.
+   */
+  selection?: Selection;
 }
 
 /** What each garbage-collect variant would delete, remove and break on the scanned storage. */
@@ -28,7 +34,26 @@ export async function runGcPreview(opts: GcPreviewOptions): Promise<{ output: st
       const sets = gcSets(s.db, s.scan.id, wanted, positions);
       return wanted.map((scenario, i) => predict(scenario, gcIssues(issueInput, scenario), sets[i]!));
     });
+    const sel = opts.selection ?? {};
+    const filter = repositoryFilterOf(sel);
+    const shown = filter ? predictions.map((p) => listedFor(p, sel)) : predictions;
     const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
-    return { output: renderGcPreview({ root: s.scan.root, scannedAt, predictions }, opts.format), predictions };
+    return {
+      output: renderGcPreview({ root: s.scan.root, scannedAt, filter, predictions: shown }, opts.format),
+      predictions: shown,
+    };
   });
+}
+
+/** The items of matching repositories; issues about no repository (they can stop the whole run) stay. */
+function listedFor(p: GcPrediction, sel: Selection): GcPrediction {
+  const keep = (x: { repository: string | null }): boolean =>
+    x.repository === null || repositorySelected(x.repository, sel);
+  return {
+    ...p,
+    issues: p.issues.filter(keep),
+    manifests: p.manifests.filter(keep),
+    layerLinks: p.layerLinks.filter(keep),
+    brokenTags: p.brokenTags.filter(keep),
+  };
 }

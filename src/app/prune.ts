@@ -1,4 +1,5 @@
 import { withState } from '../audit/rules.js';
+import { repositoryFilterOf, repositoryFiltered, repositorySelected, type Selection } from '../audit/select.js';
 import { debris, repositories } from '../index/queries.js';
 import type { ApplyResult } from '../prune/outcome.js';
 import { planPrune, type PrunePlan } from '../prune/plan.js';
@@ -22,6 +23,11 @@ export interface PruneOptions extends SessionOptions {
   quarantine?: string;
   /** Wraps the synchronous apply (see CommandContext.killableDuring). */
   aroundApply?: <T>(fn: () => T) => T;
+  /**
+   * --repository, --exclude: only matching repositories may be deleted; leftovers are cleaned only
+   * inside them (leftovers that belong to no repository are left to an unfiltered prune).
+   */
+  selection?: Selection;
 }
 
 export interface PruneOutcome {
@@ -53,8 +59,13 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
         repositoryRows: repositories(s.db, s.scan.id),
         debrisRows: debris(s.db, s.scan.id),
       }));
-      const repos = repositoryRows.map(withState);
-      const plan = planPrune(repos, debrisRows, {
+      const sel = opts.selection ?? {};
+      const filtered = repositoryFiltered(sel);
+      const repos = repositoryRows.filter((r) => repositorySelected(r.name, sel)).map(withState);
+      const leftovers = filtered
+        ? debrisRows.filter((d) => d.repository !== null && repositorySelected(d.repository, sel))
+        : debrisRows;
+      const plan = planPrune(repos, leftovers, {
         now: opts.now,
         minAgeMs: opts.minAgeMs,
         uploadAgeMs: opts.uploadAgeMs,
@@ -81,6 +92,7 @@ export async function runPrune(opts: PruneOptions): Promise<PruneOutcome> {
         {
           root: s.scan.root,
           applied: opts.apply,
+          filter: repositoryFilterOf(sel),
           plan,
           ...(result ? { result } : {}),
           journalRun: execution.runId,

@@ -1,6 +1,8 @@
 /** Audit rules: pure functions from index rows to findings. */
 import type { DebrisRow, LinkRow, RepositoryRow, TagRow, UploadRow } from '../index/queries.js';
 import { isListed } from '../layout/catalog.js';
+import { parseDigest } from '../layout/digest.js';
+import { inRepository, type RepoPathSpec } from '../layout/paths.js';
 import { compareFindings, type Finding } from './findings.js';
 import { graphFindings, type GraphInput } from './graph-rules.js';
 import { repositoryState, type RepositoryState } from './state.js';
@@ -94,12 +96,32 @@ const LINK_DESCRIPTION: Readonly<Record<string, string>> = {
   'tag-index': 'tag index link',
 };
 
+/** Where a link file is, relative to docker/registry/v2 like every finding path; undefined if its row cannot name it. */
+export function linkPath(l: LinkRow): string | undefined {
+  const digest = l.pathDigest === null ? null : parseDigest(l.pathDigest);
+  const spec: RepoPathSpec | null =
+    l.kind === 'tag-current' && l.tag !== null
+      ? { kind: 'tagCurrentLink', tag: l.tag }
+      : digest === null
+        ? null
+        : l.kind === 'layer'
+          ? { kind: 'layerLink', digest }
+          : l.kind === 'revision'
+            ? { kind: 'revisionLink', digest }
+            : l.kind === 'tag-index' && l.tag !== null
+              ? { kind: 'tagIndexLink', tag: l.tag, digest }
+              : null;
+  return spec === null ? undefined : inRepository(l.repository, spec);
+}
+
 export function linkProblems(links: LinkRow[]): Finding[] {
   const out: Finding[] = [];
   for (const l of links) {
     const what = LINK_DESCRIPTION[l.kind] ?? l.kind;
+    const where = linkPath(l);
     const base = {
       repository: l.repository,
+      ...(where !== undefined ? { path: where } : {}),
       ...(l.tag !== null ? { tag: l.tag } : {}),
       ...(l.pathDigest ? { digest: l.pathDigest } : {}),
     };
@@ -156,7 +178,7 @@ export function staleUploads(uploads: UploadRow[], opts: AuditOptions): Finding[
       kind: 'stale-upload',
       severity: 'warning',
       repository: u.repository,
-      path: `_uploads/${u.id}`,
+      path: inRepository(u.repository, { kind: 'upload', id: u.id }),
       bytes: u.size,
       message:
         u.startedMs === null

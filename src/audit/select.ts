@@ -20,6 +20,25 @@ export function repositorySelected(name: string, s: Selection): boolean {
   return !(s.exclude?.length && matchesAny(name, s.exclude));
 }
 
+/** Whether --repository or --exclude narrows the view (outputs then say so: never a filtered view posing as the whole). */
+export function repositoryFiltered(s: Selection): boolean {
+  return Boolean(s.repositories?.length || s.exclude?.length);
+}
+
+/** The repository globs as outputs report them (JSON `filter`), or null when nothing is filtered. */
+export function repositoryFilterOf(s: Selection): { repositories: string[]; exclude: string[] } | null {
+  return repositoryFiltered(s) ? { repositories: [...(s.repositories ?? [])], exclude: [...(s.exclude ?? [])] } : null;
+}
+
+/** The filter in words, for a table's heading line. */
+export function describeRepositoryFilter(s: Selection): string {
+  const parts = [
+    ...(s.repositories?.length ? [`--repository ${s.repositories.join(',')}`] : []),
+    ...(s.exclude?.length ? [`--exclude ${s.exclude.join(',')}`] : []),
+  ];
+  return `filtered (${parts.join(' ')})`;
+}
+
 export function selectFindings(findings: readonly Finding[], s: Selection): Finding[] {
   return findings.filter((f) => {
     if (s.minSeverity !== undefined && SEVERITY_RANK[f.severity] > SEVERITY_RANK[s.minSeverity]) return false;

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { indexCacheDir } from '../index/location.js';
 import { FORMATS, type Format } from '../report/format.js';
 import { overlayS3Settings, s3Settings, useS3Settings } from '../storage/s3/settings.js';
+import type { Selection } from '../audit/select.js';
 
 /** --db, else $REGAUDIT_DB, else the storage root's file in the cache directory (help names it). */
 export const dbOption = (): Option =>
@@ -182,6 +183,14 @@ export const repositoryOption = (): Option =>
 export const excludeOption = (): Option => listOption('--exclude <glob>', 'leave out repositories matching this glob');
 export const severityOption = (): Option =>
   new Option('--severity <level>', 'only findings of this severity or worse').choices(['error', 'warning', 'info']);
+
+/** --repository and --exclude, parsed (the same globs for every command that offers them). */
+export function repositorySelection(o: { repository?: string[]; exclude?: string[] }): Selection {
+  return {
+    ...(o.repository ? { repositories: o.repository } : {}),
+    ...(o.exclude ? { exclude: o.exclude } : {}),
+  };
+}
 
 /** --top N: a positive whole number. */
 export function parseTop(v: string | undefined): number | undefined {

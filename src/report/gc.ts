@@ -1,3 +1,4 @@
+import { describeRepositoryFilter } from '../audit/select.js';
 /** Output of `gc-preview`: per garbage-collect scenario, what it deletes, removes and breaks. */
 import type { GcPrediction } from '../gc/prediction.js';
 import {
@@ -15,6 +16,8 @@ import {
 export interface GcPreviewView {
   root: string;
   scannedAt: string;
+  /** --repository/--exclude globs when the lists are narrowed to matching repositories, else null. */
+  filter?: { repositories: string[]; exclude: string[] } | null;
   predictions: GcPrediction[];
 }
 
@@ -25,6 +28,7 @@ export function gcPreviewJson(v: GcPreviewView): unknown {
   return {
     root: v.root,
     scannedAt: v.scannedAt,
+    filter: v.filter ?? null,
     scenarios: v.predictions.map((p) => ({
       id: p.scenario.id,
       registryVersion: p.scenario.version,
@@ -62,6 +66,11 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
   const lines = [
     ...storageHeading(v.root, v.scannedAt),
     'What `registry garbage-collect` would do (nothing is changed; run it only on a stopped or read-only registry):',
+    ...(v.filter
+      ? [
+          `${printable(describeRepositoryFilter(v.filter))}: manifests, layer links, broken tags and issues of matching repositories only; outcomes and blobs are the whole storage's (garbage-collect runs over all of it).`,
+        ]
+      : []),
     table(
       [
         'scenario',

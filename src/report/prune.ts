@@ -1,3 +1,4 @@
+import { describeRepositoryFilter } from '../audit/select.js';
 import type { ApplyResult } from '../prune/outcome.js';
 import type { PrunePlan } from '../prune/plan.js';
 import { csv, fitText, json, printable, table, yesNo, type Format } from './format.js';
@@ -12,6 +13,8 @@ export const STOP_THE_WORLD_ADVICE = [
 export interface PruneView {
   root: string;
   applied: boolean;
+  /** --repository/--exclude globs when the plan was narrowed to matching repositories, else null. */
+  filter?: { repositories: string[]; exclude: string[] } | null;
   plan: PrunePlan;
   result?: ApplyResult;
   /** The index's prune_runs id of this run (`regaudit journal --run N`). */
@@ -26,6 +29,7 @@ export function pruneJson(v: PruneView): unknown {
   return {
     root: v.root,
     applied: v.applied,
+    filter: v.filter ?? null,
     repositories: repos.map((r) => ({
       name: r.name,
       action: r.action,
@@ -90,6 +94,10 @@ export function renderPrune(v: PruneView, format: Format): string {
     ? `Pruned ${printable(v.root)}: ${data.repositories.filter((r) => r.deleted).length} repositories ${verb}.`
     : `Dry run on ${printable(v.root)}: ${toDelete} repositories would be ${verb} (nothing changed; add --apply to ${v.quarantine ? 'quarantine' : 'delete'}).`;
   const lines = [head];
+  if (v.filter)
+    lines.push(
+      `Plan ${printable(describeRepositoryFilter(v.filter))}: only matching repositories, and leftovers inside them, were considered.`,
+    );
   if (v.quarantine?.batch)
     lines.push(
       `Quarantine batch: ${printable(v.quarantine.batch.path)}${v.quarantine.batch.resumed ? ' (resumed: a killed prune left it unfinished)' : ''}; undo with "regaudit restore ${printable(v.quarantine.batch.path)}".`,
@@ -110,7 +118,7 @@ export function renderPrune(v: PruneView, format: Format): string {
         ]),
       ),
     );
-  } else lines.push('No empty repositories.');
+  } else lines.push(`No empty repositories${v.filter ? ' among the matching ones' : ''}.`);
   if (data.cleanup.length) {
     lines.push(
       table(

@@ -1,4 +1,5 @@
 /** Output of `usage`: per repository or per tag, plus the totals of blobs/. */
+import { describeRepositoryFilter } from '../audit/select.js';
 import { UsageError } from '../errors.js';
 import type { RepositoryUsageRow, TagUsageRow, UsageTotals } from '../index/usage.js';
 import {
@@ -57,6 +58,8 @@ export interface UsageView {
   by: UsageBy;
   sort: string;
   top: number | null;
+  /** --repository/--exclude globs when rows are filtered, else null. */
+  filter: { repositories: string[]; exclude: string[] } | null;
   rows: UsageRow[];
 }
 
@@ -69,9 +72,13 @@ export function usageJson(v: UsageView): unknown {
     by: v.by,
     sort: v.sort,
     top: v.top,
+    filter: v.filter,
     [v.by === 'tag' ? 'tags' : 'repositories']: v.rows,
   };
 }
+
+const filterWords = (f: { repositories: string[]; exclude: string[] }): string =>
+  describeRepositoryFilter({ repositories: f.repositories, exclude: f.exclude });
 
 export function renderUsage(v: UsageView, format: Format): string {
   if (format === 'json') return json(usageJson(v));
@@ -97,7 +104,7 @@ export function renderUsage(v: UsageView, format: Format): string {
     [
       ...storageHeading(v.root, v.scannedAt),
       `blobs/: ${t.blobs} blobs, ${humanBytes(t.bytes)} (${t.bytes} bytes) = exclusive ${humanBytes(t.exclusiveBytes)} + shared ${humanBytes(t.sharedBytes)} + unreferenced ${humanBytes(t.unreferencedBytes)}`,
-      `By ${v.by}, largest ${v.sort} first${v.top !== null ? `, top ${v.top}` : ''}:`,
+      `By ${v.by}, largest ${v.sort} first${v.top !== null ? `, top ${v.top}` : ''}${v.filter ? `, ${filterWords(v.filter)}: only the matching repositories` : ''}:`,
       rows.length ? table(head, rows) : `No ${v.by === 'tag' ? 'tags' : 'repositories'}.`,
       '',
     ].join('\n'),

@@ -281,10 +281,13 @@ test('stale-upload: older than --upload-age (default 168h, the purger), or witho
   s.upload('app', 'old', iso(200 * HOUR), 'partial');
   s.upload('app', 'young', iso(2 * HOUR), 'partial');
   let fs = await findings(s);
-  assert.deepEqual(where(fs, 'stale-upload'), ['app  _uploads/old']);
+  assert.deepEqual(where(fs, 'stale-upload'), ['app  repositories/app/_uploads/old']);
   assert.equal(ofKind(fs, 'stale-upload')[0]!.bytes, 'partial'.length);
   fs = await findings(s, { uploadAgeMs: HOUR });
-  assert.deepEqual(where(fs, 'stale-upload').sort(), ['app  _uploads/old', 'app  _uploads/young']);
+  assert.deepEqual(where(fs, 'stale-upload').sort(), [
+    'app  repositories/app/_uploads/old',
+    'app  repositories/app/_uploads/young',
+  ]);
 });
 
 test('debris: .tmp files, unknown _ directories, stray files; unreadable-path from an unreadable entry', async (t) => {

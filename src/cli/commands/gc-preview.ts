@@ -1,7 +1,15 @@
 import type { Command } from 'commander';
 import { runGcPreview } from '../../app/gc-preview.js';
 import { GC_SCENARIOS, type GcScenarioId } from '../../gc/scenarios.js';
-import { listOption, sessionArgs, sessionCommand, type SessionCommandOptions } from '../options.js';
+import {
+  excludeOption,
+  listOption,
+  repositoryOption,
+  repositorySelection,
+  sessionArgs,
+  sessionCommand,
+  type SessionCommandOptions,
+} from '../options.js';
 import { endProgress } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -17,9 +25,20 @@ export function gcPreviewCommand(ctx: CommandContext): Command {
         GC_SCENARIOS.map((s) => s.id),
       ),
     )
-    .action(async (root: string | undefined, o: SessionCommandOptions & { scenario?: GcScenarioId[] }) => {
-      const out = await runGcPreview({ ...sessionArgs(root, o), ...(o.scenario ? { scenarios: o.scenario } : {}) });
-      endProgress(Boolean(o.quiet));
-      ctx.stdout(out.output);
-    });
+    .addOption(repositoryOption())
+    .addOption(excludeOption())
+    .action(
+      async (
+        root: string | undefined,
+        o: SessionCommandOptions & { scenario?: GcScenarioId[]; repository?: string[]; exclude?: string[] },
+      ) => {
+        const out = await runGcPreview({
+          ...sessionArgs(root, o),
+          ...(o.scenario ? { scenarios: o.scenario } : {}),
+          selection: repositorySelection(o),
+        });
+        endProgress(Boolean(o.quiet));
+        ctx.stdout(out.output);
+      },
+    );
 }

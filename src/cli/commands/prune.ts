@@ -1,6 +1,15 @@
 import { Option, type Command } from 'commander';
 import { runPrune } from '../../app/prune.js';
-import { parseDuration, sessionArgs, sessionCommand, uploadAgeOption, type SessionCommandOptions } from '../options.js';
+import {
+  excludeOption,
+  parseDuration,
+  repositoryOption,
+  repositorySelection,
+  sessionArgs,
+  sessionCommand,
+  uploadAgeOption,
+  type SessionCommandOptions,
+} from '../options.js';
 import { ExitCode } from '../exit-codes.js';
 import { endProgress } from '../progress.js';
 import type { CommandContext } from '../context.js';
@@ -20,6 +29,8 @@ export function pruneCommand(ctx: CommandContext): Command {
     )
     .addOption(new Option('--min-age <duration>', 'leave repositories with anything newer than this').default('1h'))
     .addOption(uploadAgeOption())
+    .addOption(repositoryOption())
+    .addOption(excludeOption())
     .action(
       async (
         root: string | undefined,
@@ -28,6 +39,8 @@ export function pruneCommand(ctx: CommandContext): Command {
           quarantine?: string;
           minAge: string;
           uploadAge: string;
+          repository?: string[];
+          exclude?: string[];
         },
       ) => {
         const out = await runPrune({
@@ -38,6 +51,7 @@ export function pruneCommand(ctx: CommandContext): Command {
           now: ctx.now(),
           minAgeMs: parseDuration(o.minAge, '--min-age'),
           uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
+          selection: repositorySelection(o),
         });
         endProgress(Boolean(o.quiet));
         ctx.stdout(out.output);

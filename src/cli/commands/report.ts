@@ -8,6 +8,7 @@ import {
   parseDuration,
   parseTop,
   repositoryOption,
+  repositorySelection,
   severityOption,
   sessionArgs,
   sessionCommand,
@@ -54,11 +55,7 @@ export function reportCommand(ctx: CommandContext): Command {
           uploadAgeMs: parseDuration(o.uploadAge, '--upload-age'),
           ...(o.kind ? { kinds: o.kind } : {}),
           ...(o.failOn ? { failOn: o.failOn } : {}),
-          selection: {
-            ...(o.severity ? { minSeverity: o.severity } : {}),
-            ...(o.repository ? { repositories: o.repository } : {}),
-            ...(o.exclude ? { exclude: o.exclude } : {}),
-          },
+          selection: { ...(o.severity ? { minSeverity: o.severity } : {}), ...repositorySelection(o) },
           // A summary on a terminal; the full list when asked, or piped (scripts keep every line).
           details: Boolean(o.details) || !process.stdout.isTTY || top !== undefined,
           ...(top !== undefined ? { top } : {}),

@@ -1,7 +1,15 @@
 import { Option, type Command } from 'commander';
 import { runUsage } from '../../app/usage.js';
 import type { UsageBy } from '../../report/usage.js';
-import { parseTop, sessionArgs, sessionCommand, type SessionCommandOptions } from '../options.js';
+import {
+  excludeOption,
+  parseTop,
+  repositoryOption,
+  repositorySelection,
+  sessionArgs,
+  sessionCommand,
+  type SessionCommandOptions,
+} from '../options.js';
 import { endProgress } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -17,6 +25,8 @@ export function usageCommand(ctx: CommandContext): Command {
     )
     .addOption(new Option('--sort <column>', 'sort by this column (numbers largest first)').default('freed'))
     .addOption(new Option('--top <n>', 'only the first n rows'))
+    .addOption(repositoryOption())
+    .addOption(excludeOption())
     .action(
       async (
         root: string | undefined,
@@ -24,6 +34,8 @@ export function usageCommand(ctx: CommandContext): Command {
           by: UsageBy;
           sort: string;
           top?: string;
+          repository?: string[];
+          exclude?: string[];
         },
       ) => {
         const top = parseTop(o.top);
@@ -32,6 +44,7 @@ export function usageCommand(ctx: CommandContext): Command {
           by: o.by,
           sort: o.sort,
           ...(top !== undefined ? { top } : {}),
+          selection: repositorySelection(o),
         });
         endProgress(Boolean(o.quiet));
         ctx.stdout(out.output);
