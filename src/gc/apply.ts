@@ -17,7 +17,7 @@
  */
 import { repositoryState } from '../audit/state.js';
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
-import { REPOSITORIES, REPOSITORY_PARTS } from '../layout/paths.js';
+import { inRepository, REPOSITORIES, REPOSITORY_PARTS, repositoryPath } from '../layout/paths.js';
 import { removeTree, type MutatingFs } from '../prune/fsops.js';
 import { removeEmptyDirs } from '../prune/tree.js';
 import { rereadRepository } from '../scan/read-repository.js';
@@ -80,7 +80,7 @@ export function listRepositories(storage: StorageReader, v2: string): string[] {
 }
 
 function snapshotOf(storage: StorageReader, v2: string, name: string): RepositorySnapshot {
-  return rereadRepository(storage, `${v2}/${REPOSITORIES}/${name}`, name);
+  return rereadRepository(storage, `${v2}/${repositoryPath(name)}`, name);
 }
 
 /** The first way the storage differs from the scan, or null. */
@@ -165,7 +165,7 @@ function recheck(storage: StorageReader, v2: string, item: GcItem, named: Readon
       return fileCheck(storage, `${abs}/data`, item);
     case 'upload': {
       const s = snapshotOf(storage, v2, item.repository!);
-      const u = s.uploads.find((x) => `${REPOSITORIES}/${item.repository}/_uploads/${x.id}` === item.path);
+      const u = s.uploads.find((x) => inRepository(item.repository!, { kind: 'upload', id: x.id }) === item.path);
       if (!u) return 'gone';
       return u.mtimeMs !== item.expect.mtimeMs ? 'written to since the scan' : null;
     }
