@@ -36,6 +36,11 @@ function listenForSignals(on: boolean): void {
 
 async function main(): Promise<void> {
   listenForSignals(true);
+  // `regaudit report --format json | head`: the reader left, so there is no one to tell; stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   setTerminal(detectTerminal(process.stdout, process.env));
   const program = createProgram({
     stdout: (s) => void process.stdout.write(s),

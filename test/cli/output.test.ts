@@ -120,3 +120,17 @@ test('terminal detection and the progress line', () => {
   assert.equal([...fitLine(line, 40)].length, 39, 'one column short of the width: never wraps');
   assert.ok(fitLine(line, 40).endsWith('…'));
 });
+
+test('a reader that stops early (| head) ends the output quietly: no stack trace, no error line', (t) => {
+  const { root, db } = sample(t);
+  const quoted = [process.execPath, cliPath, 'report', root, '--db', db, '--format', 'json']
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
+  // `true` leaves before regaudit writes: every write then meets a closed pipe (EPIPE).
+  const r = spawnSync('sh', ['-c', `${quoted} 2>err.txt | true; cat err.txt`], {
+    cwd: path.dirname(db),
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, '', `stderr of the closed pipe: ${r.stdout}`);
+});
