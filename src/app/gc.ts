@@ -2,9 +2,9 @@
 import { withState } from '../audit/rules.js';
 import { UsageError } from '../errors.js';
 import { isS3Url } from '../storage/s3/location.js';
-import { applyGc, type GcApplyResult, type ScannedRepository } from '../gc/apply.js';
-import { openGcBatch, type GcBatch } from '../gc/batch.js';
-import { planGc, type GcPlan, type GcPlanOptions } from '../gc/plan.js';
+import { applyGc, type GcApplyResult, type ScannedRepository } from '../reclaim/apply.js';
+import { openGcBatch, type GcBatch } from '../reclaim/batch.js';
+import { planGc, type GcPlan, type GcPlanOptions } from '../reclaim/plan.js';
 import { gcBlobRows, gcLayerLinkRows, gcRevisionRows, gcUnknowns, gcUploadRows } from '../index/gc-plan.js';
 import { repositories } from '../index/queries.js';
 import { processFs } from '../prune/fsops.js';

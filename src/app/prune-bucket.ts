@@ -1,6 +1,6 @@
 /**
  * Prune on object storage: the plan of the filesystem prune (prune/plan.ts), its journal in the index,
- * the lock as an object at the root, and the bucket applier (storage/s3/prune.ts).
+ * the lock as an object at the root, and the bucket applier (prune/bucket.ts).
  */
 import { UsageError } from '../errors.js';
 import { guardIndex, type WritableDB } from '../index/open.js';
@@ -10,8 +10,8 @@ import type { PrunePlan } from '../prune/plan.js';
 import { Bucket } from '../storage/s3/client.js';
 import { isS3Url, parseS3Url } from '../storage/s3/location.js';
 import { BucketBatch } from '../storage/s3/quarantine.js';
-import { acquireBucketLock } from '../storage/s3/lock.js';
-import { applyPlanToBucket } from '../storage/s3/prune.js';
+import { acquireBucketLock } from '../prune/bucket-lock.js';
+import { applyPlanToBucket } from '../prune/bucket.js';
 import type { Execution } from '../prune/execute.js';
 import type { Session } from './session.js';
 

@@ -1,7 +1,7 @@
 /** `restore`, `quarantine list|purge` and `journal`: quarantine batches and the prune journal. */
 import path from 'node:path';
 import { IndexError } from '../errors.js';
-import { isGcBatch, readGcJournal, restoreGcBatch } from '../gc/batch.js';
+import { isGcBatch, readGcJournal, restoreGcBatch } from '../reclaim/batch.js';
 import { guardIndex, openIndexForRead } from '../index/open.js';
 import { soleDefaultIndex } from '../index/location.js';
 import { pruneActions, pruneRun, pruneRuns } from '../index/journal.js';
@@ -16,7 +16,7 @@ import { renderBatches, renderPurge, renderRestore, renderRun, renderRuns } from
 import { resolveStorageRoot } from '../scan/root.js';
 import { Bucket } from '../storage/s3/client.js';
 import { parseS3Url } from '../storage/s3/location.js';
-import { acquireBucketLock } from '../storage/s3/lock.js';
+import { acquireBucketLock } from '../prune/bucket-lock.js';
 import { bucketBatchRoot, restoreBucketBatch } from '../storage/s3/quarantine.js';
 
 /** Puts a batch on object storage back (storage/s3/quarantine.ts); holds the root's lock object throughout. */

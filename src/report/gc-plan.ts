@@ -1,7 +1,7 @@
 /** `regaudit gc` output: the plan (and with --apply what happened), as a table, JSON or CSV. */
-import type { GcApplyResult, GcItemResult } from '../gc/apply.js';
-import type { GcRestoreResult } from '../gc/batch.js';
-import type { GcPlan } from '../gc/plan.js';
+import type { GcApplyResult, GcItemResult } from '../reclaim/apply.js';
+import type { GcRestoreResult } from '../reclaim/batch.js';
+import type { GcPlan } from '../reclaim/plan.js';
 import { csv, humanBytes, json, printable, table, type Format } from './format.js';
 
 export const GC_ADVICE = [

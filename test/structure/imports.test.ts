@@ -52,3 +52,14 @@ test('lower layers never import app/, report/ or cli/', () => {
   }
   assert.deepEqual(wrong, []);
 });
+
+test('storage drivers import no scanner, rule, planner or applier', () => {
+  const graph = importGraph();
+  const above = ['scan/', 'audit/', 'gc/', 'prune/', 'reclaim/', 'app/', 'report/', 'cli/'];
+  const wrong: string[] = [];
+  for (const [f, deps] of graph) {
+    if (!f.startsWith('storage/') && !f.startsWith('layout/')) continue;
+    for (const d of deps) if (above.some((h) => d.startsWith(h))) wrong.push(`${f} → ${d}`);
+  }
+  assert.deepEqual(wrong, []);
+});

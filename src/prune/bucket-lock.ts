@@ -5,10 +5,10 @@
  * is stale and taken over, as on a filesystem.
  */
 import { hostname } from 'node:os';
-import { LockError } from '../../errors.js';
-import { pathFor } from '../../layout/paths.js';
-import { alive } from '../../prune/lock.js';
-import type { Bucket } from './client.js';
+import { LockError } from '../errors.js';
+import { pathFor } from '../layout/paths.js';
+import { alive } from './lock.js';
+import type { Bucket } from '../storage/s3/client.js';
 
 export async function acquireBucketLock(bucket: Bucket): Promise<() => Promise<void>> {
   const key = bucket.key(pathFor({ kind: 'pruneLock' }));

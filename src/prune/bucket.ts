@@ -10,14 +10,14 @@
  * A kill between requests leaves the repository as it was or with some of its keys gone; it was empty,
  * so nothing the registry serves changes, and the next prune (which scans again) deletes the rest.
  */
-import { repositoryState } from '../../audit/state.js';
-import { REPOSITORY_PARTS, repositoryPath } from '../../layout/paths.js';
-import { countsFromSnapshot } from '../../prune/apply.js';
-import type { AppliedCleanup, AppliedRepository, ApplySkipReason, ApplyResult } from '../../prune/outcome.js';
-import { applyOrder, type PlannedRepository, type PrunePlan } from '../../prune/plan.js';
-import type { Bucket } from './client.js';
-import type { BucketBatch } from './quarantine.js';
-import { BucketReader, listRepository } from './read.js';
+import { repositoryState } from '../audit/state.js';
+import { REPOSITORY_PARTS, repositoryPath } from '../layout/paths.js';
+import { countsFromSnapshot } from './apply.js';
+import type { AppliedCleanup, AppliedRepository, ApplySkipReason, ApplyResult } from './outcome.js';
+import { applyOrder, type PlannedRepository, type PrunePlan } from './plan.js';
+import type { Bucket } from '../storage/s3/client.js';
+import type { BucketBatch } from '../storage/s3/quarantine.js';
+import { BucketReader, listRepository } from '../storage/s3/read.js';
 
 export interface BucketApplyOptions {
   /** Copy each repository's keys into this batch (verified) before deleting them. */
