@@ -8,12 +8,11 @@
  * At a few kill points the registry is started on the interrupted storage and must still serve.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cliPath } from '../helpers/cli.js';
+import { runCliAsync as runAsync } from '../helpers/cli.js';
 import {
   catalog,
   deleteTag,
@@ -31,27 +30,6 @@ const tools = requireRegistryTools();
 
 const LIVE: Record<string, string> = { keep: 'v2', 'org/team/app': 'v1', untagged: '' };
 const EMPTY = ['blobonly', 'lib', 'org/team', 'solo/deep/one', 'stale-upload'];
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 /** Everything inside the live repositories' parts and blobs/: what the registry serves. */
 function served(root: string): Map<string, string> {

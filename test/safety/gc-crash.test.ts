@@ -7,12 +7,11 @@
  * quarantine mode, restoring every batch afterwards gives back every file of the original storage.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cliPath } from '../helpers/cli.js';
+import { runCliAsync as runAsync } from '../helpers/cli.js';
 import {
   catalog,
   deleteTag,
@@ -33,27 +32,6 @@ const TAGS: Array<[string, string]> = [
   ['org/team/app', 'v1'],
   ['multi', 'latest'],
 ];
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 /** Files only (paths and contents, no directories, no times): what the registry can read. */
 function files(root: string): Map<string, string> {
