@@ -27,11 +27,13 @@
  *  - a few orphan blobs (no repository links them).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MEDIA_TYPES } from '../src/layout/manifest.js';
-import { DATA_FILE, LINK_FILE, STORAGE_PREFIX, pathFor, repoPathFor, repositoryPath } from '../src/layout/paths.js';
+import type { Digest } from '../src/layout/digest.js';
+import { inRepository, pathFor, repositoryPath } from '../src/layout/paths.js';
+import { StorageTree } from '../test/helpers/tree.js';
 
 export type TreeSize = 'small' | 'medium' | 'large';
 
@@ -193,9 +195,8 @@ const ARCHES = [
 
 class Generator {
   readonly rng: Rng;
-  readonly v2: string;
-  readonly blobsDir: string;
-  readonly reposDir: string;
+  /** Every file and directory is written through the tests' tree builder (and so through the grammar). */
+  readonly tree: StorageTree;
   readonly target: number;
   private readonly written = new Map<string, number>(); // hex -> size
   private readonly fanout = new Set<string>();
@@ -215,10 +216,7 @@ class Generator {
 
   constructor(dir: string, opts: GenOptions) {
     this.rng = new Rng(opts.seed);
-    // Every path through the storage grammar (src/layout/paths.ts).
-    this.v2 = path.join(dir, STORAGE_PREFIX);
-    this.blobsDir = path.join(this.v2, pathFor({ kind: 'blobs', alg: 'sha256' }));
-    this.reposDir = path.join(this.v2, repositoryPath(''));
+    this.tree = new StorageTree(dir);
     this.target = typeof opts.size === 'number' ? opts.size : SIZE_FILES[opts.size];
     const estRepos = Math.max(4, Math.round(this.target / 140));
     this.nTeams = Math.max(2, Math.round(Math.sqrt(estRepos) / 1.5));
@@ -255,27 +253,6 @@ class Generator {
 
   // --- low-level writers -------------------------------------------------------------------
 
-  private mkdir(p: string): void {
-    mkdirSync(p);
-    this.s.dirs++;
-  }
-
-  /** mkdir -p for a path below `base` (which must exist); counts the directories it creates. */
-  private mkdirs(base: string, rel: string): string {
-    let cur = base;
-    for (const part of rel.split('/')) {
-      cur = path.join(cur, part);
-      if (!existsSync(cur)) this.mkdir(cur);
-    }
-    return cur;
-  }
-
-  private file(p: string, data: string | Buffer): void {
-    writeFileSync(p, data);
-    this.s.files++;
-    this.s.totalFileBytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-  }
-
   /** Writes a blob (once) and returns its descriptor. */
   private blob(data: Buffer | string, kind: 'layer' | 'config' | 'manifest'): Blob {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
@@ -283,15 +260,7 @@ class Generator {
     const b: Blob = { hex, digest: `sha256:${hex}`, size: buf.length };
     if (this.written.has(hex)) return b;
     this.written.set(hex, buf.length);
-    const fan = hex.slice(0, 2);
-    const fanDir = path.join(this.blobsDir, fan);
-    if (!this.fanout.has(fan)) {
-      this.mkdir(fanDir);
-      this.fanout.add(fan);
-    }
-    const d = path.join(fanDir, hex);
-    this.mkdir(d);
-    this.file(path.join(d, DATA_FILE), buf);
+    this.tree.file(pathFor({ kind: 'blobData', digest: b.digest as Digest }), buf);
     this.s.blobs++;
     this.s.totalBlobBytes += buf.length;
     if (kind === 'layer') this.s.layerBlobs++;
@@ -300,11 +269,9 @@ class Generator {
     return b;
   }
 
-  /** `<parent>/<hex>/link` containing the digest, no newline. */
-  private link(parent: string, b: Blob, grantsAccess = true): void {
-    const d = path.join(parent, b.hex);
-    this.mkdir(d);
-    this.file(path.join(d, LINK_FILE), b.digest);
+  /** A link file (`.../<hex>/link`) containing the digest, no newline. */
+  private link(rel: string, b: Blob, grantsAccess = true): void {
+    this.tree.file(rel, b.digest);
     if (grantsAccess) this.linkedAnywhere.add(b.hex);
   }
 
@@ -443,17 +410,13 @@ class Generator {
     if (kind === 'layers-only') pushes = rng.int(1, 3);
     pushes = Math.min(pushes, this.maxRevisions);
 
-    const repoDir = path.join(this.reposDir, ...name.split('/'));
     // parents: namespace dirs or existing repositories
     const parts = name.split('/');
-    let cur = this.reposDir;
     for (let i = 0; i < parts.length; i++) {
-      cur = path.join(cur, parts[i] ?? '');
-      if (!existsSync(cur)) {
-        this.mkdir(cur);
-        if (i < parts.length - 1) this.nsDirs.add(parts.slice(0, i + 1).join('/'));
-      }
+      if (this.tree.created(repositoryPath(parts.slice(0, i + 1).join('/'))) && i < parts.length - 1)
+        this.nsDirs.add(parts.slice(0, i + 1).join('/'));
     }
+    const at = (spec: Parameters<typeof inRepository>[1]): string => inRepository(name, spec);
     this.nsDirs.delete(name);
 
     const layerSet = new Map<string, Blob>();
@@ -542,15 +505,14 @@ class Generator {
     // --- write the repository
     // _layers
     if (layerSet.size > 0) {
-      const ld = this.mkdirs(repoDir, repoPathFor({ kind: 'layersDir', alg: 'sha256' }));
       for (const b of layerSet.values()) {
-        this.link(ld, b);
+        this.link(at({ kind: 'layerLink', digest: b.digest as Digest }), b);
         this.s.layerLinks++;
       }
     }
     // _manifests
     if (kind !== 'layers-only') {
-      const rd = this.mkdirs(repoDir, repoPathFor({ kind: 'revisionsDir', alg: 'sha256' }));
+      this.tree.dir(at({ kind: 'revisionsDir', alg: 'sha256' }));
       const currents = new Set<string>();
       for (const h of liveTags.values()) {
         const c = h[h.length - 1];
@@ -558,49 +520,47 @@ class Generator {
       }
       for (const r of revisions) {
         if (deleted.has(r)) {
-          this.mkdir(path.join(rd, r.blob.hex));
+          this.tree.dir(path.posix.dirname(at({ kind: 'revisionLink', digest: r.blob.digest as Digest })));
           this.s.emptyRevisionDirs++;
           continue;
         }
-        this.link(rd, r.blob);
+        this.link(at({ kind: 'revisionLink', digest: r.blob.digest as Digest }), r.blob);
         this.s.revisions++;
         if (r.isIndex) this.s.indexRevisions++;
         if (!currents.has(r.blob.hex)) this.s.untaggedRevisions++;
       }
-      this.mkdirs(repoDir, repoPathFor({ kind: 'tagsDir' }));
+      this.tree.dir(at({ kind: 'tagsDir' }));
       for (const [t, h] of liveTags) {
-        this.mkdir(path.join(repoDir, repoPathFor({ kind: 'tagDir', tag: t })));
-        this.mkdir(path.join(repoDir, repoPathFor({ kind: 'tagCurrentDir', tag: t })));
+        this.tree.dir(at({ kind: 'tagCurrentDir', tag: t }));
         const c = h[h.length - 1];
         if (!c) continue;
-        this.file(path.join(repoDir, repoPathFor({ kind: 'tagCurrentLink', tag: t })), c.blob.digest);
+        this.tree.file(at({ kind: 'tagCurrentLink', tag: t }), c.blob.digest);
         this.s.tags++;
-        const idx = this.mkdirs(repoDir, repoPathFor({ kind: 'tagIndexDir', tag: t, alg: 'sha256' }));
+        this.tree.dir(at({ kind: 'tagIndexDir', tag: t, alg: 'sha256' }));
         const seen = new Set<string>();
         for (const r of h) {
           if (seen.has(r.blob.hex)) continue;
           seen.add(r.blob.hex);
-          this.link(idx, r.blob, false);
+          this.link(at({ kind: 'tagIndexLink', tag: t, digest: r.blob.digest as Digest }), r.blob, false);
           this.s.tagIndexEntries++;
         }
       }
     }
     // _uploads: usually an empty dir (left after committed uploads), sometimes in-flight ones
     if (rng.chance(0.9)) {
-      this.mkdirs(repoDir, repoPathFor({ kind: 'part', part: '_uploads' }));
+      this.tree.dir(at({ kind: 'part', part: '_uploads' }));
       if (rng.chance(kind === 'layers-only' ? 0.5 : 0.03)) {
         const n = rng.int(1, 3);
         for (let i = 0; i < n; i++) {
           const id = rng.uuid4();
-          const u = path.join(repoDir, repoPathFor({ kind: 'upload', id }));
-          this.mkdir(u);
-          this.file(path.join(repoDir, repoPathFor({ kind: 'uploadData', id })), rng.bytes(rng.int(0, 512)));
+          const u = at({ kind: 'upload', id });
+          this.tree.file(at({ kind: 'uploadData', id }), rng.bytes(rng.int(0, 512)));
           const t = 1_700_000_000 + rng.int(0, 40_000_000);
           const startedAt = new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-          this.file(path.join(repoDir, repoPathFor({ kind: 'uploadStartedAt', id })), startedAt);
+          this.tree.file(at({ kind: 'uploadStartedAt', id }), startedAt);
           if (rng.chance(0.3)) {
-            const hs = this.mkdirs(u, 'hashstates/sha256');
-            this.file(path.join(hs, String(rng.int(0, 512))), rng.bytes(108));
+            // the registry's resumable-digest state: not part of the grammar (regaudit never reads it)
+            this.tree.file(`${u}/hashstates/sha256/${rng.int(0, 512)}`, rng.bytes(108));
           }
           this.s.uploads++;
         }
@@ -618,10 +578,11 @@ class Generator {
   }
 
   run(): Summary {
-    this.mkdirs(this.v2, pathFor({ kind: 'blobs', alg: 'sha256' }));
-    this.mkdirs(this.v2, repositoryPath(''));
-    this.s.dirs = 3; // blobs, blobs/sha256, repositories (v2 itself not counted)
-    while (this.s.files < this.target) this.genRepo();
+    this.tree.dir(pathFor({ kind: 'blobs', alg: 'sha256' }));
+    while (this.tree.made.files < this.target) this.genRepo();
+    this.s.files = this.tree.made.files;
+    this.s.dirs = 2 + this.tree.made.dirs; // + blobs and repositories (v2 itself not counted)
+    this.s.totalFileBytes = this.tree.made.bytes;
     this.s.namespaceDirs = this.nsDirs.size;
     let orphans = 0;
     for (const hex of this.written.keys()) if (!this.linkedAnywhere.has(hex)) orphans++;
@@ -636,7 +597,6 @@ class Generator {
  */
 export function generateTree(dir: string, opts: GenOptions): Summary {
   if (existsSync(path.join(dir, 'docker'))) throw new Error(`${path.join(dir, 'docker')} already exists`);
-  mkdirSync(path.join(dir, 'docker', 'registry', 'v2'), { recursive: true });
   const s = new Generator(dir, opts).run();
   writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(s, null, 2) + '\n');
   return s;

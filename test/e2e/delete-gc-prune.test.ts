@@ -17,17 +17,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  catalog,
-  deleteTag,
-  garbageCollect,
-  pulls,
-  pushImage,
-  pushIndex,
-  repoDir,
-  requireRegistryTools,
-  tagsList,
-} from '../helpers/registry.js';
+import { catalog, deleteTag, pulls, pushImage, repoDir, requireRegistryTools, tagsList } from '../helpers/registry.js';
 import type { PushedImage } from '../helpers/registry.js';
 import {
   assertOnlyPruned,
@@ -43,17 +33,12 @@ import {
   workspace,
 } from './support.js';
 import type { Workspace } from './support.js';
+import { SEED_EMPTY, SEED_LIVE, collect, pushSeedScenario } from '../helpers/scenario.js';
 
 const tools = requireRegistryTools();
 
-const EMPTY = ['myimage', 'org/team'];
-const LIVE: Record<string, string[]> = {
-  'org/team/app': ['v1', 'v2'],
-  'library/alpine': ['3.19'],
-  'tools/builder': ['latest'],
-  'a.b/c_d/e__f/g-h': ['1.0'],
-  'platform/multi': ['latest'],
-};
+const EMPTY = SEED_EMPTY;
+const LIVE = SEED_LIVE;
 
 describe(
   'real registry: delete, GC, report, prune, restart',
@@ -73,33 +58,13 @@ describe(
       ({ root, db } = ws);
       const r = await restart();
 
-      await pushImage(r, 'myimage', 'mytag', { layers: ['myimage base', 'myimage app 1'] });
-      await pushImage(r, 'myimage', 'old', { layers: ['myimage base', 'myimage app 0'] }, { format: 'oci' });
-      await deleteTag(r, 'myimage', 'mytag');
-      await deleteTag(r, 'myimage', 'old');
-
-      await pushImage(r, 'org/team', 'v1', { layers: ['shared base', 'team tools'] });
-      await deleteTag(r, 'org/team', 'v1');
-      await pushImage(r, 'org/team/app', 'v1', { layers: ['shared base', 'team app 1'] });
-      await pushImage(r, 'org/team/app', 'v2', { layers: ['shared base', 'team app 2'] });
-
-      await pushImage(r, 'library/alpine', '3.18', { layers: ['alpine 3.18'] });
-      await pushImage(r, 'library/alpine', '3.19', { layers: ['alpine 3.19'] });
-      await deleteTag(r, 'library/alpine', '3.18');
-
-      builderOld = await pushImage(r, 'tools/builder', 'latest', { layers: ['shared base', 'builder 1'] });
-      await pushImage(r, 'tools/builder', 'latest', { layers: ['shared base', 'builder 2'] });
-
+      ({ builderOld } = await pushSeedScenario(r));
       oldUntagged = await pushImage(r, 'tools/old', 'v1', { layers: ['old 1'] });
       await pushImage(r, 'tools/old', 'v1', { layers: ['old 2'] });
       await deleteTag(r, 'tools/old', 'v1'); // deletes the new digest and untags v1; the first one stays untagged
 
-      await pushImage(r, 'a.b/c_d/e__f/g-h', '1.0', { layers: ['deep'] }, { format: 'oci' });
-      await pushIndex(r, 'platform/multi', 'latest', [{ layers: ['multi amd64'] }, { layers: ['multi arm64'] }]);
-
       await stop();
-      const gc = garbageCollect(root);
-      assert.equal(gc.code, 0, `garbage-collect failed:\n${gc.stderr}\n${gc.stdout}`);
+      collect(root);
 
       // the seed problem, as the registry itself shows it
       const r2 = await restart();
@@ -251,8 +216,7 @@ describe(
     });
 
     it('GC after prune succeeds, the pruned name can be pushed again, everything still pulls', async () => {
-      const gc = garbageCollect(root);
-      assert.equal(gc.code, 0, gc.stderr + gc.stdout);
+      collect(root);
       const r = await restart();
       await pushImage(r, 'myimage', 'mytag', { layers: ['myimage base', 'myimage app 2'] });
       assert.ok(await pulls(r, 'myimage', 'mytag'));

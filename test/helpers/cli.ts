@@ -56,3 +56,32 @@ export function runCliAsync(
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
+
+/**
+ * `prune|gc <root> --db <db> --format json [--apply] --min-age A --upload-age A` (A: `0s` unless
+ * given), the run the safety tests repeat, with `--jobs`, `--quarantine` and `extra` appended.
+ */
+export function runArgs(
+  command: 'prune' | 'gc',
+  root: string,
+  db: string,
+  opts: { apply?: boolean; age?: string; jobs?: number; quarantine?: string; extra?: string[] } = {},
+): string[] {
+  const age = opts.age ?? '0s';
+  return [
+    command,
+    root,
+    '--db',
+    db,
+    '--format',
+    'json',
+    ...(opts.apply ? ['--apply'] : []),
+    '--min-age',
+    age,
+    '--upload-age',
+    age,
+    ...(opts.jobs === undefined ? [] : ['--jobs', String(opts.jobs)]),
+    ...(opts.quarantine ? ['--quarantine', opts.quarantine] : []),
+    ...(opts.extra ?? []),
+  ];
+}

@@ -1,42 +1,77 @@
 /**
- * Builds storage trees by hand, at test time (git keeps no empty directories), for the shapes
- * the real registry cannot produce: crash debris, garbage links, 3.x-only layouts.
+ * The one storage-tree builder of the tests and scripts/gen-tree.ts: every path through the grammar
+ * (src/layout/paths.ts). Tests use it for the shapes the real registry cannot produce (crash
+ * debris, garbage links, 3.x-only layouts; git keeps no empty directories, so trees are built at
+ * test time); the benchmark generator for its million-file trees, hence the counters and a
+ * directory creation that costs no extra system call when the parent already exists.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, lstatSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Digest } from '../../src/layout/digest.js';
-import { inRepository, pathFor } from '../../src/layout/paths.js';
+import { BLOBS, REPOSITORIES, STORAGE_PREFIX, inRepository, pathFor } from '../../src/layout/paths.js';
 
 export function sha256(data: string | Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
+
+const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
 export class StorageTree {
   /** The registry rootdirectory. */
   readonly root: string;
   /** root/docker/registry/v2 */
   readonly v2: string;
+  /** What this builder created below v2 (not counting repositories/ and blobs/ themselves). */
+  readonly made = { dirs: 0, files: 0, bytes: 0 };
+  /** Byte size of every blob written, by digest: what manifests declare. */
+  private readonly sizes = new Map<string, number>();
 
   constructor(root?: string) {
     this.root = root ?? mkdtempSync(path.join(tmpdir(), 'regaudit-tree-'));
-    this.v2 = path.join(this.root, 'docker', 'registry', 'v2');
-    mkdirSync(path.join(this.v2, 'repositories'), { recursive: true });
-    mkdirSync(path.join(this.v2, 'blobs'), { recursive: true });
+    this.v2 = path.join(this.root, STORAGE_PREFIX);
+    mkdirSync(path.join(this.v2, REPOSITORIES), { recursive: true });
+    mkdirSync(path.join(this.v2, BLOBS), { recursive: true });
   }
 
   /** Writes a file (creating parents) at a path relative to v2. */
   file(rel: string, content: string | Buffer): this {
     const abs = path.join(this.v2, rel);
-    mkdirSync(path.dirname(abs), { recursive: true });
-    writeFileSync(abs, content);
+    try {
+      writeFileSync(abs, content);
+    } catch (e) {
+      if (code(e) !== 'ENOENT') throw e;
+      this.mkdirs(path.dirname(abs));
+      writeFileSync(abs, content);
+    }
+    this.made.files++;
+    this.made.bytes += typeof content === 'string' ? Buffer.byteLength(content) : content.length;
     return this;
   }
 
+  /** mkdir -p of a path relative to v2. */
   dir(rel: string): this {
-    mkdirSync(path.join(this.v2, rel), { recursive: true });
+    this.created(rel);
     return this;
+  }
+
+  /** mkdir -p of a path relative to v2; true when this call created it. */
+  created(rel: string): boolean {
+    return this.mkdirs(path.join(this.v2, rel));
+  }
+
+  private mkdirs(abs: string): boolean {
+    try {
+      mkdirSync(abs);
+    } catch (e) {
+      if (code(e) === 'EEXIST') return false;
+      if (code(e) !== 'ENOENT') throw e;
+      this.mkdirs(path.dirname(abs));
+      mkdirSync(abs);
+    }
+    this.made.dirs++;
+    return true;
   }
 
   remove(rel: string): this {
@@ -48,7 +83,15 @@ export class StorageTree {
   blob(content: string | Buffer): string {
     const d = sha256(content);
     this.file(pathFor({ kind: 'blobData', digest: d as Digest }), content);
+    this.sizes.set(d, typeof content === 'string' ? Buffer.byteLength(content) : content.length);
     return d;
+  }
+
+  /** The size of a blob this tree wrote (what a descriptor of it declares). */
+  sizeOf(digest: string): number {
+    const n = this.sizes.get(digest);
+    if (n === undefined) throw new Error(`${digest} was not written by this tree`);
+    return n;
   }
 
   layerLink(repo: string, digest: string, content: string = digest): this {
@@ -81,10 +124,14 @@ export class StorageTree {
     const manifestJson = JSON.stringify({
       schemaVersion: 2,
       mediaType: opts.mediaType ?? 'application/vnd.docker.distribution.manifest.v2+json',
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 10, digest: config },
-      layers: layerDigests.map((d, i) => ({
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        size: this.sizeOf(config),
+        digest: config,
+      },
+      layers: layerDigests.map((d) => ({
         mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-        size: layers[i]!.length,
+        size: this.sizeOf(d),
         digest: d,
       })),
     });
@@ -119,7 +166,7 @@ export class StorageTree {
       manifests: children.map((digest, i) => ({
         mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
         digest,
-        size: 100,
+        size: this.sizeOf(digest),
         platform: { os: 'linux', architecture: arches[i] ?? `arch${i}` },
       })),
     });

@@ -32,22 +32,10 @@ import {
   workDir,
   writeStorage,
   type PruneJson,
+  pruneArgs,
 } from './support.js';
 
 const LOCK = '.regaudit-prune.lock';
-const pruneArgs = (root: string, db: string, ...extra: string[]): string[] => [
-  'prune',
-  root,
-  '--db',
-  db,
-  '--format',
-  'json',
-  '--min-age',
-  '0s',
-  '--upload-age',
-  '0s',
-  ...extra,
-];
 
 function writeLock(v2: string, holder: { pid: number; host?: string }): void {
   writeFileSync(

@@ -9,14 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCliAsync as runAsync } from '../helpers/cli.js';
+import { runArgs, runCliAsync as runAsync } from '../helpers/cli.js';
+import { killAtEveryPoint } from '../helpers/kill-points.js';
 import {
   catalog,
   deleteTag,
-  garbageCollect,
   pulls,
   pushBlobOnly,
   pushImage,
@@ -25,6 +24,7 @@ import {
   startUpload,
 } from '../helpers/registry.js';
 import { V2, assertSameSnapshot, copyTree, memTempDir, snapshotDiff, storageSnapshot } from './support.js';
+import { pushThenCollect } from '../helpers/scenario.js';
 
 const tools = requireRegistryTools();
 
@@ -60,18 +60,6 @@ function leftovers(root: string): string[] {
   return out;
 }
 
-/** Runs `attempt(n)` for n = 1, 2, … (a few at a time) until one completes without being killed; returns how many were killed. */
-async function everyKillPoint(attempt: (n: number) => Promise<boolean>): Promise<number> {
-  // the runs mostly wait on process start-up and the filesystem: a few more than the cores
-  const width = Math.max(3, Math.min(8, os.availableParallelism() * 2));
-  for (let base = 1; base < 2000; base += width) {
-    const finished = await Promise.all(Array.from({ length: width }, (_, i) => attempt(base + i)));
-    const first = finished.indexOf(true);
-    if (first >= 0) return base + first - 1;
-  }
-  throw new Error('prune never finished');
-}
-
 describe(
   'crash safety: SIGKILL before each mutating filesystem call, then rerun',
   { skip: tools.skip || undefined, timeout: 900_000 },
@@ -85,48 +73,32 @@ describe(
     before(async () => {
       work = memTempDir('crash');
       pristine = path.join(work, 'pristine');
-      const reg = await startRegistry(pristine);
-      try {
-        await pushImage(reg, 'keep', 'v1', { layers: ['shared base', 'keep 1'] });
-        await pushImage(reg, 'keep', 'v2', { layers: ['shared base', 'keep 2'] });
-        await deleteTag(reg, 'keep', 'v1');
-        await pushImage(reg, 'lib', 'v1', { layers: ['shared base', 'lib 1'] }, { format: 'oci' });
-        await deleteTag(reg, 'lib', 'v1');
-        await pushImage(reg, 'org/team', 'v1', { layers: ['team tools'] });
-        await deleteTag(reg, 'org/team', 'v1');
-        await pushImage(reg, 'org/team/app', 'v1', { layers: ['shared base', 'app 1'] });
-        await pushImage(reg, 'solo/deep/one', 'x', { layers: ['solo'] });
-        await deleteTag(reg, 'solo/deep/one', 'x');
-        await pushImage(reg, 'untagged', 'v1', { layers: ['untagged 1'] });
-        await pushImage(reg, 'untagged', 'v1', { layers: ['untagged 2'] });
-        await deleteTag(reg, 'untagged', 'v1');
-        await pushBlobOnly(reg, 'blobonly', 'an aborted push');
-        await startUpload(reg, 'stale-upload', 'half a layer');
-      } finally {
-        await reg.stop();
-      }
-      const gc = garbageCollect(pristine);
-      assert.equal(gc.code, 0, gc.stderr);
+      await pushThenCollect(
+        () => startRegistry(pristine),
+        async (reg) => {
+          await pushImage(reg, 'keep', 'v1', { layers: ['shared base', 'keep 1'] });
+          await pushImage(reg, 'keep', 'v2', { layers: ['shared base', 'keep 2'] });
+          await deleteTag(reg, 'keep', 'v1');
+          await pushImage(reg, 'lib', 'v1', { layers: ['shared base', 'lib 1'] }, { format: 'oci' });
+          await deleteTag(reg, 'lib', 'v1');
+          await pushImage(reg, 'org/team', 'v1', { layers: ['team tools'] });
+          await deleteTag(reg, 'org/team', 'v1');
+          await pushImage(reg, 'org/team/app', 'v1', { layers: ['shared base', 'app 1'] });
+          await pushImage(reg, 'solo/deep/one', 'x', { layers: ['solo'] });
+          await deleteTag(reg, 'solo/deep/one', 'x');
+          await pushImage(reg, 'untagged', 'v1', { layers: ['untagged 1'] });
+          await pushImage(reg, 'untagged', 'v1', { layers: ['untagged 2'] });
+          await deleteTag(reg, 'untagged', 'v1');
+          await pushBlobOnly(reg, 'blobonly', 'an aborted push');
+          await startUpload(reg, 'stale-upload', 'half a layer');
+        },
+      );
       pristineServed = served(pristine);
       pristineAll = storageSnapshot(pristine);
       // the uninterrupted result
       const ref = path.join(work, 'reference');
       copyTree(pristine, ref);
-      const r = await runAsync([
-        'prune',
-        ref,
-        '--db',
-        path.join(work, 'ref.db'),
-        '--format',
-        'json',
-        '--apply',
-        '--min-age',
-        '0s',
-        '--upload-age',
-        '0s',
-        '--jobs',
-        '0',
-      ]);
+      const r = await runAsync(runArgs('prune', ref, path.join(work, 'ref.db'), { apply: true, jobs: 0 }));
       assert.equal(r.code, 0, r.stderr);
       const deleted = (JSON.parse(r.stdout) as { repositories: Array<{ name: string; deleted: boolean }> }).repositories
         .filter((x) => x.deleted)
@@ -156,68 +128,52 @@ describe(
 
     for (const mode of ['delete', 'quarantine'] as const) {
       it(`${mode}: every kill point leaves live repositories intact, and a rerun finishes the job`, async (t) => {
-        const killedAt: number[] = [];
         const sampled: string[] = [];
-        const kills = await everyKillPoint(async (n) => {
-          const dir = path.join(work, `${mode}-${n}`);
-          const root = path.join(dir, 'storage');
-          mkdirSync(dir);
-          copyTree(pristine, root);
-          const q = path.join(dir, 'quarantine');
-          const args = [
-            'prune',
-            root,
-            '--db',
-            path.join(dir, 'db'),
-            '--format',
-            'json',
-            '--apply',
-            '--min-age',
-            '0s',
-            '--upload-age',
-            '0s',
-            '--jobs',
-            '0',
-            ...(mode === 'quarantine' ? ['--quarantine', q] : []),
-          ];
-          const first = await runAsync(args, { REGAUDIT_CRASH_AT: String(n) });
-          if (first.signal === null) {
-            assert.equal(first.code, 0, first.stderr);
-            rmSync(dir, { recursive: true, force: true });
-            return true;
-          }
-          assert.equal(first.signal, 'SIGKILL', `kill point ${n}: ${first.stderr}`);
-          killedAt.push(n);
-          assertSameSnapshot(pristineServed, served(root), `kill point ${n}: what the registry serves`);
-          if (n % 9 === 4) {
-            sampled.push(String(n));
-            copyTree(root, `${root}-served`);
-            await servesLive(`${root}-served`, `kill point ${n}`);
-          }
-          const rerun = await runAsync(args);
-          assert.equal(rerun.code, 0, `rerun after kill point ${n}: ${rerun.stderr}`);
-          assertSameSnapshot(pristineServed, served(root), `after the rerun of kill point ${n}`);
-          assert.deepEqual(leftovers(root), [], `after the rerun of kill point ${n}`);
-          assert.deepEqual(
-            snapshotDiff(new Map(reference.map((l) => [l, ''])), new Map(shape(root).map((l) => [l, '']))),
-            [],
-            `kill point ${n}: result differs from an uninterrupted run`,
-          );
-          for (const e of EMPTY)
-            for (const p of ['_layers', '_manifests', '_uploads'])
-              assert.ok(!existsSync(path.join(root, V2, 'repositories', e, p)), `${n}: ${e}/${p}`);
-          if (mode === 'quarantine') {
-            const batches = readdirSync(q).filter((x) => !x.startsWith('.'));
-            assert.equal(batches.length, 1, `kill point ${n}: one batch, resumed (${batches})`);
-            const restored = await runAsync(['restore', path.join(q, batches[0]!), '--format', 'json']);
-            assert.equal(restored.code, 0, `restore after kill point ${n}: ${restored.stderr}`);
-            assertSameSnapshot(pristineAll, storageSnapshot(root), `kill point ${n}, rerun, restore`);
-          }
-          rmSync(dir, { recursive: true, force: true });
-          return false;
+        const root = (n: number): string => path.join(work, `${mode}-${n}`, 'storage');
+        const q = (n: number): string => path.join(work, `${mode}-${n}`, 'quarantine');
+        const killedAt = await killAtEveryPoint({
+          what: 'prune',
+          setup: (n) => {
+            const dir = path.join(work, `${mode}-${n}`);
+            mkdirSync(dir);
+            copyTree(pristine, root(n));
+            const args = runArgs('prune', root(n), path.join(dir, 'db'), {
+              apply: true,
+              jobs: 0,
+              quarantine: mode === 'quarantine' ? q(n) : undefined,
+            });
+            return { dir, args };
+          },
+          killed: async (n) => {
+            assertSameSnapshot(pristineServed, served(root(n)), `kill point ${n}: what the registry serves`);
+            if (n % 9 === 4) {
+              sampled.push(String(n));
+              copyTree(root(n), `${root(n)}-served`);
+              await servesLive(`${root(n)}-served`, `kill point ${n}`);
+            }
+          },
+          rerun: async (n) => {
+            assertSameSnapshot(pristineServed, served(root(n)), `after the rerun of kill point ${n}`);
+            assert.deepEqual(leftovers(root(n)), [], `after the rerun of kill point ${n}`);
+            assert.deepEqual(
+              snapshotDiff(new Map(reference.map((l) => [l, ''])), new Map(shape(root(n)).map((l) => [l, '']))),
+              [],
+              `kill point ${n}: result differs from an uninterrupted run`,
+            );
+            for (const e of EMPTY)
+              for (const p of ['_layers', '_manifests', '_uploads'])
+                assert.ok(!existsSync(path.join(root(n), V2, 'repositories', e, p)), `${n}: ${e}/${p}`);
+            if (mode === 'quarantine') {
+              const batches = readdirSync(q(n)).filter((x) => !x.startsWith('.'));
+              assert.equal(batches.length, 1, `kill point ${n}: one batch, resumed (${batches})`);
+              const restored = await runAsync(['restore', path.join(q(n), batches[0]!), '--format', 'json']);
+              assert.equal(restored.code, 0, `restore after kill point ${n}: ${restored.stderr}`);
+              assertSameSnapshot(pristineAll, storageSnapshot(root(n)), `kill point ${n}, rerun, restore`);
+            }
+          },
         });
+        const kills = killedAt.length;
         assert.ok(kills >= 20, `only ${kills} kill points`);
-        assert.equal(killedAt.length, kills);
         assert.ok(sampled.length >= 2, 'the registry was started on interrupted storage');
         t.diagnostic(`${mode}: ${kills} kill points, registry checked at ${sampled.join(', ')}`);
       });
@@ -228,50 +184,32 @@ describe(
       mkdirSync(base);
       copyTree(pristine, path.join(base, 'storage'));
       const q = path.join(base, 'quarantine');
-      const p = await runAsync([
-        'prune',
-        path.join(base, 'storage'),
-        '--db',
-        path.join(base, 'db'),
-        '--format',
-        'json',
-        '--apply',
-        '--min-age',
-        '0s',
-        '--upload-age',
-        '0s',
-        '--jobs',
-        '0',
-        '--quarantine',
-        q,
-      ]);
+      const p = await runAsync(
+        runArgs('prune', path.join(base, 'storage'), path.join(base, 'db'), { apply: true, jobs: 0, quarantine: q }),
+      );
       assert.equal(p.code, 0, p.stderr);
-      const kills = await everyKillPoint(async (n) => {
-        const dir = path.join(work, `restore-${n}`);
-        copyTree(base, dir);
-        const batch = path.join(
-          dir,
-          'quarantine',
-          readdirSync(path.join(dir, 'quarantine')).find((x) => !x.startsWith('.'))!,
-        );
-        const root = path.join(dir, 'storage');
-        // the journal names the original root; point restore at the copy
-        const args = ['restore', batch, '--root', root, '--format', 'json'];
-        const first = await runAsync(args, { REGAUDIT_CRASH_AT: String(n) });
-        if (first.signal === null) {
-          assert.equal(first.code, 0, first.stderr);
-          assertSameSnapshot(pristineAll, storageSnapshot(root), 'uninterrupted restore');
-          rmSync(dir, { recursive: true, force: true });
-          return true;
-        }
-        assertSameSnapshot(pristineServed, served(root), `restore kill point ${n}`);
-        const rerun = await runAsync(args);
-        assert.equal(rerun.code, 0, `restore rerun after kill point ${n}: ${rerun.stderr}`);
-        assertSameSnapshot(pristineAll, storageSnapshot(root), `restore kill point ${n} + rerun`);
-        assert.deepEqual(leftovers(root), [], `restore kill point ${n}`);
-        rmSync(dir, { recursive: true, force: true });
-        return false;
+      const root = (n: number): string => path.join(work, `restore-${n}`, 'storage');
+      const killedAt = await killAtEveryPoint({
+        what: 'restore',
+        setup: (n) => {
+          const dir = path.join(work, `restore-${n}`);
+          copyTree(base, dir);
+          const batch = path.join(
+            dir,
+            'quarantine',
+            readdirSync(path.join(dir, 'quarantine')).find((x) => !x.startsWith('.'))!,
+          );
+          // the journal names the original root; point restore at the copy
+          return { dir, args: ['restore', batch, '--root', root(n), '--format', 'json'] };
+        },
+        finished: (n) => assertSameSnapshot(pristineAll, storageSnapshot(root(n)), 'uninterrupted restore'),
+        killed: (n) => assertSameSnapshot(pristineServed, served(root(n)), `restore kill point ${n}`),
+        rerun: (n) => {
+          assertSameSnapshot(pristineAll, storageSnapshot(root(n)), `restore kill point ${n} + rerun`);
+          assert.deepEqual(leftovers(root(n)), [], `restore kill point ${n}`);
+        },
       });
+      const kills = killedAt.length;
       assert.ok(kills >= 10, `only ${kills} kill points`);
       t.diagnostic(`restore: ${kills} kill points`);
     });

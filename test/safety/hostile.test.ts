@@ -46,6 +46,7 @@ import {
   writeStorage,
   type PruneJson,
   deletedBy,
+  pruneArgs,
 } from './support.js';
 
 const require = createRequire(import.meta.url);
@@ -59,19 +60,6 @@ interface ReportJson {
 const deleted = deletedBy;
 const reasonOf = (p: PruneJson, name: string): string | undefined =>
   p.repositories.find((r) => r.name === name)?.reason;
-const pruneArgs = (root: string, db: string, ...extra: string[]): string[] => [
-  'prune',
-  root,
-  '--db',
-  db,
-  '--format',
-  'json',
-  '--min-age',
-  '0s',
-  '--upload-age',
-  '0s',
-  ...extra,
-];
 
 describe('hostile input (any user)', () => {
   const work = workDir('hostile');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runArgs, runCli } from '../helpers/cli.js';
 import {
   V2,
   assertSameSnapshot,
@@ -56,21 +56,7 @@ describe('quarantine, journal and restore', () => {
     const db = path.join(work(), 'exact.db');
     const pristine = storageSnapshot(root);
 
-    const out = cliJson<PruneJson>([
-      'prune',
-      root,
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--apply',
-      '--min-age',
-      '1h',
-      '--upload-age',
-      '1h',
-      '--quarantine',
-      qdir,
-    ]);
+    const out = cliJson<PruneJson>(runArgs('prune', root, db, { apply: true, age: '1h', quarantine: qdir }));
     assert.deepEqual(deleted(out), [...EMPTY].sort());
     assert.ok(out.quarantine?.batch, JSON.stringify(out.quarantine));
     const batch = out.quarantine.batch;
@@ -195,21 +181,7 @@ describe('quarantine, journal and restore', () => {
     const v2 = build(root);
     const qdir = path.join(work(), 'recreated-q');
     const db = path.join(work(), 'recreated.db');
-    const out = cliJson<PruneJson>([
-      'prune',
-      root,
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--apply',
-      '--min-age',
-      '0s',
-      '--upload-age',
-      '0s',
-      '--quarantine',
-      qdir,
-    ]);
+    const out = cliJson<PruneJson>(runArgs('prune', root, db, { apply: true, quarantine: qdir }));
     const batch = out.quarantine!.batch!;
     // a push re-creates `a` (the 2.x marker appears first)
     mkdirSync(path.join(v2, 'repositories/a/_layers/sha256', hex('new layer')), { recursive: true });
@@ -232,19 +204,7 @@ describe('quarantine, journal and restore', () => {
     build(root);
     const db = path.join(work(), 'journal.db');
     cliJson(['prune', root, '--db', db, '--format', 'json', '--min-age', '0s']);
-    const applied = cliJson<PruneJson>([
-      'prune',
-      root,
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--apply',
-      '--min-age',
-      '0s',
-      '--upload-age',
-      '0s',
-    ]);
+    const applied = cliJson<PruneJson>(runArgs('prune', root, db, { apply: true }));
     const runs = cliJson<{ runs: any[] }>(['journal', '--db', db, '--format', 'json']).runs;
     assert.deepEqual(
       runs.map((r) => [r.mode, r.status]),
@@ -289,21 +249,7 @@ describe('quarantine, journal and restore', () => {
     const qdir = path.join(work(), 'resume-q');
     const db = path.join(work(), 'resume.db');
     const pristine = storageSnapshot(root);
-    const args = [
-      'prune',
-      root,
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--apply',
-      '--min-age',
-      '0s',
-      '--upload-age',
-      '0s',
-      '--quarantine',
-      qdir,
-    ];
+    const args = runArgs('prune', root, db, { apply: true, quarantine: qdir });
     // calls 1-5 create the batch, 6-8 the deepest repository's directory in it, 9 moves its _manifests:
     // killed before its _layers moves
     const killed = runCli(args, { env: { REGAUDIT_CRASH_AT: '10' } });
@@ -332,21 +278,9 @@ describe('quarantine, journal and restore', () => {
     for (const name of ['p1', 'p2', 'p3']) {
       const root = path.join(work(), name);
       build(root);
-      const out = cliJson<PruneJson>([
-        'prune',
-        root,
-        '--db',
-        path.join(work(), `${name}.db`),
-        '--format',
-        'json',
-        '--apply',
-        '--min-age',
-        '0s',
-        '--upload-age',
-        '0s',
-        '--quarantine',
-        qdir,
-      ]);
+      const out = cliJson<PruneJson>(
+        runArgs('prune', root, path.join(work(), `${name}.db`), { apply: true, quarantine: qdir }),
+      );
       batches.push(out.quarantine!.batch!);
     }
     // p1 finished 40 days ago, p2 today; p3 is left running by a killed prune; plus a directory that is no batch
@@ -425,21 +359,7 @@ describe('quarantine across filesystems (tmpfs)', { skip: root.skip || undefined
     const pristine = storageSnapshot(rootDir);
     const qdir = path.join(work(), 'q/batches');
     const db = path.join(work(), 'x.db');
-    const out = cliJson<PruneJson>([
-      'prune',
-      rootDir,
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--apply',
-      '--min-age',
-      '0s',
-      '--upload-age',
-      '0s',
-      '--quarantine',
-      qdir,
-    ]);
+    const out = cliJson<PruneJson>(runArgs('prune', rootDir, db, { apply: true, quarantine: qdir }));
     assert.deepEqual(deleted(out), [...EMPTY].sort());
     const batch = out.quarantine!.batch!;
     assert.ok(

@@ -17,16 +17,16 @@ import {
   readlinkSync,
   rmSync,
   utimesSync,
-  writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cliPath, runCli, type CliResult } from '../helpers/cli.js';
+import { cliPath, runArgs, runCli, type CliResult } from '../helpers/cli.js';
 import type { PruneJson } from '../helpers/json.js';
 import type { Digest } from '../../src/layout/digest.js';
-import { pathFor } from '../../src/layout/paths.js';
+import { STORAGE_PREFIX, pathFor } from '../../src/layout/paths.js';
+import { StorageTree } from '../helpers/tree.js';
 
-export const V2 = 'docker/registry/v2';
+export const V2 = STORAGE_PREFIX;
 
 /** 64 hex characters derived from `seed`. */
 export function hex(seed: string): string {
@@ -62,6 +62,10 @@ export function workDir(prefix: string): () => string {
 
 export type { PruneJson };
 
+/** A dry-run prune with --min-age and --upload-age 0s, `extra` appended. */
+export const pruneArgs = (root: string, db: string, ...extra: string[]): string[] =>
+  runArgs('prune', root, db, { extra });
+
 /** Names of the repositories a prune removed, sorted. */
 export const deletedBy = (p: PruneJson): string[] =>
   p.repositories
@@ -75,17 +79,12 @@ export const deletedBy = (p: PruneJson): string[] =>
  * default --min-age does not hold anything.
  */
 export function writeStorage(root: string, entries: Record<string, string | Buffer | null>, ageDays = 30): string {
-  const v2 = path.join(root, V2);
-  mkdirSync(path.join(v2, 'repositories'), { recursive: true });
-  mkdirSync(path.join(v2, 'blobs'), { recursive: true });
+  const tree = new StorageTree(root);
   for (const [rel, content] of Object.entries(entries)) {
-    const abs = path.join(v2, rel);
-    if (rel.endsWith('/')) mkdirSync(abs, { recursive: true });
-    else {
-      mkdirSync(path.dirname(abs), { recursive: true });
-      writeFileSync(abs, content ?? '');
-    }
+    if (rel.endsWith('/')) tree.dir(rel);
+    else tree.file(rel, content ?? '');
   }
+  const v2 = tree.v2;
   // every entry written and every directory above it, deepest first (no walk: the list is known)
   const s = (Date.now() - ageDays * 86_400_000) / 1000;
   for (const rel of storagePaths(entries).sort((a, b) => b.split('/').length - a.split('/').length))
