@@ -13,18 +13,23 @@
  *   blob is not marked *at that repository's turn* (catalog order) is removed.
  * Sweep, both: every blobs/**\/data whose digest is not marked is deleted.
  */
-export type GcScenarioId = '2' | '2-m' | '3' | '3-m';
+import { GC_MEDIA_TYPES } from '../layout/manifest.js';
+import type {
+  GcBadLinkRow,
+  GcDebrisRow,
+  GcManifestRow,
+  GcMarkRule,
+  GcRepositoryRow,
+  GcScenarioId,
+} from '../index/gc-rows.js';
+export type { GcScenarioId };
+export type { GcBadLinkRow, GcDebrisRow, GcManifestRow, GcRepositoryRow };
 
-export interface GcScenario {
+/** A scenario: the part the index's SQL needs (src/index/gc-rows.ts), and the command it predicts. */
+export interface GcScenario extends GcMarkRule {
   id: GcScenarioId;
-  version: 2 | 3;
-  deleteUntagged: boolean;
   /** The command this scenario predicts. */
   command: string;
-  /** Catalog marker that makes a directory a repository for this version. */
-  marker: 'has_layers' | 'has_manifests';
-  /** held column a row must have set to be marked (null: every holding row is marked). */
-  markFlag: 'tagged' | 'live' | null;
 }
 
 export const GC_SCENARIOS: readonly GcScenario[] = [
@@ -62,14 +67,6 @@ export const GC_SCENARIOS: readonly GcScenario[] = [
   },
 ];
 
-/** Media types the manifest store of both versions unmarshals for schemaVersion 2 (plus "" / absent). */
-export const GC_MEDIA_TYPES: readonly string[] = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-];
-
 /** A condition that stops the real run in its mark phase (nothing is deleted) or makes this prediction unsure. */
 export interface GcIssue {
   effect: 'aborts' | 'uncertain' | 'breaks';
@@ -77,45 +74,6 @@ export interface GcIssue {
   digest?: string;
   path?: string;
   message: string;
-}
-
-export interface GcRepositoryRow {
-  name: string;
-  nameProblem: string | null;
-  hasLayers: boolean;
-  hasManifests: boolean;
-  /** null: scanned before the index recorded it (treated as present). */
-  hasTagsDir: boolean | null;
-  problem: string | null;
-  /** Revision links whose manifest blob exists. */
-  revisions: number;
-  /** Of those, revisions no tag's current link names. */
-  untagged: number;
-}
-
-export interface GcBadLinkRow {
-  repository: string;
-  kind: string;
-  tag: string | null;
-  pathDigest: string | null;
-  problem: string;
-}
-
-export interface GcManifestRow {
-  repository: string;
-  digest: string;
-  /** Read problem (too-large, not-json, unknown-schema, unreadable) or null. */
-  problem: string | null;
-  mediaType: string | null;
-  schemaVersion: number | null;
-  current: boolean;
-  tagged: boolean;
-  live: boolean;
-}
-
-export interface GcDebrisRow {
-  path: string;
-  kind: string;
 }
 
 export interface GcIssueInput {

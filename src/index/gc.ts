@@ -3,18 +3,27 @@
  * over the derived `held` table in temporary tables (which a read-only connection may create).
  */
 import type { ReadableDB } from './open.js';
-import type { GcBadLinkRow, GcManifestRow, GcRepositoryRow, GcScenario } from '../gc/scenarios.js';
-import { GC_MEDIA_TYPES } from '../gc/scenarios.js';
+import type {
+  GcBadLinkRow,
+  GcBlob,
+  GcBrokenTag,
+  GcLayerLink,
+  GcManifest,
+  GcManifestRow,
+  GcMarkRule,
+  GcRepositoryRow,
+  GcSets,
+} from './gc-rows.js';
 import type { CatalogEntry } from '../layout/catalog.js';
-import type { GcBlob, GcBrokenTag, GcLayerLink, GcManifest, GcSets } from '../gc/prediction.js';
+import { GC_MEDIA_TYPES } from '../layout/manifest.js';
 
 /** held rows this scenario marks, as a predicate on `x` joined to its repository `rx`. */
-function marks(s: GcScenario): string {
+function marks(s: GcMarkRule): string {
   return `x.holders > 0 AND rx.${s.marker} = 1${s.markFlag ? ` AND x.${s.markFlag} = 1` : ''}`;
 }
 
 /** gc_marks column saying whether a digest is marked in this scenario. */
-const markColumn = (s: GcScenario): string => `m${s.id.replace('-', '_')}`;
+const markColumn = (s: GcMarkRule): string => `m${s.id.replace('-', '_')}`;
 
 const TEMP = ['gc_marks', 'gc_sweep', 'gc_deleted', 'gc_pos', 'gc_minpos', 'gc_lost'];
 
@@ -25,7 +34,7 @@ const TEMP = ['gc_marks', 'gc_sweep', 'gc_deleted', 'gc_pos', 'gc_minpos', 'gc_l
 export function gcSets(
   db: ReadableDB,
   scanId: number,
-  scenarios: readonly GcScenario[],
+  scenarios: readonly GcMarkRule[],
   positions: ReadonlyMap<string, number>,
 ): GcSets[] {
   const p = { scan: scanId };
@@ -55,7 +64,7 @@ export function gcSets(
   }
 }
 
-function scenario(db: ReadableDB, p: { scan: number }, s: GcScenario): GcSets {
+function scenario(db: ReadableDB, p: { scan: number }, s: GcMarkRule): GcSets {
   const marked = (digest: string): string =>
     `EXISTS (SELECT 1 FROM gc_marks k WHERE k.digest = ${digest} AND k.${markColumn(s)} = 1)`;
   for (const t of ['gc_sweep', 'gc_deleted', 'gc_minpos', 'gc_lost']) db.exec(`DROP TABLE IF EXISTS temp.${t}`);

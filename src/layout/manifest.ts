@@ -20,6 +20,17 @@ export const MEDIA_TYPES = {
   ociLayer: 'application/vnd.oci.image.layer.v1.tar+gzip',
 } as const;
 
+/**
+ * Media types the manifest store of both registry versions unmarshals for schemaVersion 2 (plus ""
+ * or absent); it refuses any other (src/gc/scenarios.ts: what garbage-collect does then).
+ */
+export const GC_MEDIA_TYPES: readonly string[] = [
+  MEDIA_TYPES.dockerManifest,
+  MEDIA_TYPES.dockerList,
+  MEDIA_TYPES.ociManifest,
+  MEDIA_TYPES.ociIndex,
+];
+
 export type RefRole = 'config' | 'layer' | 'child' | 'subject' | 'blobsum';
 
 export interface ManifestRef {

@@ -63,3 +63,14 @@ test('storage drivers import no scanner, rule, planner or applier', () => {
   }
   assert.deepEqual(wrong, []);
 });
+
+test('the index owns what it produces: src/index imports no scanner, model, rule, planner, applier or use case', () => {
+  const graph = importGraph();
+  const above = ['scan/', 'gc/', 'audit/', 'prune/', 'reclaim/', 'app/', 'report/', 'cli/'];
+  const wrong: string[] = [];
+  for (const [f, deps] of graph) {
+    if (!f.startsWith('index/')) continue;
+    for (const d of deps) if (above.some((h) => d.startsWith(h))) wrong.push(`${f} → ${d}`);
+  }
+  assert.deepEqual(wrong, []);
+});
