@@ -8,10 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCliAsync as runAsync } from '../helpers/cli.js';
+import { runArgs, runCliAsync as runAsync } from '../helpers/cli.js';
+import { killAtEveryPoint } from '../helpers/kill-points.js';
+import { pushThenCollect } from '../helpers/scenario.js';
 import {
   catalog,
   deleteTag,
@@ -42,35 +43,8 @@ function files(root: string): Map<string, string> {
   );
 }
 
-function gcArgs(root: string, db: string, q?: string): string[] {
-  return [
-    'gc',
-    root,
-    '--db',
-    db,
-    '--format',
-    'json',
-    '--apply',
-    '--delete-untagged',
-    '--min-age',
-    '0s',
-    '--upload-age',
-    '0s',
-    '--jobs',
-    '0',
-    ...(q ? ['--quarantine', q] : []),
-  ];
-}
-
-async function everyKillPoint(attempt: (n: number) => Promise<boolean>): Promise<number> {
-  const width = Math.max(3, Math.min(8, os.availableParallelism() * 2));
-  for (let base = 1; base < 2000; base += width) {
-    const finished = await Promise.all(Array.from({ length: width }, (_, i) => attempt(base + i)));
-    const first = finished.indexOf(true);
-    if (first >= 0) return base + first - 1;
-  }
-  throw new Error('gc never finished');
-}
+const gcArgs = (root: string, db: string, q?: string): string[] =>
+  runArgs('gc', root, db, { apply: true, jobs: 0, quarantine: q, extra: ['--delete-untagged'] });
 
 describe(
   'crash safety of gc: SIGKILL before each mutating call, then rerun',
@@ -84,21 +58,22 @@ describe(
     before(async () => {
       work = memTempDir('gc-crash');
       pristine = path.join(work, 'pristine');
-      const reg = await startRegistry(pristine);
-      try {
-        await pushImage(reg, 'keep', 'v1', { layers: ['shared base', 'keep 1'] });
-        await pushImage(reg, 'keep', 'v2', { layers: ['shared base', 'keep 2'] });
-        await deleteTag(reg, 'keep', 'v1');
-        await pushImage(reg, 'lib', 'v1', { layers: ['shared base', 'lib 1'] }, { format: 'oci' });
-        await deleteTag(reg, 'lib', 'v1');
-        await pushImage(reg, 'org/team/app', 'v1', { layers: ['shared base', 'app 1'] });
-        await pushImage(reg, 'org/team/app', 'v1', { layers: ['shared base', 'app 2'] });
-        await pushIndex(reg, 'multi', 'latest', [{ layers: ['multi amd64'] }, { layers: ['multi arm64'] }]);
-        await pushBlobOnly(reg, 'blobonly', 'an aborted push');
-        await startUpload(reg, 'keep', 'half a layer');
-      } finally {
-        await reg.stop();
-      }
+      await pushThenCollect(
+        () => startRegistry(pristine),
+        async (reg) => {
+          await pushImage(reg, 'keep', 'v1', { layers: ['shared base', 'keep 1'] });
+          await pushImage(reg, 'keep', 'v2', { layers: ['shared base', 'keep 2'] });
+          await deleteTag(reg, 'keep', 'v1');
+          await pushImage(reg, 'lib', 'v1', { layers: ['shared base', 'lib 1'] }, { format: 'oci' });
+          await deleteTag(reg, 'lib', 'v1');
+          await pushImage(reg, 'org/team/app', 'v1', { layers: ['shared base', 'app 1'] });
+          await pushImage(reg, 'org/team/app', 'v1', { layers: ['shared base', 'app 2'] });
+          await pushIndex(reg, 'multi', 'latest', [{ layers: ['multi amd64'] }, { layers: ['multi arm64'] }]);
+          await pushBlobOnly(reg, 'blobonly', 'an aborted push');
+          await startUpload(reg, 'keep', 'half a layer');
+        },
+        { gc: false },
+      );
       pristineFiles = files(pristine);
       const ref = path.join(work, 'reference');
       copyTree(pristine, ref);
@@ -139,48 +114,47 @@ describe(
     for (const mode of ['delete', 'quarantine'] as const) {
       it(`${mode}: every kill point keeps what the registry serves, and a rerun finishes the job`, async (t) => {
         const sampled: string[] = [];
-        const kills = await everyKillPoint(async (n) => {
-          const dir = path.join(work, `${mode}-${n}`);
-          const root = path.join(dir, 'storage');
-          mkdirSync(dir);
-          copyTree(pristine, root);
-          const q = mode === 'quarantine' ? path.join(dir, 'quarantine') : undefined;
-          const args = gcArgs(root, path.join(dir, 'db'), q);
-          const first = await runAsync(args, { REGAUDIT_CRASH_AT: String(n) });
-          if (first.signal === null) {
-            assert.equal(first.code, 0, first.stderr);
-            rmSync(dir, { recursive: true, force: true });
-            return true;
-          }
-          assert.equal(first.signal, 'SIGKILL', `kill point ${n}: ${first.stderr}`);
-          keepsReference(root, `kill point ${n}`);
-          if (n % 7 === 3) {
-            sampled.push(String(n));
-            copyTree(root, `${root}-served`);
-            await servesTags(`${root}-served`, `kill point ${n}`);
-          }
-          const rerun = await runAsync(args);
-          assert.equal(rerun.code, 0, `rerun after kill point ${n}: ${rerun.stderr}`);
-          const diff = snapshotDiff(reference, files(root));
-          assert.deepEqual(
-            diff.slice(0, 10),
-            [],
-            `kill point ${n}: the rerun's result differs from an uninterrupted run`,
-          );
-          if (q) {
-            for (const b of readdirSync(q)
-              .filter((x) => !x.startsWith('.'))
-              .sort()
-              .reverse()) {
-              const back = await runAsync(['restore', path.join(q, b), '--format', 'json']);
-              assert.equal(back.code, 0, `restore ${b} after kill point ${n}: ${back.stderr}`);
+        const root = (n: number): string => path.join(work, `${mode}-${n}`, 'storage');
+        const q = (n: number): string | undefined =>
+          mode === 'quarantine' ? path.join(work, `${mode}-${n}`, 'quarantine') : undefined;
+        const killedAt = await killAtEveryPoint({
+          what: 'gc',
+          setup: (n) => {
+            const dir = path.join(work, `${mode}-${n}`);
+            mkdirSync(dir);
+            copyTree(pristine, root(n));
+            return { dir, args: gcArgs(root(n), path.join(dir, 'db'), q(n)) };
+          },
+          killed: async (n) => {
+            keepsReference(root(n), `kill point ${n}`);
+            if (n % 7 === 3) {
+              sampled.push(String(n));
+              copyTree(root(n), `${root(n)}-served`);
+              await servesTags(`${root(n)}-served`, `kill point ${n}`);
             }
-            const lost = snapshotDiff(pristineFiles, files(root));
-            assert.deepEqual(lost.slice(0, 10), [], `kill point ${n}: restore of every batch`);
-          }
-          rmSync(dir, { recursive: true, force: true });
-          return false;
+          },
+          rerun: async (n) => {
+            const diff = snapshotDiff(reference, files(root(n)));
+            assert.deepEqual(
+              diff.slice(0, 10),
+              [],
+              `kill point ${n}: the rerun's result differs from an uninterrupted run`,
+            );
+            const qn = q(n);
+            if (qn) {
+              for (const b of readdirSync(qn)
+                .filter((x) => !x.startsWith('.'))
+                .sort()
+                .reverse()) {
+                const back = await runAsync(['restore', path.join(qn, b), '--format', 'json']);
+                assert.equal(back.code, 0, `restore ${b} after kill point ${n}: ${back.stderr}`);
+              }
+              const lost = snapshotDiff(pristineFiles, files(root(n)));
+              assert.deepEqual(lost.slice(0, 10), [], `kill point ${n}: restore of every batch`);
+            }
+          },
         });
+        const kills = killedAt.length;
         assert.ok(kills >= 15, `only ${kills} kill points`);
         assert.ok(sampled.length >= 2, 'the registry was started on interrupted storage');
         t.diagnostic(`${mode}: ${kills} kill points, registry checked at ${sampled.join(', ')}`);
