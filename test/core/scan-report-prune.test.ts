@@ -4,20 +4,11 @@ import path from 'node:path';
 import { existsSync, writeFileSync, utimesSync } from 'node:fs';
 import { StorageTree } from '../helpers/tree.js';
 import { runCli, runCliJson } from '../helpers/cli.js';
-import type { PruneJson } from '../helpers/json.js';
+import type { PruneJson, ReportRepo } from '../helpers/json.js';
 
 const HOUR = 3600_000;
 
-interface RepoJson {
-  name: string;
-  state: string;
-  tags: number;
-  revisions: number;
-  layerLinks: number;
-  uploads: number;
-  listedByV2: boolean;
-  listedByV3: boolean;
-}
+type RepoJson = ReportRepo;
 
 /** The seed's storage: an image pushed, deleted through the API, blobs collected; plus neighbours. */
 function seedTree(): StorageTree {

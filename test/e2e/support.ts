@@ -10,7 +10,7 @@ import path from 'node:path';
 import { runCli, runCliJson } from '../helpers/cli.js';
 import { startRegistry } from '../helpers/registry.js';
 import type { Registry } from '../helpers/registry.js';
-import type { PruneJson, PruneRepo } from '../helpers/json.js';
+import type { Finding, PruneJson, PruneRepo, ReportJson, ReportRepo } from '../helpers/json.js';
 
 /**
  * A temp dir holding a storage root and an index db, and at most one registry serving that root.
@@ -49,33 +49,7 @@ export function workspace(): Workspace {
   return ws;
 }
 
-export type RepoState = 'empty' | 'active' | 'untagged' | 'broken';
-
-export interface ReportRepo {
-  name: string;
-  state: RepoState;
-  tags: number;
-  revisions: number;
-  layerLinks: number;
-  uploads: number;
-  listedByV2: boolean;
-  listedByV3: boolean;
-}
-
-export interface Finding {
-  kind: string;
-  severity: string;
-  repository?: string;
-  message: string;
-}
-
-export interface ReportJson {
-  root: string;
-  repositories: ReportRepo[];
-  findings: Finding[];
-}
-
-export type { PruneJson, PruneRepo };
+export type { Finding, PruneJson, PruneRepo, ReportJson, ReportRepo, RepoState } from '../helpers/json.js';
 
 function explain(args: string[], code: number, stderr: string): string {
   return `regaudit ${args.join(' ')} exited ${code}\n${stderr.slice(0, 3000)}`;

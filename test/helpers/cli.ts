@@ -39,22 +39,32 @@ export function runCliJson<T = any>(
   }
 }
 
-/** Runs the built CLI as a child that can be signalled mid-run (crash tests); resolves when it ends. */
-export function runCliAsync(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+export interface CliExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the built CLI without waiting (it can be signalled mid-run); `done` resolves when it ends. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): { pid: number; done: Promise<CliExit> } {
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  const done = new Promise<CliExit>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+  return { pid: child.pid!, done };
+}
+
+/** Runs the built CLI as a child that can be killed mid-run (crash tests); resolves when it ends. */
+export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliExit> {
+  return spawnCli(args, env).done;
 }
 
 /**

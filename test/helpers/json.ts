@@ -18,3 +18,33 @@ export interface PruneJson {
   quarantine?: { dir: string; batch: string | null; resumed: boolean };
   journalRun?: number;
 }
+
+/** What the tests read of `report --format json`. */
+export type RepoState = 'empty' | 'active' | 'untagged' | 'broken';
+
+export interface ReportRepo {
+  name: string;
+  state: RepoState;
+  tags: number;
+  revisions: number;
+  layerLinks: number;
+  uploads: number;
+  listedByV2: boolean;
+  listedByV3: boolean;
+}
+
+export interface Finding {
+  kind: string;
+  severity: string;
+  repository?: string | null;
+  path?: string;
+  tag?: string;
+  digest?: string;
+  message: string;
+}
+
+export interface ReportJson {
+  root: string;
+  repositories: ReportRepo[];
+  findings: Finding[];
+}

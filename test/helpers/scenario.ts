@@ -4,10 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import {
+  catalog,
   deleteTag,
   garbageCollect,
   pushImage,
   pushIndex,
+  pulls,
+  startRegistry,
   type GcResult,
   type PushedImage,
   type Registry,
@@ -78,4 +81,21 @@ export async function pushSeedScenario(r: Registry): Promise<{ builderOld: Pushe
   await pushImage(r, 'a.b/c_d/e__f/g-h', '1.0', { layers: ['deep'] }, { format: 'oci' });
   await pushIndex(r, 'platform/multi', 'latest', [{ layers: ['multi amd64'] }, { layers: ['multi arm64'] }]);
   return { builderOld };
+}
+
+/**
+ * Starts a registry on `root` and requires every repository in its `_catalog` and every tag to
+ * pull (an empty tag: listed only); stops it even on failure.
+ */
+export async function assertServes(root: string, tags: Array<[string, string]>, what: string): Promise<void> {
+  const reg = await startRegistry(root);
+  try {
+    const cat = await catalog(reg);
+    for (const [repo, tag] of tags) {
+      assert.ok(cat.includes(repo), `${what}: ${repo} missing from _catalog ${cat}`);
+      if (tag) assert.ok(await pulls(reg, repo, tag), `${what}: ${repo}:${tag} does not pull`);
+    }
+  } finally {
+    await reg.stop();
+  }
 }

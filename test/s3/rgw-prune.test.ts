@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requireCephTools, startCeph, type Ceph } from '../helpers/ceph.js';
 import { cliPath, runCli, runCliJson } from '../helpers/cli.js';
+import type { PruneJson } from '../helpers/json.js';
 import {
   catalog,
   deleteTag,
@@ -27,11 +28,6 @@ import { EMPTY, LIVE, keysUnder, populate, s3Client } from './support.js';
 const tools = requireRegistryTools();
 const ceph = requireCephTools();
 const skip = tools.skip || ceph.skip || undefined;
-
-interface PruneJson {
-  applied: boolean;
-  repositories: Array<{ name: string; action: string; reason?: string }>;
-}
 
 const V2 = 'reg/docker/registry/v2/';
 /** A key under `_layers/`, `_manifests/` or `_uploads/` of exactly `repo` (not of a nested one). */

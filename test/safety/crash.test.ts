@@ -14,9 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { runArgs, runCliAsync as runAsync } from '../helpers/cli.js';
 import { killAtEveryPoint } from '../helpers/kill-points.js';
 import {
-  catalog,
   deleteTag,
-  pulls,
   pushBlobOnly,
   pushImage,
   requireRegistryTools,
@@ -24,7 +22,7 @@ import {
   startUpload,
 } from '../helpers/registry.js';
 import { V2, assertSameSnapshot, copyTree, memTempDir, snapshotDiff, storageSnapshot } from './support.js';
-import { pushThenCollect } from '../helpers/scenario.js';
+import { assertServes, pushThenCollect } from '../helpers/scenario.js';
 
 const tools = requireRegistryTools();
 
@@ -113,19 +111,6 @@ describe(
       if (work) rmSync(work, { recursive: true, force: true });
     });
 
-    const servesLive = async (root: string, what: string): Promise<void> => {
-      const reg = await startRegistry(root);
-      try {
-        const cat = await catalog(reg);
-        for (const [repo, tag] of Object.entries(LIVE)) {
-          assert.ok(cat.includes(repo), `${what}: ${repo} missing from _catalog ${cat}`);
-          if (tag) assert.ok(await pulls(reg, repo, tag), `${what}: ${repo}:${tag} does not pull`);
-        }
-      } finally {
-        await reg.stop();
-      }
-    };
-
     for (const mode of ['delete', 'quarantine'] as const) {
       it(`${mode}: every kill point leaves live repositories intact, and a rerun finishes the job`, async (t) => {
         const sampled: string[] = [];
@@ -149,7 +134,7 @@ describe(
             if (n % 9 === 4) {
               sampled.push(String(n));
               copyTree(root(n), `${root(n)}-served`);
-              await servesLive(`${root(n)}-served`, `kill point ${n}`);
+              await assertServes(`${root(n)}-served`, Object.entries(LIVE), `kill point ${n}`);
             }
           },
           rerun: async (n) => {

@@ -12,11 +12,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runArgs, runCliAsync as runAsync } from '../helpers/cli.js';
 import { killAtEveryPoint } from '../helpers/kill-points.js';
-import { pushThenCollect } from '../helpers/scenario.js';
+import { assertServes, pushThenCollect } from '../helpers/scenario.js';
 import {
-  catalog,
   deleteTag,
-  pulls,
   pushBlobOnly,
   pushImage,
   pushIndex,
@@ -91,19 +89,6 @@ describe(
       if (work) rmSync(work, { recursive: true, force: true });
     });
 
-    const servesTags = async (root: string, what: string): Promise<void> => {
-      const reg = await startRegistry(root);
-      try {
-        const cat = await catalog(reg);
-        for (const [repo, tag] of TAGS) {
-          assert.ok(cat.includes(repo), `${what}: ${repo} missing from _catalog ${cat}`);
-          assert.ok(await pulls(reg, repo, tag), `${what}: ${repo}:${tag} does not pull`);
-        }
-      } finally {
-        await reg.stop();
-      }
-    };
-
     /** Nothing the uninterrupted run keeps is gone or changed. */
     const keepsReference = (root: string, what: string): void => {
       const now = files(root);
@@ -130,7 +115,7 @@ describe(
             if (n % 7 === 3) {
               sampled.push(String(n));
               copyTree(root(n), `${root(n)}-served`);
-              await servesTags(`${root(n)}-served`, `kill point ${n}`);
+              await assertServes(`${root(n)}-served`, TAGS, `kill point ${n}`);
             }
           },
           rerun: async (n) => {

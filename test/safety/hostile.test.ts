@@ -24,6 +24,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { generateTree } from '../../scripts/gen-tree.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
+import type { ReportJson } from '../helpers/json.js';
 import {
   V2,
   assertSameSnapshot,
@@ -51,11 +52,6 @@ import {
 
 const require = createRequire(import.meta.url);
 const Database = require('better-sqlite3') as typeof import('better-sqlite3');
-
-interface ReportJson {
-  repositories: Array<{ name: string; state: string }>;
-  findings: Array<{ kind: string; severity: string; repository?: string | null; path?: string; message: string }>;
-}
 
 const deleted = deletedBy;
 const reasonOf = (p: PruneJson, name: string): string | undefined =>

@@ -4,7 +4,7 @@
  * unprivileged user or in the background, and root-only mounts (tmpfs, read-only binds).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { after, before } from 'node:test';
 import { createHash } from 'node:crypto';
 import {
@@ -21,6 +21,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { cliPath, runArgs, runCli, type CliResult } from '../helpers/cli.js';
+
+export { spawnCli } from '../helpers/cli.js';
 import type { PruneJson } from '../helpers/json.js';
 import type { Digest } from '../../src/layout/digest.js';
 import { STORAGE_PREFIX, pathFor } from '../../src/layout/paths.js';
@@ -251,30 +253,6 @@ export function runCliAsNobody(args: string[]): CliResult {
     timeout: 60_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Starts the CLI without waiting; resolves with its exit code or signal. */
-export function spawnCli(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): {
-  pid: number;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-} {
-  const child = spawn(process.execPath, [cliPath, ...args], {
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
-    (resolve) => {
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    },
-  );
-  return { pid: child.pid!, done };
 }
 
 // ---------------------------------------------------------------------------------------------------------

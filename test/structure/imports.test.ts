@@ -41,36 +41,36 @@ test('src/ has no import cycle', () => {
   assert.deepEqual(cycles, []);
 });
 
-test('lower layers never import app/, report/ or cli/', () => {
-  const graph = importGraph();
-  const low = ['layout/', 'storage/', 'scan/', 'index/', 'audit/', 'gc/', 'prune/'];
-  const high = ['app/', 'report/', 'cli/'];
+/** Imports from a file for which `from` holds into one of the `targets` folders, as `file → import`. */
+function importsInto(from: (file: string) => boolean, targets: string[]): string[] {
   const wrong: string[] = [];
-  for (const [f, deps] of graph) {
-    if (!low.some((l) => f.startsWith(l))) continue;
-    for (const d of deps) if (high.some((h) => d.startsWith(h))) wrong.push(`${f} → ${d}`);
+  for (const [f, deps] of importGraph()) {
+    if (!from(f)) continue;
+    for (const d of deps) if (targets.some((h) => d.startsWith(h))) wrong.push(`${f} → ${d}`);
   }
-  assert.deepEqual(wrong, []);
+  return wrong;
+}
+
+test('lower layers never import app/, report/ or cli/', () => {
+  const low = ['layout/', 'storage/', 'scan/', 'index/', 'audit/', 'gc/', 'prune/'];
+  assert.deepEqual(
+    importsInto((f) => low.some((l) => f.startsWith(l)), ['app/', 'report/', 'cli/']),
+    [],
+  );
 });
 
 test('storage drivers import no scanner, rule, planner or applier', () => {
-  const graph = importGraph();
   const above = ['scan/', 'audit/', 'gc/', 'prune/', 'reclaim/', 'app/', 'report/', 'cli/'];
-  const wrong: string[] = [];
-  for (const [f, deps] of graph) {
-    if (!f.startsWith('storage/') && !f.startsWith('layout/')) continue;
-    for (const d of deps) if (above.some((h) => d.startsWith(h))) wrong.push(`${f} → ${d}`);
-  }
-  assert.deepEqual(wrong, []);
+  assert.deepEqual(
+    importsInto((f) => f.startsWith('storage/') || f.startsWith('layout/'), above),
+    [],
+  );
 });
 
 test('the index owns what it produces: src/index imports no scanner, model, rule, planner, applier or use case', () => {
-  const graph = importGraph();
   const above = ['scan/', 'gc/', 'audit/', 'prune/', 'reclaim/', 'app/', 'report/', 'cli/'];
-  const wrong: string[] = [];
-  for (const [f, deps] of graph) {
-    if (!f.startsWith('index/')) continue;
-    for (const d of deps) if (above.some((h) => d.startsWith(h))) wrong.push(`${f} → ${d}`);
-  }
-  assert.deepEqual(wrong, []);
+  assert.deepEqual(
+    importsInto((f) => f.startsWith('index/'), above),
+    [],
+  );
 });
