@@ -8,13 +8,16 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFil
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runArgs, runCli } from '../helpers/cli.js';
+import { StorageTree } from '../helpers/tree.js';
+import type { Digest } from '../../src/layout/digest.js';
+import { pathFor } from '../../src/layout/paths.js';
 import {
   V2,
   assertSameSnapshot,
   cliFails,
   cliJson,
   emptyRepo,
-  hex,
+  linkTo,
   liveRepo,
   mountTmpfs,
   requireRoot,
@@ -178,16 +181,15 @@ describe('quarantine, journal and restore', () => {
 
   it('restore refuses a repository re-created since and restores nothing', () => {
     const root = path.join(work(), 'recreated');
-    const v2 = build(root);
+    build(root);
     const qdir = path.join(work(), 'recreated-q');
     const db = path.join(work(), 'recreated.db');
     const out = cliJson<PruneJson>(runArgs('prune', root, db, { apply: true, quarantine: qdir }));
     const batch = out.quarantine!.batch!;
     // a push re-creates `a` (the 2.x marker appears first)
-    mkdirSync(path.join(v2, 'repositories/a/_layers/sha256', hex('new layer')), { recursive: true });
-    writeFileSync(
-      path.join(v2, 'repositories/a/_layers/sha256', hex('new layer'), 'link'),
-      `sha256:${hex('new layer')}`,
+    new StorageTree(root).file(
+      pathFor({ kind: 'layerLink', repo: 'a', digest: linkTo('new layer') as Digest }),
+      linkTo('new layer'),
     );
     const storage = storageSnapshot(root);
     cliFails(

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { utimesSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { StorageTree } from '../helpers/tree.js';
+import type { Digest } from '../../src/layout/digest.js';
+import { pathFor } from '../../src/layout/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { dumpIndex as dump } from '../helpers/index-dump.js';
 
@@ -45,7 +47,7 @@ test('an incremental rescan gives the same index as a full scan after each kind 
   assert.match(changed, /1 of 6 repositories/);
 
   // A layer link emptied, as a crash during a pre-3.1 write leaves it.
-  writeFileSync(path.join(tree.v2, `repositories/team1/app3/_layers/sha256/${imgs[3]!.layers[0]!.slice(7)}/link`), '');
+  tree.file(pathFor({ kind: 'layerLink', repo: 'team1/app3', digest: imgs[3]!.layers[0]! as Digest }), '');
   assertRescanExact(tree, db, 'layer link emptied');
 
   // An API delete: revision link removed, tag directory removed (an empty revision dir stays).
