@@ -106,6 +106,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
         const sink = new CollectingSink(writer, opts.onProgress);
         const before = graphInputCounts(db, previous);
         const incremental = await rescanInPlace(db, ctx, previous, writer, sink, runner);
+        await runner.close(); // as after a full walk: the derivation needs no workers
         writer.flush();
         phase('rescan');
         // The derived manifest graph stays valid when nothing was read again and nothing went away.
@@ -137,6 +138,8 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       const scanId = insertScan(target, root.v2, given, started, thorough);
       const sink = new CollectingSink(new IndexWriter(target, scanId), opts.onProgress);
       await runWalk(ctx, sink, runner, phase);
+      // The workers' heaps are not needed for the index builds and the derivation: give them back now.
+      await runner.close();
       restoreIndexes(target, indexes);
       phase('indexes');
       deriveGraph(target, scanId);
