@@ -1,5 +1,5 @@
 /**
- * The object-storage benchmark (`npx tsx scripts/bench.ts --s3 [--size 30000] [--seed 1] [--reps 3]
+ * The object-storage benchmark (`npx tsx scripts/bench.ts --s3 [--size 60000] [--seed 1] [--reps 3]
  * [--requests 32] [--extra-layers 0] [--out FILE]`): one generated tree (scripts/gen-tree.ts; with
  * --extra-layers, that many more layers on every image) loaded into a single-node Ceph RGW
  * (test/helpers/ceph.ts), and in one run, interleaved rep by rep:
@@ -43,7 +43,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { size: 30_000, seed: 1, reps: 3, requests: 32, extraLayers: 0 };
+  const a: Args = { size: 60_000, seed: 1, reps: 3, requests: 32, extraLayers: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = (): string => argv[++i] ?? '';
