@@ -297,6 +297,21 @@ describe('object storage: a registry on Ceph RGW, scanned from the bucket', { sk
     }
     assert.deepEqual(scan().manifests, { read: 1, reused: revs.length - 1 });
     assert.deepEqual(report(), firstReport);
+
+    // A manifest blob gone since the previous scan: not listed, so read (and found missing), as a first scan would.
+    const again = await s3Client(rgw);
+    try {
+      await again.client.send(new again.sdk.DeleteObjectCommand({ Bucket: storage.bucket, Key: key }));
+      assert.deepEqual(scan().manifests, { read: 1, reused: revs.length - 1 });
+      const gone = report();
+      assert.ok(gone.findings.some((f) => f.kind === 'missing-manifest-blob' && f.digest === victim));
+      const fresh = path.join(work, 'repeat-gone.db');
+      scan([], fresh);
+      assert.deepEqual(gone, report(fresh));
+    } finally {
+      await again.client.send(new again.sdk.PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: original }));
+      again.client.destroy();
+    }
   });
 
   it('errors a user meets are one line, exit 2', () => {
