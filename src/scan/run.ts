@@ -60,6 +60,8 @@ export interface ScanResult {
   rebuilt?: boolean;
   /** Object storage only: the requests the scan sent, by kind. */
   requests?: RequestCounts;
+  /** Object storage only: manifest blobs read, and taken unchanged from the previous scan. */
+  manifests?: { read: number; reused: number };
 }
 
 /** Default worker count: enough reads in flight for a cold disk without starving the index writer. */
@@ -181,6 +183,8 @@ async function scanObjectStorage(db: DB, given: string, opts: ScanOptions): Prom
   try {
     const r = await scanBucket(db, given, {
       now,
+      // --thorough means "read everything" on a filesystem; a bucket has nothing more to list.
+      full: Boolean(opts.full) || Boolean(opts.thorough),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       phase: (name) => {
         const t = performance.now();
@@ -197,6 +201,7 @@ async function scanObjectStorage(db: DB, given: string, opts: ScanOptions): Prom
       elapsedMs: now() - started,
       phases,
       requests: r.requests,
+      manifests: r.manifests,
       db, // a bucket scan is written in place (index/rebuild.ts serves full filesystem scans)
     };
   } catch (err) {
