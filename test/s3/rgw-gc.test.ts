@@ -170,7 +170,7 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
     const gc = (extra: string[], env?: NodeJS.ProcessEnv): GcJson => gcOn(url, db, extra, env);
 
     before(async () => {
-      storage = await rgw.storage('gc', 'reg');
+      storage = await rgw.storage('gcapply', 'reg');
       url = `s3://${storage.bucket}/reg`;
       db = path.join(work, 'gc.db');
       pushed = await populate(await startRegistry('', { s3: storage }));
@@ -221,7 +221,7 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
         res.totals.blobBytes + res.items.filter((i) => i.kind === 'upload').reduce((n, i) => n + i.bytes, 0),
       );
       // Requests by kind: a listing before anything goes, and DeleteObjects of up to 1,000 keys.
-      assert.ok((res.requests?.LIST ?? 0) > 0 && (res.requests?.DELETE ?? 0) >= 4, JSON.stringify(res.requests));
+      assert.ok((res.requests?.LIST ?? 0) > 0 && (res.requests?.DELETE ?? 0) > 0, JSON.stringify(res.requests));
       assert.equal(res.requests?.COPY, 0);
       assert.ok(!(await objects(storage.bucket, V2)).has(`${V2}.regaudit-prune.lock`), 'lock released');
       assert.deepEqual(eligible(dryRun(storage), 'blob'), []);
@@ -331,30 +331,30 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
     }
     // Garbage of every kind the apply takes in turn: layer links of empty repositories, unreferenced blobs.
     const hex = (i: number): string => (i.toString(16).padStart(4, '0') + 'ab').repeat(11).slice(0, 64);
+    const garbageKeys = Array.from({ length: 120 }, (_, i) =>
+      i < 60
+        ? `${V2}repositories/gone/r${String(i).padStart(2, '0')}/_layers/sha256/${hex(i)}/link`
+        : `${V2}blobs/sha256/${hex(i).slice(0, 2)}/${hex(i)}/data`,
+    );
     const { client, sdk } = await s3Client(rgw);
     try {
       await Promise.all(
-        Array.from({ length: 120 }, (_, i) => {
-          const h = hex(i);
-          const key =
-            i < 60
-              ? `${V2}repositories/gone/r${String(i).padStart(2, '0')}/_layers/sha256/${h}/link`
-              : `${V2}blobs/sha256/${h.slice(0, 2)}/${h}/data`;
-          return client.send(
-            new sdk.PutObjectCommand({ Bucket: k.bucket, Key: key, Body: i < 60 ? `sha256:${h}` : `blob ${i}` }),
-          );
-        }),
+        garbageKeys.map((key, i) =>
+          client.send(
+            new sdk.PutObjectCommand({ Bucket: k.bucket, Key: key, Body: i < 60 ? `sha256:${hex(i)}` : `blob ${i}` }),
+          ),
+        ),
       );
     } finally {
       client.destroy();
     }
     const kdb = path.join(work, 'killed.db');
-    const garbage = async (): Promise<number> =>
-      [...(await objects(k.bucket, V2)).keys()].filter(
-        (x) => x.includes('/gone/') || (/\/data$/.test(x) && x.includes('ab')),
-      ).length;
+    const garbage = async (): Promise<number> => {
+      const now = await objects(k.bucket, V2);
+      return garbageKeys.filter((x) => now.has(x)).length;
+    };
     const start = await garbage();
-    assert.ok(start >= 120);
+    assert.equal(start, 120);
     const child = spawn(
       process.execPath,
       [cliPath, 'gc', kUrl, '--db', kdb, '--min-age', '0s', '--apply', '--quiet', '--requests', '1'],
