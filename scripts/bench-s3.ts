@@ -55,7 +55,6 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-
 /** Requests in RGW's log after byte `from`: beast access lines, classified by method and path. */
 function requestsSince(file: string, from: number, bucket: string): Kinds {
   const text = readFileSync(file).subarray(from).toString('utf8');
