@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fg from 'fast-glob';
+import { benchS3Gc, type Kinds } from './bench-s3-gc.js';
 import { generateTree, type Summary } from './gen-tree.js';
 import { rgwLogFile, startCeph, type Ceph } from '../test/helpers/ceph.js';
 import { registryConfig, type S3Storage } from '../test/helpers/registry.js';
@@ -58,8 +59,6 @@ function parseArgs(argv: string[]): Args {
   }
   return a;
 }
-
-type Kinds = Record<'LIST' | 'GET' | 'HEAD' | 'other', number>;
 
 /** Requests in RGW's log after byte `from`: beast access lines, classified by method and path. */
 function requestsSince(file: string, from: number, bucket: string): Kinds {
@@ -229,7 +228,22 @@ export async function benchS3(argv: string[]): Promise<void> {
         );
       }
     }
-    const md = render(a, summary, objects, loadS, measures);
+    // The real collection: regaudit gc --apply, then (the bucket reloaded) the registry's own GC.
+    const gcMd = await benchS3Gc({
+      cli: CLI,
+      url,
+      cfg,
+      regEnv,
+      env: ceph.env,
+      work,
+      requests: a.requests,
+      log,
+      bucket: storage.bucket,
+      reload: () => load(ceph, path.join(treeDir, 'docker', 'registry', 'v2'), storage.bucket, 64),
+      timed,
+      requestsSince,
+    });
+    const md = render(a, summary, objects, loadS, measures) + gcMd;
     process.stdout.write(md);
     writeFileSync(path.join(outDir, 'results.md'), md);
     writeFileSync(
