@@ -18,6 +18,8 @@ export interface GcView {
   result?: GcApplyResult;
   /** With --quarantine: the batch the items went into. */
   batch?: string;
+  /** On object storage with --apply: the apply's requests by kind (LIST, GET, HEAD, PUT, COPY, DELETE). */
+  requests?: Record<string, number>;
 }
 
 /** The JSON contract of `gc --format json` (README, "Reclaiming space"). */
@@ -43,6 +45,7 @@ export function gcJson(v: GcView): Record<string, unknown> {
         }
       : {}),
     ...(v.batch !== undefined ? { batch: v.batch } : {}),
+    ...(v.requests !== undefined ? { requests: v.requests } : {}),
     advice: GC_ADVICE.replace(/\n/g, ' '),
     kept: v.plan.kept,
     items: v.plan.items.map((i) => {
