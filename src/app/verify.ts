@@ -1,6 +1,7 @@
 /** `regaudit verify`: re-hash blobs in worker threads, keep each result in the index, report findings. */
 import { availableParallelism } from 'node:os';
 import { SEVERITY_RANK, type Severity } from '../audit/findings.js';
+import { repositoryFilterOf, repositoryFiltered, repositorySelected, type Selection } from '../audit/select.js';
 import { verifyFindings, type VerifyFinding } from '../audit/verify.js';
 import {
   badResults,
@@ -8,7 +9,7 @@ import {
   buildDue,
   buildScope,
   dueReader,
-  referencedByRepositories,
+  referencedBySelected,
   resultCounts,
   saveResults,
   sizeMismatches,
@@ -37,7 +38,8 @@ export interface VerifyOptions extends SessionOptions {
   all?: boolean;
   /** Also re-hash results older than this (ms). */
   olderThanMs?: number;
-  repositories?: string[];
+  /** --repository/--exclude: only blobs the selected repositories reference (report's matcher). */
+  selection?: Pick<Selection, 'repositories' | 'exclude'>;
   sample?: { percent: number; seed: number };
   /** Hashing threads; default: one per core. */
   threads?: number;
@@ -60,12 +62,14 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
   return withWritableSession(opts, async (s) => {
     const { db, scan } = s;
     const root = scan.root;
+    const sel = opts.selection ?? {};
+    const filtered = repositoryFiltered(sel);
     const guard = <T>(fn: () => T): T => s.guard(fn);
     const scope = guard(() =>
       buildScope(db, {
         scanId: scan.id,
         root,
-        ...(opts.repositories?.length ? { repositories: opts.repositories } : {}),
+        ...(filtered ? { repository: (name: string) => repositorySelected(name, sel) } : {}),
         ...(opts.sample ? { sample: opts.sample } : {}),
       }),
     );
@@ -142,11 +146,10 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
     flush();
 
     const findings = guard(() => {
-      const patterns = opts.repositories ?? [];
       const unlistable = unlistableBlobData(db, scan.id).flatMap((d) => {
         const p = parsePath(d.path);
         if (p.kind !== 'blobData') return [];
-        if (patterns.length && !referencedByRepositories(db, scan.id, p.digest, patterns)) return [];
+        if (filtered && !referencedBySelected(db, scan.id, p.digest)) return [];
         if (opts.sample && !inSample(p.digest, opts.sample.percent, opts.sample.seed)) return [];
         const detail = d.kind === 'symlink' ? 'data is a symbolic link (not followed)' : 'data is not a regular file';
         return [{ path: d.path, digest: p.digest, detail }];
@@ -165,7 +168,7 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
       scannedAt: new Date(scan.finishedMs ?? scan.startedMs).toISOString(),
       verifiedAt: new Date(opts.now()).toISOString(),
       scope: {
-        repositories: opts.repositories?.length ? [...opts.repositories].sort() : null,
+        filter: repositoryFilterOf(sel),
         sample: opts.sample ? { ...opts.sample, blobs: scope.blobs, of: scope.total } : null,
       },
       totals: {
