@@ -11,6 +11,7 @@ import {
   dueReader,
   referencedBySelected,
   resultCounts,
+  restatScope,
   saveResults,
   sizeMismatches,
   unlistableBlobData,
@@ -22,6 +23,9 @@ import { splitDigest, type Digest } from '../layout/digest.js';
 import { renderVerify, type VerifyView } from '../report/verify.js';
 import type { Format } from '../report/format.js';
 import { hashAll } from '../verify/pool.js';
+import { lstatSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { isS3Url } from '../storage/s3/location.js';
 import { withWritableSession, type SessionOptions } from './session.js';
 
 export interface HashProgress {
@@ -58,10 +62,20 @@ export interface VerifyOutcome {
 const FLUSH_MS = 500;
 const FLUSH_RESULTS = 256;
 
+/** Hashing reads files; a bucket's blobs would need GetObject streams, which verify does not have (README). */
+function refuseBucket(root: string): void {
+  if (isS3Url(root))
+    throw new UsageError(
+      `${root}: verify hashes files on a filesystem; it cannot read s3:// storage (copy the bucket to a disk, or verify on the registry host)`,
+    );
+}
+
 export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
+  if (typeof opts.root === 'string') refuseBucket(opts.root);
   return withWritableSession(opts, async (s) => {
     const { db, scan } = s;
     const root = scan.root;
+    refuseBucket(root);
     const sel = opts.selection ?? {};
     const filtered = repositoryFiltered(sel);
     const guard = <T>(fn: () => T): T => s.guard(fn);
@@ -73,6 +87,19 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
         ...(opts.sample ? { sample: opts.sample } : {}),
       }),
     );
+    // Without a root nothing was scanned now: the index's size and mtime may be old, so each blob in
+    // scope is stat'ed (a blob changed since the scan is hashed again). After a scan they are fresh.
+    if (s.scanned === undefined)
+      guard(() =>
+        restatScope(db, (digest) => {
+          try {
+            const st = lstatSync(`${root}/${pathFor({ kind: 'blobData', digest: digest as Digest })}`);
+            return st.isFile() ? { size: st.size, mtimeMs: Math.trunc(st.mtimeMs) } : undefined;
+          } catch {
+            return undefined;
+          }
+        }),
+      );
     const cutoff = opts.olderThanMs !== undefined ? opts.now() - opts.olderThanMs : undefined;
     const due = guard(() =>
       buildDue(db, root, { all: Boolean(opts.all), ...(cutoff !== undefined ? { verifiedBefore: cutoff } : {}) }),

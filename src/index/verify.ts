@@ -40,7 +40,10 @@ export function buildScope(db: DB, o: VerifyScopeOptions): { blobs: number; byte
     o.sample && !inSample(String(d), o.sample.percent, o.sample.seed) ? 0 : 1,
   );
   db.exec(`DROP TABLE IF EXISTS temp.verify_scope`);
-  db.exec(`CREATE TEMP TABLE verify_scope (digest TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL)`);
+  // unstatable: restatScope found no regular file (it keeps the scan's size; the hasher says what is wrong).
+  db.exec(
+    `CREATE TEMP TABLE verify_scope (digest TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL, unstatable INTEGER NOT NULL DEFAULT 0)`,
+  );
   if (o.repository) selectRepositories(db, o.scanId, o.repository);
   db.prepare(
     `INSERT INTO temp.verify_scope (digest, size, mtime_ms)
@@ -83,8 +86,35 @@ export function referencedBySelected(db: DB, scanId: number, digest: string): bo
 }
 
 /**
+ * Replaces the scope's size and mtime (the scan's) with what `statOf` finds now, a page of digests at
+ * a time (flat memory); a blob it cannot stat keeps the scan's and is due, so the hasher says why.
+ */
+export function restatScope(
+  db: DB,
+  statOf: (digest: string) => { size: number; mtimeMs: number } | undefined,
+  page = 1024,
+): void {
+  const next = db.prepare(`SELECT digest FROM temp.verify_scope WHERE digest > ? ORDER BY digest LIMIT ?`).pluck();
+  const update = db.prepare(`UPDATE temp.verify_scope SET size = ?, mtime_ms = ? WHERE digest = ?`);
+  const unstatable = db.prepare(`UPDATE temp.verify_scope SET unstatable = 1 WHERE digest = ?`);
+  const apply = db.transaction((digests: string[]) => {
+    for (const d of digests) {
+      const st = statOf(d);
+      if (st) update.run(st.size, st.mtimeMs, d);
+      else unstatable.run(d);
+    }
+  });
+  for (let after = ''; ;) {
+    const digests = next.all(after, page) as string[];
+    if (digests.length === 0) return;
+    apply(digests);
+    after = digests[digests.length - 1]!;
+  }
+}
+
+/**
  * Fills temp.verify_due with the scope's blobs to hash: never verified, changed in size or mtime
- * since, not ok last time (an I/O error may pass), verified before `verifiedBefore`, or all.
+ * since (or not found by restatScope), not ok last time (an I/O error may pass), verified before `verifiedBefore`, or all.
  */
 export function buildDue(db: DB, root: string, o: DueOptions): { blobs: number; bytes: number } {
   db.exec(`DROP TABLE IF EXISTS temp.verify_due`);
@@ -93,7 +123,7 @@ export function buildDue(db: DB, root: string, o: DueOptions): { blobs: number; 
     `INSERT INTO temp.verify_due (digest, size, mtime_ms)
      SELECT s.digest, s.size, s.mtime_ms FROM temp.verify_scope s
      LEFT JOIN blob_verifications v ON v.root = @root AND v.digest = s.digest
-     WHERE @all = 1 OR v.digest IS NULL OR v.size <> s.size OR v.mtime_ms <> s.mtime_ms OR v.status <> 'ok'
+     WHERE @all = 1 OR s.unstatable = 1 OR v.digest IS NULL OR v.size <> s.size OR v.mtime_ms <> s.mtime_ms OR v.status <> 'ok'
         OR v.verified_ms < @before`,
   ).run({ root, all: o.all ? 1 : 0, before: o.verifiedBefore ?? -1 });
   // Largest first: the long hashes start early and the small ones fill the gaps at the end.
