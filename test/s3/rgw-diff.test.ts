@@ -8,21 +8,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { requireCephTools, startCeph, type Ceph } from '../helpers/ceph.js';
+import { startCeph, type Ceph } from '../helpers/ceph.js';
 import { runCli, runCliJson } from '../helpers/cli.js';
-import {
-  pushImage,
-  pushIndex,
-  repoDir,
-  requireRegistryTools,
-  startRegistry,
-  type S3Storage,
-} from '../helpers/registry.js';
-import { keysUnder, s3Client } from './support.js';
+import { pushImage, pushIndex, repoDir, startRegistry, type S3Storage } from '../helpers/registry.js';
+import { keysUnder, rgwSuiteSkip, s3Client } from './support.js';
 
-const tools = requireRegistryTools();
-const ceph = requireCephTools();
-const skip = tools.skip || ceph.skip || undefined;
+const skip = rgwSuiteSkip();
 
 interface DiffJson {
   a: { root: string };
