@@ -1,4 +1,5 @@
 /** `regaudit verify`: re-hash blobs in worker threads, keep each result in the index, report findings. */
+import { lstatSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { SEVERITY_RANK, type Severity } from '../audit/findings.js';
 import { repositoryFilterOf, repositoryFiltered, repositorySelected, type Selection } from '../audit/select.js';
@@ -23,7 +24,6 @@ import { splitDigest, type Digest } from '../layout/digest.js';
 import { renderVerify, type VerifyView } from '../report/verify.js';
 import type { Format } from '../report/format.js';
 import { hashAll } from '../verify/pool.js';
-import { lstatSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { isS3Url } from '../storage/s3/location.js';
 import { withWritableSession, type SessionOptions } from './session.js';
