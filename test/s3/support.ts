@@ -3,9 +3,20 @@
  * filesystem registry and to one on a bucket), and an S3 client on the test RGW.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { pushBlobOnly, startUpload, type PushedImage, type Registry } from '../helpers/registry.js';
+import {
+  pushBlobOnly,
+  requireRegistryTools,
+  startUpload,
+  type PushedImage,
+  type Registry,
+} from '../helpers/registry.js';
 import { SEED_EMPTY, SEED_LIVE, pushSeedScenario, pushThenCollect } from '../helpers/scenario.js';
-import type { Ceph } from '../helpers/ceph.js';
+import { requireCephTools, type Ceph } from '../helpers/ceph.js';
+
+/** The skip reason of a suite needing both the registry and Ceph (CI=1 makes a missing tool a failure). */
+export function rgwSuiteSkip(): string | undefined {
+  return requireRegistryTools().skip || requireCephTools().skip || undefined;
+}
 
 /** Repositories every live tag of which must still pull after a prune. */
 export const LIVE = SEED_LIVE;
