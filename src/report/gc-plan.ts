@@ -18,6 +18,8 @@ export interface GcView {
   result?: GcApplyResult;
   /** With --quarantine: the batch the items went into. */
   batch?: string;
+  /** With --apply: the run's id in the index journal (`regaudit journal`). */
+  journalRun?: number;
 }
 
 /** The JSON contract of `gc --format json` (README, "Reclaiming space"). */
@@ -43,6 +45,7 @@ export function gcJson(v: GcView): Record<string, unknown> {
         }
       : {}),
     ...(v.batch !== undefined ? { batch: v.batch } : {}),
+    ...(v.journalRun !== undefined ? { journalRun: v.journalRun } : {}),
     advice: GC_ADVICE.replace(/\n/g, ' '),
     kept: v.plan.kept,
     items: v.plan.items.map((i) => {

@@ -42,6 +42,17 @@ function files(root: string): Map<string, string> {
   );
 }
 
+/** Blob digest directories without anything in them (what a kill between a blob's data and its directory leaves). */
+function emptyBlobDirs(root: string): string[] {
+  const blobs = path.join(root, 'docker/registry/v2/blobs');
+  const out: string[] = [];
+  for (const alg of readdirSync(blobs))
+    for (const fan of readdirSync(path.join(blobs, alg)))
+      for (const hex of readdirSync(path.join(blobs, alg, fan)))
+        if (readdirSync(path.join(blobs, alg, fan, hex)).length === 0) out.push(`${alg}/${fan}/${hex}`);
+  return out;
+}
+
 function gcArgs(root: string, db: string, q?: string): string[] {
   return [
     'gc',
@@ -161,6 +172,7 @@ describe(
           }
           const rerun = await runAsync(args);
           assert.equal(rerun.code, 0, `rerun after kill point ${n}: ${rerun.stderr}`);
+          assert.deepEqual(emptyBlobDirs(root), [], `kill point ${n}: the rerun left empty blob directories`);
           const diff = snapshotDiff(reference, files(root));
           assert.deepEqual(
             diff.slice(0, 10),
@@ -168,6 +180,8 @@ describe(
             `kill point ${n}: the rerun's result differs from an uninterrupted run`,
           );
           if (q) {
+            const batches = readdirSync(q).filter((x) => !x.startsWith('.'));
+            assert.equal(batches.length, 1, `kill point ${n}: the rerun continues into the killed run's batch`);
             for (const b of readdirSync(q)
               .filter((x) => !x.startsWith('.'))
               .sort()
