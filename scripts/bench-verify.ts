@@ -10,9 +10,11 @@
  *   verify: regaudit verify --db IDX --all
  *   rerun:  regaudit verify --db IDX (nothing changed since the previous run)
  * warm (one untimed pass each first) and, with --cold, with the page cache dropped before each run.
- * diff: scans --large-tree (a 1M-file tree from scripts/gen-tree.ts) into A, copies the index to B and
- * changes a few thousand rows of B's scan (blobs removed and resized, tags removed and moved, layer
- * links and a repository added), then times `regaudit diff A B --format json`.
+ * diff: scans --large-tree (a 1M-file tree from scripts/gen-tree.ts) into A, copies the tree with
+ * `cp -al` (hard links) into bench-out/diff-b-tree, makes a few thousand changes there on disk (blobs
+ * removed and resized, tag directories removed, tags moved, layer links removed, a repository added;
+ * never writing a file in place), scans it into B, times `regaudit diff A B --format json` and checks
+ * that it reports exactly the changes made, counted by kind (exit 1 if not).
  * Wall time and peak RSS come from /usr/bin/time.
  */
 import { spawnSync } from 'node:child_process';
@@ -26,11 +28,14 @@ import {
   writeSync,
   closeSync,
   writeFileSync,
+  renameSync,
   rmSync,
 } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import type { Digest } from '../src/layout/digest.js';
+import { inRepository, pathFor } from '../src/layout/paths.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(REPO, 'bench-out');
@@ -185,45 +190,105 @@ function benchVerify(): void {
   process.stdout.write(`${lines.join('\n')}\n\n`);
 }
 
-/** A few thousand changes in B's copy of the index, as a restore with losses and later pushes would leave. */
-function damageIndex(file: string): number {
-  const db = new Database(file);
+const sh = (cmd: string): void => {
+  const r = spawnSync('bash', ['-c', cmd], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}`);
+};
+
+/**
+ * A few thousand changes on disk in B (a `cp -al` copy of A: hard links, so nothing is ever written
+ * in place; a changed file is a new file renamed over the old name), picked from A's index: blobs
+ * removed and resized, tag directories removed, tags moved, layer links removed, a repository added.
+ * Returns the changes diff must report, counted by kind.
+ */
+function changeTree(aIndex: string, v2: string): Map<string, number> {
+  const db = new Database(aIndex, { readonly: true });
   const scan = db
     .prepare(`SELECT id FROM scans WHERE status = 'complete' ORDER BY id DESC LIMIT 1`)
     .pluck()
     .get() as number;
-  let n = 0;
-  db.transaction(() => {
-    n += db
-      .prepare(
-        `DELETE FROM blobs WHERE scan_id = ? AND digest IN (SELECT digest FROM blobs WHERE scan_id = ? ORDER BY digest LIMIT 1000)`,
-      )
-      .run(scan, scan).changes;
-    n += db
-      .prepare(
-        `UPDATE blobs SET size = size + 1 WHERE scan_id = ? AND digest IN (SELECT digest FROM blobs WHERE scan_id = ? ORDER BY digest DESC LIMIT 500)`,
-      )
-      .run(scan, scan).changes;
-    n += db
-      .prepare(
-        `DELETE FROM links WHERE rowid IN (SELECT l.rowid FROM links l JOIN repositories r ON r.id = l.repo_id WHERE r.scan_id = ? AND l.kind = 'tag-current' ORDER BY l.rowid LIMIT 1000)`,
-      )
-      .run(scan).changes;
-    n += db
-      .prepare(
-        `UPDATE links SET digest = 'sha256:' || substr(digest, 8, 63) || '0' WHERE rowid IN (SELECT l.rowid FROM links l JOIN repositories r ON r.id = l.repo_id WHERE r.scan_id = ? AND l.kind = 'tag-current' ORDER BY l.rowid DESC LIMIT 500)`,
-      )
-      .run(scan).changes;
-    n += db
-      .prepare(
-        `DELETE FROM links WHERE rowid IN (SELECT l.rowid FROM links l JOIN repositories r ON r.id = l.repo_id WHERE r.scan_id = ? AND l.kind = 'layer' ORDER BY l.rowid LIMIT 1000)`,
-      )
-      .run(scan).changes;
-  })();
+  const at = (rel: string): string => path.join(v2, rel);
+  const expected = new Map<string, number>();
+  const count = (kind: string, n: number): void => void expected.set(kind, (expected.get(kind) ?? 0) + n);
+  // A pseudo-random but stable order: the digests' middle characters.
+  const shuffled = `substr(l.path_digest, 30, 8)`;
+
+  // The added repository: a copy (hard links) of one that no other change touches.
+  const source = db
+    .prepare(
+      `SELECT r.id, r.name FROM repositories r WHERE r.scan_id = ?
+       AND EXISTS (SELECT 1 FROM links l WHERE l.repo_id = r.id AND l.kind = 'tag-current') ORDER BY r.name LIMIT 1`,
+    )
+    .get(scan) as { id: number; name: string };
+  const added = 'bench-diff/added';
+  mkdirSync(path.dirname(at(pathFor({ kind: 'repository', repo: added }))), { recursive: true });
+  sh(
+    `cp -al '${at(pathFor({ kind: 'repository', repo: source.name }))}' '${at(pathFor({ kind: 'repository', repo: added }))}'`,
+  );
+  count('repository-added', 1);
+  for (const [kind, change] of [
+    ['tag-current', 'tag-added'],
+    ['revision', 'revision-added'],
+    ['layer', 'layer-link-added'],
+  ] as const)
+    count(
+      change,
+      db.prepare(`SELECT count(*) FROM links WHERE repo_id = ? AND kind = ?`).pluck().get(source.id, kind) as number,
+    );
+
+  const blobs = db
+    .prepare(`SELECT digest, size FROM blobs WHERE scan_id = ? ORDER BY substr(digest, 30, 8) LIMIT 5000`)
+    .all(scan) as Array<{ digest: Digest; size: number }>;
+  for (const b of blobs.slice(0, 1000))
+    rmSync(path.dirname(at(pathFor({ kind: 'blobData', digest: b.digest }))), { recursive: true });
+  count('blob-removed', 1000);
+  const resized = blobs
+    .slice(1000)
+    .filter((b) => b.size < 1 << 20)
+    .slice(0, 200);
+  for (const b of resized) {
+    const data = at(pathFor({ kind: 'blobData', digest: b.digest }));
+    writeFileSync(`${data}.new`, Buffer.alloc(b.size + 1, 7));
+    renameSync(`${data}.new`, data);
+  }
+  count('blob-size-changed', resized.length);
+
+  const tags = db
+    .prepare(
+      `SELECT r.name AS repo, l.tag, l.digest, (SELECT min(v.path_digest) FROM links v WHERE v.repo_id = r.id AND v.kind = 'revision'
+         AND v.path_digest <> l.digest) AS other
+       FROM links l JOIN repositories r ON r.id = l.repo_id
+       WHERE r.scan_id = ? AND r.id <> ? AND l.kind = 'tag-current' AND l.digest IS NOT NULL ORDER BY ${shuffled}, r.name, l.tag`,
+    )
+    .all(scan, source.id) as Array<{ repo: string; tag: string; digest: string; other: Digest | null }>;
+  for (const t of tags.slice(0, 1000))
+    rmSync(at(inRepository(t.repo, { kind: 'tagDir', tag: t.tag })), { recursive: true });
+  count('tag-removed', 1000);
+  const movable = tags
+    .slice(1000)
+    .filter((t) => t.other !== null)
+    .slice(0, 500);
+  for (const t of movable) {
+    const link = at(pathFor({ kind: 'tagCurrentLink', repo: t.repo, tag: t.tag }));
+    writeFileSync(`${link}.new`, t.other!);
+    renameSync(`${link}.new`, link);
+  }
+  count('tag-moved', movable.length);
+
+  const layers = db
+    .prepare(
+      `SELECT r.name AS repo, l.path_digest AS digest FROM links l JOIN repositories r ON r.id = l.repo_id
+       WHERE r.scan_id = ? AND r.id <> ? AND l.kind = 'layer' AND l.path_digest IS NOT NULL ORDER BY ${shuffled}, r.name LIMIT 1000`,
+    )
+    .all(scan, source.id) as Array<{ repo: string; digest: Digest }>;
+  for (const l of layers)
+    rmSync(path.dirname(at(pathFor({ kind: 'layerLink', repo: l.repo, digest: l.digest }))), { recursive: true });
+  count('layer-link-removed', layers.length);
   db.close();
-  return n;
+  return expected;
 }
 
+/** `diff A B` where A and B are real scans: of the large tree, and of a changed hard-linked copy of it. */
 function benchDiff(): void {
   if (!args.largeTree) {
     log('diff: no --large-tree given, skipped');
@@ -231,25 +296,50 @@ function benchDiff(): void {
   }
   const a = path.join(OUT, 'diff-a.db');
   const b = path.join(OUT, 'diff-b.db');
-  if (!existsSync(a)) {
-    log(`scanning ${args.largeTree} into ${a} ...`);
-    timed(`node ${CLI} scan ${args.largeTree} --db ${a} -q`);
-  }
+  const copy = path.join(OUT, 'diff-b-tree');
+  rmSync(a, { force: true });
   rmSync(b, { force: true });
-  copyFileSync(a, b);
-  const changed = damageIndex(b);
+  log(`scanning ${args.largeTree} into A ...`);
+  const scanA = timed(`node ${CLI} scan ${args.largeTree} --db ${a} -q`);
+  log(`cp -al into ${copy}, then changes on disk ...`);
+  rmSync(copy, { recursive: true, force: true });
+  sh(`cp -al '${args.largeTree}' '${copy}'`);
+  const expected = changeTree(a, path.join(copy, 'docker', 'registry', 'v2'));
+  log(`scanning B ...`);
+  const scanB = timed(`node ${CLI} scan ${copy} --db ${b} -q`);
   const secs: number[] = [];
   const rss: number[] = [];
-  let changes = 0;
+  let got = new Map<string, number>();
   for (let i = 0; i < args.reps; i++) {
     const t = timed(`node ${CLI} diff ${a} ${b} --format json`);
-    changes = (JSON.parse(t.out) as { changes: unknown[] }).changes.length;
+    got = new Map();
+    for (const c of (JSON.parse(t.out) as { changes: Array<{ kind: string }> }).changes)
+      got.set(c.kind, (got.get(c.kind) ?? 0) + 1);
     secs.push(t.secs);
     rss.push(t.rssMiB);
   }
+  const kinds = [...new Set([...expected.keys(), ...got.keys()])].sort();
+  const exact = kinds.every((k) => expected.get(k) === got.get(k));
+  const total = (m: Map<string, number>): number => [...m.values()].reduce((x, y) => x + y, 0);
   process.stdout.write(
-    `diff: two indexes of ${args.largeTree}, ${changed} rows changed in B, ${changes} changes reported\n\n| run | wall s, median (each) | peak RSS MiB, max |\n|---|---|---|\n| diff A B --format json | ${fmt(secs)} | ${Math.max(...rss).toFixed(0)} |\n`,
+    [
+      `diff: A = scan of ${args.largeTree} (${scanA.secs.toFixed(1)} s), B = scan of a cp -al copy with changes on disk (${scanB.secs.toFixed(1)} s)`,
+      '',
+      '| change kind | made on disk | reported |',
+      '|---|---|---|',
+      ...kinds.map((k) => `| ${k} | ${expected.get(k) ?? 0} | ${got.get(k) ?? 0} |`),
+      `| total | ${total(expected)} | ${total(got)} |`,
+      '',
+      `reported exactly the changes made: ${exact ? 'yes' : 'NO'}`,
+      '',
+      '| run | wall s, median (each) | peak RSS MiB, max |',
+      '|---|---|---|',
+      `| diff A B --format json | ${fmt(secs)} | ${Math.max(...rss).toFixed(0)} |`,
+      '',
+    ].join('\n'),
   );
+  rmSync(copy, { recursive: true, force: true });
+  if (!exact) process.exitCode = 1;
 }
 
 if (args.only !== 'diff') benchVerify();

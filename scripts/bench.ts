@@ -4,7 +4,7 @@
  *
  *   npx tsx scripts/bench.ts --size small|medium|large [--seed 1] [--reps 3] [--cold] [--out FILE]
  *                            [--only id,id] [--skip id,id] [--no-build] [--no-warm]
- *   npx tsx scripts/bench.ts --s3 [--size 30000] [--seed 1] [--reps 3] [--requests 32]   (object storage: bench-s3.ts)
+ *   npx tsx scripts/bench.ts --s3 [--size 60000] [--seed 1] [--reps 3] [--requests 32] [--extra-layers 0]   (object storage: bench-s3.ts)
  *
  * - generates the tree once (cached under bench-out/<size>-<seed>/tree, reused while its summary.json exists);
  * - compiles scripts/floor.c with `cc -O2 -pthread`;

@@ -39,6 +39,8 @@ export interface GenOptions {
   /** Named size or a target number of files under docker/registry/v2. */
   size: TreeSize | number;
   seed: number;
+  /** Layers added on top of every image (default 0: the default tree, byte for byte). */
+  extraLayers?: number;
 }
 
 export interface Summary {
@@ -210,6 +212,7 @@ class Generator {
   private readonly nTeams: number;
   private readonly nBases: number;
   private readonly maxRevisions: number;
+  private readonly extraLayers: number;
 
   readonly s: Summary;
 
@@ -224,6 +227,7 @@ class Generator {
     this.nTeams = Math.max(2, Math.round(Math.sqrt(estRepos) / 1.5));
     this.nBases = Math.max(3, Math.round(estRepos / 25));
     this.maxRevisions = Math.max(4, Math.floor(this.target / 120));
+    this.extraLayers = opts.extraLayers ?? 0;
     this.s = {
       seed: opts.seed,
       size: opts.size,
@@ -475,7 +479,7 @@ class Generator {
           deps[ai] = d;
         }
         layers.push(...d);
-        const top = rng.chance(0.2) ? 2 : 1;
+        const top = (rng.chance(0.2) ? 2 : 1) + this.extraLayers;
         for (let i = 0; i < top; i++) layers.push(this.newLayer());
         const cfg = this.config(arch, layers, `${name}@${p}`);
         for (const l of layers) layerSet.set(l.hex, l);
@@ -654,6 +658,7 @@ function main(argv: string[]): void {
   let seed = 1;
   let out: string | undefined;
   let force = false;
+  let extraLayers = 0;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = (): string => {
@@ -665,8 +670,11 @@ function main(argv: string[]): void {
     else if (a === '--seed') seed = Number(v());
     else if (a === '--out') out = v();
     else if (a === '--force') force = true;
+    else if (a === '--extra-layers') extraLayers = Number(v());
     else if (a === '-h' || a === '--help') {
-      console.log('usage: gen-tree --size small|medium|large|<files> [--seed N] --out DIR [--force]');
+      console.log(
+        'usage: gen-tree --size small|medium|large|<files> [--seed N] [--extra-layers N] --out DIR [--force]',
+      );
       return;
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -676,7 +684,7 @@ function main(argv: string[]): void {
     rmSync(path.join(out, 'summary.json'), { force: true });
   }
   const t0 = performance.now();
-  const s = generateTree(out, { size, seed });
+  const s = generateTree(out, { size, seed, extraLayers });
   const secs = (performance.now() - t0) / 1000;
   console.log(JSON.stringify(s, null, 2));
   console.error(`generated ${s.files} files, ${s.dirs} dirs in ${secs.toFixed(1)} s -> ${out}`);

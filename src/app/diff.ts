@@ -14,6 +14,8 @@ import {
 import { guardIndex, openIndexForRead } from '../index/open.js';
 import { latestScan } from '../index/scans.js';
 import { resolveStorageRoot } from '../scan/root.js';
+import { isS3Url } from '../storage/s3/location.js';
+import { resolveRoot } from './root.js';
 import { renderDiffChunks, summarize, type DiffView, type SideView } from '../report/diff.js';
 import type { Format } from '../report/format.js';
 import { withSession, type SessionOptions } from './session.js';
@@ -38,6 +40,8 @@ const SQLITE_MAGIC = 'SQLite format 3\0';
 type Given = { kind: 'root'; given: string; v2: string } | { kind: 'index'; given: string; file: string };
 
 function classify(given: string): Given {
+  // A bucket (s3://BUCKET/ROOTDIRECTORY) is a storage root, scanned as every command scans one.
+  if (isS3Url(given)) return { kind: 'root', given, v2: resolveRoot(given).resolved.v2 };
   let st;
   try {
     st = statSync(given);

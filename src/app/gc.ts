@@ -1,6 +1,5 @@
 /** `regaudit gc`: plan from one scan; with apply, collect (delete or quarantine) under the lock. */
 import { withState } from '../audit/rules.js';
-import { UsageError } from '../errors.js';
 import { isS3Url } from '../storage/s3/location.js';
 import { applyGc, type GcApplyResult, type GcItemResult } from '../reclaim/apply.js';
 import { openGcBatch, type GcBatch } from '../reclaim/batch.js';
@@ -23,6 +22,8 @@ import { acquireQuarantineLock } from '../prune/lock.js';
 import type { Format } from '../report/format.js';
 import { renderGc } from '../report/gc-plan.js';
 import { resolveStorageRoot } from '../scan/root.js';
+import type { RequestCounts } from '../storage/s3/client.js';
+import { applyGcOnBucket, checkBucketQuarantine } from './gc-bucket.js';
 import { MutationGuard } from './mutation-guard.js';
 import { resolveRoot } from './root.js';
 import { withSession, withWritableSession, type Session, type SessionOptions } from './session.js';
@@ -43,17 +44,17 @@ export interface GcRun {
   plan: GcPlan;
   result?: GcApplyResult;
   batch?: string;
+  /** On object storage with --apply: the requests the apply made, by kind. */
+  requests?: RequestCounts;
 }
-
-/** Object storage has no quarantine directory nor the filesystem seam gc's apply and crash tests rely on. */
-const BUCKET_REFUSAL = 'gc works on filesystem storage only; for object storage use gc-preview and the registry';
 
 export async function runGc(opts: GcOptions): Promise<GcRun> {
   // As prune: a bad --quarantine fails before the scan, and the lock covers the scan and the plan.
   const guard = new MutationGuard(opts);
   const root = opts.root !== undefined ? resolveRoot(opts.root) : undefined;
-  if (root && isS3Url(root.given)) throw new UsageError(BUCKET_REFUSAL);
-  if (root) guard.prepare(root.resolved.v2);
+  // Object storage: the lock is an object and the quarantine another s3:// location (app/gc-bucket.ts).
+  if (root && isS3Url(root.given)) checkBucketQuarantine(opts.quarantine);
+  else if (root) guard.prepare(root.resolved.v2);
   try {
     const so = { ...opts, ...(root ? { root } : {}) };
     // An apply records its run in the index journal, so it opens the index for writing.
@@ -63,10 +64,11 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
     guard.releaseLock();
   }
 
-  function body(s: Session, journal: WritableDB | undefined): GcRun {
+  async function body(s: Session, journal: WritableDB | undefined): Promise<GcRun> {
     {
-      if (isS3Url(s.scan.root)) throw new UsageError(BUCKET_REFUSAL);
-      if (root === undefined) guard.prepare(resolveStorageRoot(s.scan.root).v2);
+      const onBucket = isS3Url(s.scan.root);
+      if (onBucket) checkBucketQuarantine(opts.quarantine);
+      else if (root === undefined) guard.prepare(resolveStorageRoot(s.scan.root).v2);
       const { input, scanned } = s.guard(() => {
         const repoRows = repositories(s.db, s.scan.id);
         return {
@@ -83,9 +85,15 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
         };
       });
       const plan = planGc(input, opts);
-      const applied = journal
-        ? applyWithBatch(plan, s.scan.root, scanned, guard.quarantineDir, opts, { db: journal, dbFile: s.dbFile })
-        : undefined;
+      const applied: { result: GcApplyResult; batch?: string; requests?: RequestCounts; runId?: number } | undefined =
+        !opts.apply
+          ? undefined
+          : onBucket
+            ? await applyGcOnBucket(plan, s.scan.root, scanned, {
+                ...(opts.quarantine !== undefined ? { quarantine: opts.quarantine } : {}),
+                now: Date.now,
+              })
+            : applyWithBatch(plan, s.scan.root, scanned, guard.quarantineDir, opts, { db: journal!, dbFile: s.dbFile });
       const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
       const output = renderGc(
         {
@@ -95,7 +103,8 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
           plan,
           ...(applied ? { result: applied.result } : {}),
           ...(applied?.batch ? { batch: applied.batch } : {}),
-          ...(applied ? { journalRun: applied.runId } : {}),
+          ...(applied?.runId !== undefined ? { journalRun: applied.runId } : {}),
+          ...(applied?.requests ? { requests: applied.requests } : {}),
         },
         opts.format,
       );
@@ -104,6 +113,7 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
         plan,
         ...(applied ? { result: applied.result } : {}),
         ...(applied?.batch ? { batch: applied.batch } : {}),
+        ...(applied?.requests ? { requests: applied.requests } : {}),
       };
     }
   }

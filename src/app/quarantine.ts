@@ -27,7 +27,15 @@ export async function runBucketRestore(o: { batch: string; root?: string; format
     const release = await acquireBucketLock(bucket);
     try {
       const r = await restoreBucketBatch(o.batch, journalRoot);
-      return renderRestore({ ...r, recreated: [], redated: 0 }, o.format);
+      if (r.command === 'gc')
+        return renderGcRestore(
+          { batch: r.batch, root: r.root, restored: r.restored, alreadyPresent: r.alreadyPresent },
+          o.format,
+        );
+      return renderRestore(
+        { batch: r.batch, root: r.root, repositories: r.repositories, recreated: [], redated: 0 },
+        o.format,
+      );
     } finally {
       await release();
     }

@@ -9,9 +9,12 @@
  * Values are YAML scalars, as the registry unmarshals them.
  */
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { UsageError, describeFsError } from '../errors.js';
 import type { S3Settings } from '../storage/s3/settings.js';
+import { lazyModule } from '../lazy-module.js';
+
+const yaml = lazyModule<typeof import('yaml')>('yaml');
+const parse = (text: string): unknown => yaml().parse(text);
 
 /** Storage keys that configure the registry rather than name a driver (configuration.go, Storage.Type). */
 const NOT_DRIVERS = new Set(['maintenance', 'cache', 'delete', 'redirect', 'tag']);
@@ -112,7 +115,7 @@ export function storageSection(
     const params = storage[key] ?? (storage[key] = {});
     if (m[2]!.includes('_')) continue; // a nested parameter: none that regaudit reads
     const existing = Object.keys(params).find((k) => k.toUpperCase() === m[2]);
-    params[existing ?? m[2]!.toLowerCase()] = parse(value) as unknown;
+    params[existing ?? m[2]!.toLowerCase()] = parse(value);
   }
   return storage;
 }

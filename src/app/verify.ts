@@ -1,6 +1,8 @@
 /** `regaudit verify`: re-hash blobs in worker threads, keep each result in the index, report findings. */
+import { lstatSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { SEVERITY_RANK, type Severity } from '../audit/findings.js';
+import { repositoryFilterOf, repositoryFiltered, repositorySelected, type Selection } from '../audit/select.js';
 import { verifyFindings, type VerifyFinding } from '../audit/verify.js';
 import {
   badResults,
@@ -8,8 +10,9 @@ import {
   buildDue,
   buildScope,
   dueReader,
-  referencedByRepositories,
+  referencedBySelected,
   resultCounts,
+  restatScope,
   saveResults,
   sizeMismatches,
   unlistableBlobData,
@@ -21,6 +24,8 @@ import { splitDigest, type Digest } from '../layout/digest.js';
 import { renderVerify, type VerifyView } from '../report/verify.js';
 import type { Format } from '../report/format.js';
 import { hashAll } from '../verify/pool.js';
+import { UsageError } from '../errors.js';
+import { isS3Url } from '../storage/s3/location.js';
 import { withWritableSession, type SessionOptions } from './session.js';
 
 export interface HashProgress {
@@ -37,7 +42,8 @@ export interface VerifyOptions extends SessionOptions {
   all?: boolean;
   /** Also re-hash results older than this (ms). */
   olderThanMs?: number;
-  repositories?: string[];
+  /** --repository/--exclude: only blobs the selected repositories reference (report's matcher). */
+  selection?: Pick<Selection, 'repositories' | 'exclude'>;
   sample?: { percent: number; seed: number };
   /** Hashing threads; default: one per core. */
   threads?: number;
@@ -56,19 +62,44 @@ export interface VerifyOutcome {
 const FLUSH_MS = 500;
 const FLUSH_RESULTS = 256;
 
+/** Hashing reads files; a bucket's blobs would need GetObject streams, which verify does not have (README). */
+function refuseBucket(root: string): void {
+  if (isS3Url(root))
+    throw new UsageError(
+      `${root}: verify hashes files on a filesystem; it cannot read s3:// storage (copy the bucket to a disk, or verify on the registry host)`,
+    );
+}
+
 export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
+  if (typeof opts.root === 'string') refuseBucket(opts.root);
   return withWritableSession(opts, async (s) => {
     const { db, scan } = s;
     const root = scan.root;
+    refuseBucket(root);
+    const sel = opts.selection ?? {};
+    const filtered = repositoryFiltered(sel);
     const guard = <T>(fn: () => T): T => s.guard(fn);
     const scope = guard(() =>
       buildScope(db, {
         scanId: scan.id,
         root,
-        ...(opts.repositories?.length ? { repositories: opts.repositories } : {}),
+        ...(filtered ? { repository: (name: string) => repositorySelected(name, sel) } : {}),
         ...(opts.sample ? { sample: opts.sample } : {}),
       }),
     );
+    // Without a root nothing was scanned now: the index's size and mtime may be old, so each blob in
+    // scope is stat'ed (a blob changed since the scan is hashed again). After a scan they are fresh.
+    if (s.scanned === undefined)
+      guard(() =>
+        restatScope(db, (digest) => {
+          try {
+            const st = lstatSync(`${root}/${pathFor({ kind: 'blobData', digest: digest as Digest })}`);
+            return st.isFile() ? { size: st.size, mtimeMs: Math.trunc(st.mtimeMs) } : undefined;
+          } catch {
+            return undefined;
+          }
+        }),
+      );
     const cutoff = opts.olderThanMs !== undefined ? opts.now() - opts.olderThanMs : undefined;
     const due = guard(() =>
       buildDue(db, root, { all: Boolean(opts.all), ...(cutoff !== undefined ? { verifiedBefore: cutoff } : {}) }),
@@ -142,11 +173,10 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
     flush();
 
     const findings = guard(() => {
-      const patterns = opts.repositories ?? [];
       const unlistable = unlistableBlobData(db, scan.id).flatMap((d) => {
         const p = parsePath(d.path);
         if (p.kind !== 'blobData') return [];
-        if (patterns.length && !referencedByRepositories(db, scan.id, p.digest, patterns)) return [];
+        if (filtered && !referencedBySelected(db, scan.id, p.digest)) return [];
         if (opts.sample && !inSample(p.digest, opts.sample.percent, opts.sample.seed)) return [];
         const detail = d.kind === 'symlink' ? 'data is a symbolic link (not followed)' : 'data is not a regular file';
         return [{ path: d.path, digest: p.digest, detail }];
@@ -165,7 +195,7 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyOutcome> {
       scannedAt: new Date(scan.finishedMs ?? scan.startedMs).toISOString(),
       verifiedAt: new Date(opts.now()).toISOString(),
       scope: {
-        repositories: opts.repositories?.length ? [...opts.repositories].sort() : null,
+        filter: repositoryFilterOf(sel),
         sample: opts.sample ? { ...opts.sample, blobs: scope.blobs, of: scope.total } : null,
       },
       totals: {

@@ -178,8 +178,8 @@ export function sessionArgs(
   };
 }
 
-export const repositoryOption = (): Option =>
-  listOption('--repository <glob>', 'only repositories matching this glob (`*` stops at `/`, `**` does not)');
+export const repositoryOption = (what = 'only repositories matching this glob'): Option =>
+  listOption('--repository <glob>', `${what} (\`*\` stops at \`/\`, \`**\` does not)`);
 export const excludeOption = (): Option => listOption('--exclude <glob>', 'leave out repositories matching this glob');
 export const severityOption = (): Option =>
   new Option('--severity <level>', 'only findings of this severity or worse').choices(['error', 'warning', 'info']);

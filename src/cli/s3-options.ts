@@ -14,10 +14,14 @@ function parseRequests(v: string | undefined): number {
   return Number(v);
 }
 
+/** Arguments that may name a storage root: `root`, and diff's two sides. */
+const ROOT_ARGUMENTS = ['root', 'A', 'B'];
+
 export function withObjectStorageOptions(program: Command): void {
   for (const cmd of program.commands) {
     const takesRoot =
-      cmd.registeredArguments.some((a) => a.name() === 'root') || cmd.options.some((o) => o.long === '--root');
+      cmd.registeredArguments.some((a) => ROOT_ARGUMENTS.includes(a.name())) ||
+      cmd.options.some((o) => o.long === '--root');
     if (!takesRoot) continue;
     cmd
       .addOption(

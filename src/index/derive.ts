@@ -42,25 +42,27 @@ const GRAPH_STEPS = [
   `UPDATE g_rev SET current = 1 WHERE EXISTS (SELECT 1 FROM g_tag t WHERE t.repo_id = g_rev.repo_id AND t.digest = g_rev.digest)`,
   `UPDATE g_rev SET live = 1 WHERE EXISTS (SELECT 1 FROM g_closure c WHERE c.repo_id = g_rev.repo_id AND c.manifest = g_rev.digest)`,
 
-  // What each revision holds: itself and its non-subject references, with the revision's flags.
+  // What each revision holds: itself and its non-subject references, with the revision's flags; once per
+  // (revision, digest) whatever the roles (the flags of repeated references combine), so that a
+  // digest's holders are a count, and keyed so that the per-tag step reads a revision's rows in place.
   `CREATE TEMP TABLE g_hold (repo_id INTEGER NOT NULL, via TEXT NOT NULL, digest TEXT NOT NULL, revision INTEGER NOT NULL,
-     current INTEGER NOT NULL, tagged INTEGER NOT NULL, live INTEGER NOT NULL, needs_link INTEGER NOT NULL, child INTEGER NOT NULL)`,
+     current INTEGER NOT NULL, tagged INTEGER NOT NULL, live INTEGER NOT NULL, needs_link INTEGER NOT NULL, child INTEGER NOT NULL,
+     PRIMARY KEY (repo_id, via, digest)) WITHOUT ROWID`,
   `INSERT INTO g_hold SELECT repo_id, digest, digest, 1, current, current, live, 0, 0 FROM g_rev`,
-  // In manifest digest order: the order the scan wrote the references in, so the reads are sequential.
-  `CREATE INDEX temp.g_rev_by_digest ON g_rev (digest)`,
   `INSERT INTO g_hold
    SELECT v.repo_id, v.digest, m.ref_digest, 0, 0, v.current, v.live,
      m.role IN ('config', 'layer', 'blobsum') AND m.is_foreign = 0, m.role = 'child'
-   FROM g_rev v INDEXED BY g_rev_by_digest
+   FROM g_rev v
    CROSS JOIN manifest_refs m ON m.scan_id = :scan AND m.manifest_digest = v.digest AND m.role <> 'subject'
-   WHERE v.digest > ''`,
-  `CREATE INDEX temp.g_hold_by_via ON g_hold (repo_id, via)`,
+   WHERE true
+   ON CONFLICT DO UPDATE SET revision = max(revision, excluded.revision), current = max(current, excluded.current),
+     needs_link = max(needs_link, excluded.needs_link), child = max(child, excluded.child)`,
 
   `CREATE TEMP TABLE g_held (repo_id INTEGER NOT NULL, digest TEXT NOT NULL, revision INTEGER NOT NULL, current INTEGER NOT NULL,
      tagged INTEGER NOT NULL, live INTEGER NOT NULL, needs_link INTEGER NOT NULL, child INTEGER NOT NULL, holders INTEGER NOT NULL,
      PRIMARY KEY (repo_id, digest)) WITHOUT ROWID`,
   `INSERT INTO g_held
-   SELECT repo_id, digest, max(revision), max(current), max(tagged), max(live), max(needs_link), max(child), count(DISTINCT via)
+   SELECT repo_id, digest, max(revision), max(current), max(tagged), max(live), max(needs_link), max(child), count(*)
    FROM g_hold GROUP BY repo_id, digest`,
   // Digests a repository only links in _layers (content of the link), held by none of its revisions.
   `INSERT OR IGNORE INTO g_held
@@ -91,12 +93,13 @@ const TAG_STEPS = [
   `CREATE TEMP TABLE g_only (repo_id INTEGER NOT NULL, manifest TEXT NOT NULL, PRIMARY KEY (repo_id, manifest)) WITHOUT ROWID`,
   `INSERT INTO g_only SELECT repo_id, manifest FROM g_closure GROUP BY repo_id, manifest HAVING count(*) = 1`,
 
-  // Per tag: the blobs its closure holds, and how many manifests only this tag keeps hold each.
+  // Per tag: the blobs its closure holds, and how many manifests only this tag keeps hold each (a
+  // closure manifest is one g_hold row per digest, so the rows of a group are distinct manifests).
   `CREATE TEMP TABLE g_tag_blob (repo_id INTEGER NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, only_holders INTEGER NOT NULL,
      PRIMARY KEY (repo_id, tag, digest)) WITHOUT ROWID`,
   `INSERT INTO g_tag_blob
    SELECT c.repo_id, c.tag, h.digest,
-     count(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM g_only o WHERE o.repo_id = c.repo_id AND o.manifest = c.manifest) THEN h.via END)
+     sum(EXISTS (SELECT 1 FROM g_only o WHERE o.repo_id = c.repo_id AND o.manifest = c.manifest))
    FROM g_closure c
    JOIN g_hold h ON h.repo_id = c.repo_id AND h.via = c.manifest
    GROUP BY c.repo_id, c.tag, h.digest`,

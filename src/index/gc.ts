@@ -34,14 +34,19 @@ export function gcSets(
   };
   dropAll();
   try {
-    // Every held digest with, per scenario, whether some enumerated repository marks it: one pass.
-    db.exec(
-      `CREATE TEMP TABLE gc_marks (digest TEXT PRIMARY KEY, ${scenarios.map((s) => `${markColumn(s)} INTEGER NOT NULL`).join(', ')}) WITHOUT ROWID`,
-    );
-    db.prepare(
-      `INSERT INTO gc_marks SELECT x.digest, ${scenarios.map((s) => `max(${marks(s)})`).join(', ')}
-       FROM repositories rx JOIN held x ON x.repo_id = rx.id WHERE rx.scan_id = :scan AND x.holders > 0 GROUP BY x.digest`,
-    ).run(p);
+    // Every held digest with, per scenario, whether some enumerated repository marks it: one pass
+    // (a GROUP BY over every held row). Only worth it when a scenario marks by a flag of the held
+    // row: without one, each lookup is answered from held_by_digest and the repository alone.
+    const table = scenarios.some((s) => s.markFlag !== null);
+    if (table) {
+      db.exec(
+        `CREATE TEMP TABLE gc_marks (digest TEXT PRIMARY KEY, ${scenarios.map((s) => `${markColumn(s)} INTEGER NOT NULL`).join(', ')}) WITHOUT ROWID`,
+      );
+      db.prepare(
+        `INSERT INTO gc_marks SELECT x.digest, ${scenarios.map((s) => `max(${marks(s)})`).join(', ')}
+         FROM repositories rx JOIN held x ON x.repo_id = rx.id WHERE rx.scan_id = :scan AND x.holders > 0 GROUP BY x.digest`,
+      ).run(p);
+    }
     if (scenarios.some((s) => s.version === 3)) {
       db.exec(`CREATE TEMP TABLE gc_pos (repo_id INTEGER PRIMARY KEY, pos INTEGER NOT NULL)`);
       const ins = db.prepare(
@@ -49,15 +54,18 @@ export function gcSets(
       );
       for (const [name, pos] of positions) ins.run({ ...p, name, pos });
     }
-    return scenarios.map((s) => scenario(db, p, s));
+    return scenarios.map((s) => scenario(db, p, s, table));
   } finally {
     dropAll();
   }
 }
 
-function scenario(db: ReadableDB, p: { scan: number }, s: GcScenario): GcSets {
+function scenario(db: ReadableDB, p: { scan: number }, s: GcScenario, table: boolean): GcSets {
   const marked = (digest: string): string =>
-    `EXISTS (SELECT 1 FROM gc_marks k WHERE k.digest = ${digest} AND k.${markColumn(s)} = 1)`;
+    table
+      ? `EXISTS (SELECT 1 FROM gc_marks k WHERE k.digest = ${digest} AND k.${markColumn(s)} = 1)`
+      : `EXISTS (SELECT 1 FROM held x INDEXED BY held_by_digest JOIN repositories rx ON rx.id = x.repo_id
+         WHERE x.scan_id = :scan AND x.digest = ${digest} AND ${marks(s)})`;
   for (const t of ['gc_sweep', 'gc_deleted', 'gc_minpos', 'gc_lost']) db.exec(`DROP TABLE IF EXISTS temp.${t}`);
   db.exec(`CREATE TEMP TABLE gc_sweep (digest TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID`);
   db.prepare(
@@ -174,8 +182,10 @@ export function gcBadLinks(db: ReadableDB, scanId: number): GcBadLinkRow[] {
   return db
     .prepare(
       `SELECT r.name AS repository, l.kind, l.tag, l.path_digest AS pathDigest, l.problem
-       FROM repositories r JOIN links l ON l.repo_id = r.id
+       FROM repositories r
+       JOIN links l INDEXED BY links_bad ON l.repo_id = r.id -- its condition, repeated below, makes it usable
        WHERE r.scan_id = :scan AND l.problem IS NOT NULL AND l.problem <> 'not-a-file'
+         AND (l.problem IS NOT NULL OR (l.path_digest IS NOT NULL AND l.digest <> l.path_digest))
        ORDER BY r.name, l.kind, l.tag, l.path_digest`,
     )
     .all({ scan: scanId }) as GcBadLinkRow[];

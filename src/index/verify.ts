@@ -10,8 +10,8 @@ import type { HashResult, HashStatus } from '../verify/protocol.js';
 export interface VerifyScopeOptions {
   scanId: number;
   root: string;
-  /** SQLite GLOB patterns over repository names: only blobs those repositories reference. */
-  repositories?: readonly string[];
+  /** Only blobs the repositories this accepts reference (the caller's --repository/--exclude matcher). */
+  repository?: (name: string) => boolean;
   /** Keep about this percentage of the scope, chosen by a hash of (seed, digest). */
   sample?: { percent: number; seed: number };
 }
@@ -39,15 +39,18 @@ export function buildScope(db: DB, o: VerifyScopeOptions): { blobs: number; byte
   db.function('regaudit_in_sample', { deterministic: true }, (d: unknown) =>
     o.sample && !inSample(String(d), o.sample.percent, o.sample.seed) ? 0 : 1,
   );
-  const repos = o.repositories ?? [];
   db.exec(`DROP TABLE IF EXISTS temp.verify_scope`);
-  db.exec(`CREATE TEMP TABLE verify_scope (digest TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL)`);
+  // unstatable: restatScope found no regular file (it keeps the scan's size; the hasher says what is wrong).
+  db.exec(
+    `CREATE TEMP TABLE verify_scope (digest TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL, unstatable INTEGER NOT NULL DEFAULT 0)`,
+  );
+  if (o.repository) selectRepositories(db, o.scanId, o.repository);
   db.prepare(
     `INSERT INTO temp.verify_scope (digest, size, mtime_ms)
      SELECT b.digest, b.size, b.mtime_ms FROM blobs b
-     WHERE b.scan_id = ? ${repos.length ? `AND b.digest IN (${heldByRepositories(repos.length)})` : ''}
+     WHERE b.scan_id = ? ${o.repository ? `AND b.digest IN (${HELD_BY_SELECTED})` : ''}
        ${o.sample ? 'AND regaudit_in_sample(b.digest) = 1' : ''}`,
-  ).run(o.scanId, ...(repos.length ? [o.scanId, ...repos] : []));
+  ).run(o.scanId, ...(o.repository ? [o.scanId] : []));
   const scope = db
     .prepare(`SELECT count(*) AS blobs, coalesce(sum(size), 0) AS bytes FROM temp.verify_scope`)
     .get() as {
@@ -58,23 +61,60 @@ export function buildScope(db: DB, o: VerifyScopeOptions): { blobs: number; byte
   return { ...scope, total };
 }
 
-function heldByRepositories(n: number): string {
-  return `SELECT h.digest FROM held h JOIN repositories r ON r.id = h.repo_id
-          WHERE r.scan_id = ? AND (${Array.from({ length: n }, () => 'r.name GLOB ?').join(' OR ')})`;
+/**
+ * Fills temp.verify_repos with the ids of the scan's repositories `accept` keeps. The matcher runs
+ * in JavaScript once per repository (the same one report and prune use), never once per blob.
+ */
+function selectRepositories(db: DB, scanId: number, accept: (name: string) => boolean): void {
+  db.exec(`DROP TABLE IF EXISTS temp.verify_repos`);
+  db.exec(`CREATE TEMP TABLE verify_repos (id INTEGER PRIMARY KEY)`);
+  const insert = db.prepare(`INSERT INTO temp.verify_repos (id) VALUES (?)`);
+  const rows = db.prepare(`SELECT id, name FROM repositories WHERE scan_id = ?`).all(scanId) as Array<{
+    id: number;
+    name: string;
+  }>;
+  db.transaction(() => {
+    for (const r of rows) if (accept(r.name)) insert.run(r.id);
+  })();
 }
 
-/** Whether `digest` is referenced by a repository matching one of `patterns` (for blobs the scan could not list). */
-export function referencedByRepositories(db: DB, scanId: number, digest: string, patterns: readonly string[]): boolean {
-  return (
-    db
-      .prepare(`SELECT 1 FROM (${heldByRepositories(patterns.length)}) WHERE digest = ? LIMIT 1`)
-      .get(scanId, ...patterns, digest) !== undefined
-  );
+const HELD_BY_SELECTED = `SELECT h.digest FROM held h WHERE h.scan_id = ? AND h.repo_id IN (SELECT id FROM temp.verify_repos)`;
+
+/** Whether `digest` is held by a repository buildScope selected (for blobs the scan could not list). */
+export function referencedBySelected(db: DB, scanId: number, digest: string): boolean {
+  return db.prepare(`SELECT 1 FROM (${HELD_BY_SELECTED}) WHERE digest = ? LIMIT 1`).get(scanId, digest) !== undefined;
+}
+
+/**
+ * Replaces the scope's size and mtime (the scan's) with what `statOf` finds now, a page of digests at
+ * a time (flat memory); a blob it cannot stat keeps the scan's and is due, so the hasher says why.
+ */
+export function restatScope(
+  db: DB,
+  statOf: (digest: string) => { size: number; mtimeMs: number } | undefined,
+  page = 1024,
+): void {
+  const next = db.prepare(`SELECT digest FROM temp.verify_scope WHERE digest > ? ORDER BY digest LIMIT ?`).pluck();
+  const update = db.prepare(`UPDATE temp.verify_scope SET size = ?, mtime_ms = ? WHERE digest = ?`);
+  const unstatable = db.prepare(`UPDATE temp.verify_scope SET unstatable = 1 WHERE digest = ?`);
+  const apply = db.transaction((digests: string[]) => {
+    for (const d of digests) {
+      const st = statOf(d);
+      if (st) update.run(st.size, st.mtimeMs, d);
+      else unstatable.run(d);
+    }
+  });
+  for (let after = ''; ;) {
+    const digests = next.all(after, page) as string[];
+    if (digests.length === 0) return;
+    apply(digests);
+    after = digests[digests.length - 1]!;
+  }
 }
 
 /**
  * Fills temp.verify_due with the scope's blobs to hash: never verified, changed in size or mtime
- * since, not ok last time (an I/O error may pass), verified before `verifiedBefore`, or all.
+ * since (or not found by restatScope), not ok last time (an I/O error may pass), verified before `verifiedBefore`, or all.
  */
 export function buildDue(db: DB, root: string, o: DueOptions): { blobs: number; bytes: number } {
   db.exec(`DROP TABLE IF EXISTS temp.verify_due`);
@@ -83,7 +123,7 @@ export function buildDue(db: DB, root: string, o: DueOptions): { blobs: number; 
     `INSERT INTO temp.verify_due (digest, size, mtime_ms)
      SELECT s.digest, s.size, s.mtime_ms FROM temp.verify_scope s
      LEFT JOIN blob_verifications v ON v.root = @root AND v.digest = s.digest
-     WHERE @all = 1 OR v.digest IS NULL OR v.size <> s.size OR v.mtime_ms <> s.mtime_ms OR v.status <> 'ok'
+     WHERE @all = 1 OR s.unstatable = 1 OR v.digest IS NULL OR v.size <> s.size OR v.mtime_ms <> s.mtime_ms OR v.status <> 'ok'
         OR v.verified_ms < @before`,
   ).run({ root, all: o.all ? 1 : 0, before: o.verifiedBefore ?? -1 });
   // Largest first: the long hashes start early and the small ones fill the gaps at the end.

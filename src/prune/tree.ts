@@ -4,11 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, constants } from 'node:fs';
-import fg from 'fast-glob';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
+import { lazyModule } from '../lazy-module.js';
 import type { StorageReader, StorageWriter } from '../storage/driver.js';
 
+const fastGlob = lazyModule<typeof import('fast-glob')>('fast-glob');
 const NOFOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 const chunk = Buffer.allocUnsafe(1024 * 1024);
 
@@ -45,7 +46,7 @@ function describe(abs: string): string {
 export function describeTree(abs: string): Map<string, string> {
   const out = new Map<string, string>([['', describe(abs)]]);
   if (!out.get('')!.startsWith('dir ')) return out;
-  const rels = fg.sync('**', {
+  const rels = fastGlob().sync('**', {
     cwd: abs,
     dot: true,
     onlyFiles: false,

@@ -26,6 +26,9 @@ import type { GcBatch } from './batch.js';
 import { newestUnder, ScanGuard } from './guard.js';
 import { REPOSITORY_PART_ORDER, type GcItem, type GcPlan } from './plan.js';
 
+/** What the bucket applier compares with the scan (src/reclaim/bucket.ts). */
+export type ScannedRepository = Pick<GcGuardRepository, 'name' | 'entries' | 'newestMtimeMs'>;
+
 export type GcOutcome = 'deleted' | 'quarantined' | 'skipped';
 
 export interface GcItemResult {

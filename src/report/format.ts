@@ -1,7 +1,9 @@
 import Table from 'cli-table3';
-import { stringify } from 'csv-stringify/sync';
 import { SCHEMA_VERSION } from '../index/migrations/index.js';
 import { TOOL_VERSION } from '../version.js';
+import { lazyModule } from '../lazy-module.js';
+
+const csvStringify = lazyModule<typeof import('csv-stringify/sync')>('csv-stringify/sync');
 
 export type Format = 'table' | 'json' | 'csv';
 export const FORMATS: readonly Format[] = ['table', 'json', 'csv'];
@@ -145,7 +147,10 @@ function maxLine(s: string): number {
 }
 
 export function csv(head: string[], rows: Array<Array<string | number | boolean | null | undefined>>): string {
-  return stringify([head, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))))]);
+  return csvStringify().stringify([
+    head,
+    ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c)))),
+  ]);
 }
 
 /** Every JSON document names the regaudit that wrote it and the index schema it read. */

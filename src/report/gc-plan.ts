@@ -20,6 +20,8 @@ export interface GcView {
   batch?: string;
   /** With --apply: the run's id in the index journal (`regaudit journal`). */
   journalRun?: number;
+  /** On object storage with --apply: the apply's requests by kind (LIST, GET, HEAD, PUT, COPY, DELETE). */
+  requests?: Record<string, number>;
 }
 
 /** The JSON contract of `gc --format json` (README, "Reclaiming space"). */
@@ -46,6 +48,7 @@ export function gcJson(v: GcView): Record<string, unknown> {
       : {}),
     ...(v.batch !== undefined ? { batch: v.batch } : {}),
     ...(v.journalRun !== undefined ? { journalRun: v.journalRun } : {}),
+    ...(v.requests !== undefined ? { requests: v.requests } : {}),
     advice: GC_ADVICE.replace(/\n/g, ' '),
     kept: v.plan.kept,
     items: v.plan.items.map((i) => {

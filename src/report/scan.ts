@@ -13,6 +13,7 @@ export function renderScan(r: ScanResult, dbFile: string): string {
       elapsedMs: r.elapsedMs,
       incremental: r.incremental !== undefined,
       requests: r.requests ?? null,
+      manifests: r.manifests ?? null,
     },
     null,
     2,

@@ -1,3 +1,4 @@
+import { describeRepositoryFilter } from '../audit/select.js';
 import type { VerifyFinding } from '../audit/verify.js';
 import { csv, humanBytes, json, printable, shortDigest, table, type Format } from './format.js';
 
@@ -6,7 +7,8 @@ export interface VerifyView {
   scannedAt: string;
   verifiedAt: string;
   scope: {
-    repositories: string[] | null;
+    /** --repository/--exclude globs when the scope is filtered, else null (as usage and gc-preview). */
+    filter: { repositories: string[]; exclude: string[] } | null;
     sample: { percent: number; seed: number; blobs: number; of: number } | null;
   };
   totals: {
@@ -47,7 +49,7 @@ export function renderVerify(v: VerifyView, format: Format): string {
     );
   const t = v.totals;
   const scope = [
-    v.scope.repositories ? `repositories ${v.scope.repositories.join(' ')}` : '',
+    v.scope.filter ? describeRepositoryFilter(v.scope.filter) : '',
     v.scope.sample
       ? `SAMPLED ${v.scope.sample.percent}% (seed ${v.scope.sample.seed}): ${v.scope.sample.blobs} of ${v.scope.sample.of} blobs`
       : '',

@@ -60,6 +60,8 @@ export interface ScanResult {
   rebuilt?: boolean;
   /** Object storage only: the requests the scan sent, by kind. */
   requests?: RequestCounts;
+  /** Object storage only: manifest blobs read, and taken unchanged from the previous scan. */
+  manifests?: { read: number; reused: number };
 }
 
 /** Default worker count: enough reads in flight for a cold disk without starving the index writer. */
@@ -106,6 +108,7 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
         const sink = new CollectingSink(writer, opts.onProgress);
         const before = graphInputCounts(db, previous);
         const incremental = await rescanInPlace(db, ctx, previous, writer, sink, runner);
+        await runner.close(); // as after a full walk: the derivation needs no workers
         writer.flush();
         phase('rescan');
         // The derived manifest graph stays valid when nothing was read again and nothing went away.
@@ -137,6 +140,8 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       const scanId = insertScan(target, root.v2, given, started, thorough);
       const sink = new CollectingSink(new IndexWriter(target, scanId), opts.onProgress);
       await runWalk(ctx, sink, runner, phase);
+      // The workers' heaps are not needed for the index builds and the derivation: give them back now.
+      await runner.close();
       restoreIndexes(target, indexes);
       phase('indexes');
       deriveGraph(target, scanId);
@@ -178,6 +183,8 @@ async function scanObjectStorage(db: DB, given: string, opts: ScanOptions): Prom
   try {
     const r = await scanBucket(db, given, {
       now,
+      // --thorough means "read everything" on a filesystem; a bucket has nothing more to list.
+      full: Boolean(opts.full) || Boolean(opts.thorough),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       phase: (name) => {
         const t = performance.now();
@@ -194,6 +201,7 @@ async function scanObjectStorage(db: DB, given: string, opts: ScanOptions): Prom
       elapsedMs: now() - started,
       phases,
       requests: r.requests,
+      manifests: r.manifests,
       db, // a bucket scan is written in place (index/rebuild.ts serves full filesystem scans)
     };
   } catch (err) {

@@ -29,11 +29,11 @@ export interface Stamp {
 
 /** Hash of entries, order-independent. */
 export function stampOf(entries: readonly StatEntry[]): string {
-  const h = createHash('sha1');
-  for (const e of [...entries].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))) {
-    h.update(`${e.rel}\u0000${e.mtimeMs}\u0000${e.ctimeMs}\u0000${e.size}\n`);
-  }
-  return h.digest('base64');
+  // The same bytes as one update per entry, in one call: a million crossings into the hash fewer per scan.
+  const lines = [...entries]
+    .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
+    .map((e) => `${e.rel}\u0000${e.mtimeMs}\u0000${e.ctimeMs}\u0000${e.size}\n`);
+  return createHash('sha1').update(lines.join('')).digest('base64');
 }
 
 /**

@@ -52,7 +52,7 @@ test('the README options table matches the help texts', () => {
     .filter((c) => c.registeredArguments.some((a) => a.name() === 'root') || c.options.some((o) => o.long === '--root'))
     .map((c) => c.name());
   for (const { flag, commands: listed } of rows) {
-    const cmds = listed.length === 1 && listed[0] === 'every command with a root' ? withRoot : listed;
+    const cmds = listed.flatMap((c) => (c === 'every command with a root' ? withRoot : [c]));
     for (const c of cmds) {
       const sub = program.commands.find((x) => x.name() === c.split(' ')[0]);
       const target = c.includes(' ') ? sub?.commands.find((x) => x.name() === c.split(' ')[1]) : sub;

@@ -31,7 +31,10 @@ interface Finding {
 }
 interface VerifyJson {
   totals: { blobs: number; hashed: number; unchanged: number; ok: number; corrupt: number };
-  scope: { sample: { percent: number; blobs: number; of: number } | null; repositories: string[] | null };
+  scope: {
+    sample: { percent: number; blobs: number; of: number } | null;
+    filter: { repositories: string[]; exclude: string[] } | null;
+  };
   findings: Finding[];
 }
 interface Change {
@@ -160,9 +163,9 @@ describe('verify and diff on storage written by registry 2.8', { skip: tools.ski
       '--format',
       'json',
       '--repository',
-      'org/*',
+      'org/**',
     ]);
-    assert.deepEqual(scoped.json.scope.repositories, ['org/*']);
+    assert.deepEqual(scoped.json.scope.filter, { repositories: ['org/**'], exclude: [] });
     assert.deepEqual(
       scoped.json.findings.map((f) => f.kind),
       ['blob-size-mismatch'],

@@ -108,6 +108,51 @@ test('3.x removes a layer link whose blob no repository marked before its turn (
   assert.deepEqual(digests(gc.get('3')!.blobs), [stray]);
 });
 
+test('one scenario alone (marks looked up per blob) predicts what it predicts beside the others (mark table)', async (t) => {
+  // With a repository without _layers (3.x aborts on it, 2.x does not mark it) and without (3.x runs).
+  for (const noLayers of [true, false]) {
+    const s = tree(t);
+    const v1 = s.image('app', 'v1', ['app 1']);
+    s.image('app', null, ['app 0']);
+    const c1 = s.image('multi', null, ['amd64']);
+    s.index('multi', 'latest', [c1.manifest, s.image('multi', null, ['arm64']).manifest]);
+    s.image('a', 'v1', ['a own']);
+    s.layerLink('a', v1.layers[0]!);
+    s.layerLink('a', s.blob('stray'));
+    s.blob('orphan');
+    if (noLayers) {
+      s.image('nolayers', 'v1', ['no layers dir', 'app 1']);
+      s.remove('repositories/nolayers/_layers');
+    }
+    const all = await preview(s);
+    for (const scenario of GC_SCENARIOS) {
+      const r = await runGcPreview({ dbFile: path.join(s.root, 'idx.db'), format: 'json', scenarios: [scenario.id] });
+      assert.deepEqual(r.predictions, [all.get(scenario.id)], scenario.id);
+    }
+    const sizes = (id: string): number[] => {
+      const p = all.get(id)!;
+      return [p.blobs.length, p.manifests.length, p.layerLinks.length, p.brokenTags.length];
+    };
+    // What the tree exercises: sweeps, -m deletions, 3.x layer links, broken tags.
+    if (noLayers)
+      assert.deepEqual(
+        [sizes('2'), sizes('2-m')],
+        [
+          [5, 0, 0, 1],
+          [12, 3, 0, 2],
+        ],
+      );
+    else
+      assert.deepEqual(
+        [sizes('3'), sizes('3-m')],
+        [
+          [2, 0, 2, 0],
+          [5, 1, 4, 0],
+        ],
+      );
+  }
+});
+
 test('a symbolic link makes every scenario uncertain (the registry follows it, regaudit does not)', async (t) => {
   const s = tree(t);
   s.image('app', 'v1', ['app']);

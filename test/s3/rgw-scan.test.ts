@@ -243,6 +243,77 @@ describe('object storage: a registry on Ceph RGW, scanned from the bucket', { sk
     assert.notEqual(rep.repositories.find((r) => r.name === 'bad')?.state, 'empty');
   });
 
+  it('a repeat scan GETs no manifest it has read; a manifest overwritten in place is read again', async () => {
+    type ScanJson = { requests: Record<string, number>; manifests: { read: number; reused: number } };
+    const db = path.join(work, 'repeat.db');
+    const scan = (extra: string[] = [], file = db): ScanJson => json<ScanJson>(['scan', url, ...extra], file);
+    const report = (file = db) => ({ ...json<ReportJson>(['report'], file), scannedAt: undefined });
+    const first = scan();
+    const firstReport = report();
+    const index = new Database(db, { readonly: true });
+    const revs = index
+      .prepare(`SELECT DISTINCT digest FROM links WHERE kind = 'revision' AND digest IS NOT NULL ORDER BY digest`)
+      .pluck()
+      .all() as string[];
+    const uploads = index.prepare(`SELECT count(*) FROM uploads`).pluck().get() as number;
+    index.close();
+    assert.deepEqual(first.manifests, { read: revs.length, reused: 0 });
+
+    // Unchanged bucket: the listing, each upload's startedat, and not one manifest GET.
+    const second = scan();
+    assert.deepEqual(second.manifests, { read: 0, reused: revs.length });
+    assert.equal(second.requests.GET, uploads, JSON.stringify(second.requests));
+    assert.deepEqual(report(), firstReport);
+    // And again from the carried-over rows (their ETags are carried too).
+    assert.deepEqual(scan().manifests, { read: 0, reused: revs.length });
+    // --full reads everything again.
+    assert.deepEqual(scan(['--full']).manifests, { read: revs.length, reused: 0 });
+
+    // One manifest blob overwritten in place with other bytes of the same size.
+    const { client, sdk } = await s3Client(rgw);
+    const victim = revs[0]!;
+    const hex = victim.slice('sha256:'.length);
+    const key = `${storage.rootDirectory}/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
+    const original = Buffer.from(
+      await (
+        await client.send(new sdk.GetObjectCommand({ Bucket: storage.bucket, Key: key }))
+      ).Body!.transformToByteArray(),
+    );
+    try {
+      await client.send(
+        new sdk.PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: 'x'.repeat(original.length) }),
+      );
+      const third = scan();
+      assert.deepEqual(third.manifests, { read: 1, reused: revs.length - 1 });
+      const changed = report();
+      assert.notDeepEqual(changed, firstReport);
+      // What a first scan of the same bucket reports.
+      const fresh = path.join(work, 'repeat-fresh.db');
+      assert.deepEqual(scan([], fresh).manifests, { read: revs.length, reused: 0 });
+      assert.deepEqual(changed, report(fresh));
+    } finally {
+      await client.send(new sdk.PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: original }));
+      client.destroy();
+    }
+    assert.deepEqual(scan().manifests, { read: 1, reused: revs.length - 1 });
+    assert.deepEqual(report(), firstReport);
+
+    // A manifest blob gone since the previous scan: not listed, so read (and found missing), as a first scan would.
+    const again = await s3Client(rgw);
+    try {
+      await again.client.send(new again.sdk.DeleteObjectCommand({ Bucket: storage.bucket, Key: key }));
+      assert.deepEqual(scan().manifests, { read: 1, reused: revs.length - 1 });
+      const gone = report();
+      assert.ok(gone.findings.some((f) => f.kind === 'missing-manifest-blob' && f.digest === victim));
+      const fresh = path.join(work, 'repeat-gone.db');
+      scan([], fresh);
+      assert.deepEqual(gone, report(fresh));
+    } finally {
+      await again.client.send(new again.sdk.PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: original }));
+      again.client.destroy();
+    }
+  });
+
   it('errors a user meets are one line, exit 2', () => {
     const db = path.join(work, 'err.db');
     const oneLine = (r: CliResult, re: RegExp): void => {

@@ -10,11 +10,17 @@ import {
   pushBlobOnly,
   pushImage,
   pushIndex,
+  requireRegistryTools,
   startUpload,
   type PushedImage,
   type Registry,
 } from '../helpers/registry.js';
-import type { Ceph } from '../helpers/ceph.js';
+import { requireCephTools, type Ceph } from '../helpers/ceph.js';
+
+/** The skip reason of a suite needing both the registry and Ceph (CI=1 makes a missing tool a failure). */
+export function rgwSuiteSkip(): string | undefined {
+  return requireRegistryTools().skip || requireCephTools().skip || undefined;
+}
 
 /** Repositories every live tag of which must still pull after a prune. */
 export const LIVE: Record<string, string[]> = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { midKey, splitPoint } from '../../src/storage/s3/read.js';
+import { aheadKey, midKey, splitPoint } from '../../src/storage/s3/read.js';
 import { repositoryKey } from '../../src/layout/object-keys.js';
 import { parseS3Url } from '../../src/storage/s3/location.js';
 import { defaultIndexFile } from '../../src/index/location.js';
@@ -35,8 +35,13 @@ describe('object storage: listing ranges', () => {
       'repositories/zeta/_layers/sha256/ee/link',
     ].sort();
     for (const last of keys) {
-      for (const upper of [undefined, 'repositories/zz']) {
-        const cut = splitPoint(last, upper);
+      for (const [upper, first] of [
+        [undefined, undefined],
+        ['repositories/zz', undefined],
+        [undefined, keys[0]],
+        ['repositories/zz', keys[0]],
+      ] as const) {
+        const cut = splitPoint(last, upper, first);
         if (cut === undefined) continue;
         assert.ok(cut > last);
         const side = new Map<string, boolean>();
@@ -49,6 +54,23 @@ describe('object storage: listing ranges', () => {
         }
       }
     }
+  });
+
+  it('a cut judged by the page width lies past the page, a few pages on, and never past the range', () => {
+    // A page of blobs that covered fan-out 00..0a: the cut lands a few fan-out values further.
+    const cut = aheadKey('blobs/sha256/00/00aa/data', 'blobs/sha256/0a/0abb/data')!;
+    assert.ok(cut > 'blobs/sha256/0a/0abb/data' && cut < 'blobs/sha256/80', cut);
+    // Names bunched under one prefix: the cut stays near them instead of halving the alphabet.
+    const names = aheadKey('repositories/team1/a/_layers/x', 'repositories/team2/b/_layers/y')!;
+    assert.ok(names > 'repositories/team2/b/_layers/y' && names < 'repositories/teamz', names);
+    // The rest of the range is shorter than the look-ahead: no cut at all.
+    assert.equal(splitPoint('blobs/sha256/7a/7a00/data', 'blobs/sha256/80', 'blobs/sha256/70/7000/data'), undefined);
+    // Keys outside the name alphabet: halfway, as without a first key.
+    assert.equal(aheadKey('repositories/A', 'repositories/B'), undefined);
+    assert.equal(
+      splitPoint('repositories/B/_x', undefined, 'repositories/A/_x'),
+      splitPoint('repositories/B/_x', undefined),
+    );
   });
 
   it('s3:// URLs: bucket, rootdirectory, and the v2 prefix', () => {

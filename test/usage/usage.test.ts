@@ -97,6 +97,27 @@ test('usage: exclusive, shared, freed per repository and tag; the byte-sum equal
   assert.equal(tags.get('multi:amd64')!.freed, 0, 'latest still lists c1');
 });
 
+test('usage: a layer listed twice in one manifest holds once; another revision holding it keeps it from being freed', async (t) => {
+  const s = new StorageTree();
+  t.after(() => s.cleanup());
+  const v1 = s.image('d', 'v1', ['twice', 'twice', 'once']);
+  const old = s.image('d', null, ['twice']);
+  assert.equal(v1.layers[0], v1.layers[1]);
+  const size = (...ds: string[]): number => [...new Set(ds)].reduce((n, d) => n + sizeOf(s, d), 0);
+
+  const repo = (await usage(s, 'repository')).repositories!.find((r) => r.repository === 'd')!;
+  assert.deepEqual([repo.revisions, repo.blobs], [2, 6]);
+  assert.equal(repo.reachable, size(v1.manifest, v1.config, ...v1.layers, old.manifest, old.config));
+  const tag = (await usage(s, 'tag')).tags!.find((r) => r.tag === 'v1')!;
+  assert.deepEqual([tag.manifests, tag.blobs], [1, 4]);
+  assert.equal(tag.reachable, size(v1.manifest, v1.config, ...v1.layers));
+  assert.equal(
+    tag.freed,
+    size(v1.manifest, v1.config, v1.layers[2]!),
+    'the untagged revision still holds the twice-listed layer',
+  );
+});
+
 test('usage: sort by any column, numbers largest first, ties by name; top N', () => {
   const rows = [
     { repository: 'x', tags: 1, revisions: 1, blobs: 3, reachable: 30, exclusive: 10, shared: 20, freed: 10 },

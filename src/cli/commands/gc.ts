@@ -71,6 +71,13 @@ export function gcCommand(ctx: CommandContext): Command {
           ...scanSettings(o),
         });
         endProgress(quiet);
+        // As scan: the requests on stderr for the benchmark, JSON and scripts unaffected.
+        if (process.env.REGAUDIT_TIMINGS && out.requests)
+          process.stderr.write(
+            `requests: ${Object.entries(out.requests)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(', ')}\n`,
+          );
         ctx.stdout(out.output);
       },
     );

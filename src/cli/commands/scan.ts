@@ -47,7 +47,8 @@ export function scanCommand(ctx: CommandContext): Command {
                 ? `requests: ${Object.entries(r.requests)
                     .map(([k, n]) => `${k} ${n}`)
                     .join(', ')}\n`
-                : ''),
+                : '') +
+              (r.manifests ? `manifests: read ${r.manifests.read}, reused ${r.manifests.reused}\n` : ''),
           );
         if (o.format === 'json') ctx.stdout(renderScan(r, r.dbFile));
         else if (!quiet) {

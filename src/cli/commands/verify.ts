@@ -10,6 +10,9 @@ import {
   dbOption,
   formatOption,
   parseDuration,
+  excludeOption,
+  repositoryOption,
+  repositorySelection,
   scanSettings,
   ScanningCommand,
 } from '../options.js';
@@ -40,7 +43,8 @@ export function verifyCommand(ctx: CommandContext): Command {
     .scanningOptions()
     .addOption(new Option('--all', 'hash every blob in scope, not only new, changed or failed ones'))
     .addOption(new Option('--older-than <duration>', 'also re-hash blobs verified longer ago than this (a scrub)'))
-    .addOption(new Option('--repository <glob...>', 'only blobs the repositories matching these globs reference'))
+    .addOption(repositoryOption('only blobs the repositories matching this glob reference'))
+    .addOption(excludeOption())
     .addOption(new Option('--sample <percent>', 'only a seeded random subset of about this percentage of the blobs'))
     .addOption(new Option('--seed <n>', 'seed of --sample').default('1'))
     .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)'))
@@ -63,6 +67,7 @@ export function verifyCommand(ctx: CommandContext): Command {
           all?: boolean;
           olderThan?: string;
           repository?: string[];
+          exclude?: string[];
           sample?: string;
           seed: string;
           threads?: string;
@@ -81,7 +86,7 @@ export function verifyCommand(ctx: CommandContext): Command {
           now: () => ctx.now(),
           all: Boolean(o.all),
           ...(o.olderThan !== undefined ? { olderThanMs: parseDuration(o.olderThan, '--older-than') } : {}),
-          ...(o.repository ? { repositories: o.repository } : {}),
+          selection: repositorySelection(o),
           ...(sample ? { sample } : {}),
           ...(o.threads !== undefined ? { threads: parseWhole(o.threads, '--threads', 1, 256) } : {}),
           ...(o.failOn ? { failOn: o.failOn } : {}),

@@ -47,7 +47,7 @@ export interface ListPage {
 }
 
 export type GetResult =
-  | { found: true; bytes: Buffer; size: number; lastModifiedMs: number; truncated: boolean }
+  | { found: true; bytes: Buffer; size: number; lastModifiedMs: number; truncated: boolean; etag: string }
   /** The key is gone (deleted since it was listed) or may not be read. */
   | { found: false; why: 'no such key' | 'access denied' };
 
@@ -200,12 +200,20 @@ export class Bucket {
             size,
             lastModifiedMs: r.LastModified?.getTime() ?? 0,
             truncated: size > max,
+            etag: (r.ETag ?? '').replace(/"/g, ''),
           };
         } catch (err) {
           const name = (err as { name?: string }).name;
           // An empty object answers a ranged GET with 416.
           if (name === 'InvalidRange')
-            return { found: true as const, bytes: Buffer.alloc(0), size: 0, lastModifiedMs: 0, truncated: false };
+            return {
+              found: true as const,
+              bytes: Buffer.alloc(0),
+              size: 0,
+              lastModifiedMs: 0,
+              truncated: false,
+              etag: '',
+            };
           if (name === 'NoSuchKey') return { found: false as const, why: 'no such key' as const };
           if (name === 'AccessDenied') return { found: false as const, why: 'access denied' as const };
           throw err;

@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { StorageError } from '../../errors.js';
-import { REPOSITORIES, repositoryPath } from '../../layout/paths.js';
+import { BLOBS, REPOSITORIES, repositoryPath } from '../../layout/paths.js';
 import { TOOL_VERSION } from '../../version.js';
 import { Bucket, type ListedObject } from './client.js';
 import { parseS3Prefix, parseS3Url } from './location.js';
@@ -22,9 +22,17 @@ export interface BucketBatchJournal {
   createdAt: string;
   host: string;
   status: 'running' | 'complete' | 'failed' | 'restored';
-  /** Keys taken, relative to docker/registry/v2 (repositories/<name>/<part>/...). */
+  /** What took the keys; absent in batches written before gc could quarantine (prune). */
+  command?: BatchCommand;
+  /** Keys taken, relative to docker/registry/v2 (prune: repositories/<name>/<part>/...; gc also blobs/...). */
   keys: string[];
 }
+
+/**
+ * prune takes whole repositories (restore refuses when the repository holds any key again); gc takes
+ * single items out of live repositories and blobs (restore refuses only a taken key written again).
+ */
+export type BatchCommand = 'prune' | 'gc';
 
 const JOURNAL = 'journal.json';
 
@@ -42,8 +50,13 @@ export class BucketBatch {
     return `s3://${this.store.location.bucket}/${this.prefix.slice(0, -1)}`;
   }
 
-  /** The newest running batch of `root` under `quarantine`, or a new one. */
-  static async open(quarantine: string, root: string, nowMs: number): Promise<BucketBatch> {
+  /** The newest running batch of `root` by `command` under `quarantine`, or a new one. */
+  static async open(
+    quarantine: string,
+    root: string,
+    nowMs: number,
+    command: BatchCommand = 'prune',
+  ): Promise<BucketBatch> {
     const { bucket, prefix } = parseS3Prefix(quarantine);
     const store = await Bucket.open({ bucket, rootDirectory: '', v2Prefix: prefix, v2Url: quarantine });
     let best: { dir: string; journal: BucketBatchJournal } | undefined;
@@ -52,12 +65,13 @@ export class BucketBatch {
       if (
         journal?.root === root &&
         journal.status === 'running' &&
+        (journal.command ?? 'prune') === command &&
         (!best || journal.createdAt > best.journal.createdAt)
       )
         best = { dir, journal };
     }
     if (best) return new BucketBatch(store, best.dir, best.journal, true);
-    const name = `batch-${new Date(nowMs).toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
+    const name = `${command === 'gc' ? 'gc' : 'batch'}-${new Date(nowMs).toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
     const journal: BucketBatchJournal = {
       tool: 'regaudit',
       toolVersion: TOOL_VERSION,
@@ -66,6 +80,7 @@ export class BucketBatch {
       createdAt: new Date(nowMs).toISOString(),
       host: hostname(),
       status: 'running',
+      command,
       keys: [],
     };
     const batch = new BucketBatch(store, `${prefix}${name}/`, journal, false);
@@ -91,9 +106,8 @@ export class BucketBatch {
     await Promise.all(
       objects.map((o, i) => this.store.copy(o.key, `${this.prefix}${rels[i]!}`, source.location.bucket)),
     );
-    const repoPrefixes = [...new Set(rels.map((r) => r.slice(0, r.indexOf('/_') + 1)))];
     const copies = new Map<string, ListedObject>();
-    for (const p of repoPrefixes)
+    for (const p of new Set(rels.map(verifyPrefix)))
       for (const c of await this.store.listAll(`${this.prefix}${p}`)) copies.set(c.key.slice(this.prefix.length), c);
     for (const [i, o] of objects.entries()) {
       const c = copies.get(rels[i]!);
@@ -115,6 +129,11 @@ export class BucketBatch {
   }
 }
 
+/** Where the copies of `rel` are listed back: its repository, or all of blobs/ (one listing for a gc's blobs). */
+function verifyPrefix(rel: string): string {
+  return rel.startsWith(`${REPOSITORIES}/`) ? rel.slice(0, rel.indexOf('/_') + 1) : rel.slice(0, rel.indexOf('/') + 1);
+}
+
 async function readJournal(store: Bucket, dir: string): Promise<BucketBatchJournal | undefined> {
   try {
     const j = JSON.parse((await store.text(`${dir}${JOURNAL}`)) ?? 'null') as BucketBatchJournal | null;
@@ -130,12 +149,29 @@ export interface BucketRestore {
   repositories: Array<{ name: string; parts: string[] }>;
 }
 
+/** A gc batch put back: keys relative to docker/registry/v2 (the shape of a filesystem gc restore). */
+export interface BucketGcRestore {
+  batch: string;
+  root: string;
+  /** Keys copied back, blobs first. */
+  restored: string[];
+  /** Blob keys the root holds again (pushed since): the batch's copy is dropped, the digest fixes the content. */
+  alreadyPresent: string[];
+}
+
+const repositoryOf = (rel: string): string => rel.slice(REPOSITORIES.length + 1, rel.indexOf('/_'));
+
 /**
  * Copies every key of a batch back to where it came from, then removes it from the batch. Refused
- * as a whole, before anything is copied, when the root holds a key of a batch repository's parts
- * that this batch did not take (pushed since), or a different object under a key it did take.
+ * as a whole, before anything is copied: for a prune batch, when the root holds a key of a batch
+ * repository's parts that this batch did not take (pushed since), or a different object under a
+ * key it did take; for a gc batch, when the root holds a different object under a key it took
+ * (a blob excepted: its digest fixes its content).
  */
-export async function restoreBucketBatch(batchUrl: string, rootOverride?: string): Promise<BucketRestore> {
+export async function restoreBucketBatch(
+  batchUrl: string,
+  rootOverride?: string,
+): Promise<({ command: 'prune' } & BucketRestore) | ({ command: 'gc' } & BucketGcRestore)> {
   const { bucket, prefix } = parseS3Prefix(batchUrl);
   const store = await Bucket.open({ bucket, rootDirectory: '', v2Prefix: prefix, v2Url: batchUrl });
   try {
@@ -144,14 +180,26 @@ export async function restoreBucketBatch(batchUrl: string, rootOverride?: string
     const root = parseS3Url(rootOverride ?? journal.root);
     const target = await Bucket.open(root);
     try {
-      const held = await store.listAll(`${prefix}${REPOSITORIES}/`);
-      const taken = new Set(journal.keys);
-      const names = new Set(journal.keys.map((k) => k.slice(REPOSITORIES.length + 1, k.indexOf('/_'))));
+      const held = [
+        ...(await store.listAll(`${prefix}${REPOSITORIES}/`)),
+        ...(journal.command === 'gc' ? await store.listAll(`${prefix}${BLOBS}/`) : []),
+      ];
       const inBatch = new Map(held.map((o) => [o.key.slice(prefix.length), o]));
+      const save = async (): Promise<void> => {
+        journal.status = 'restored';
+        await store.put(`${prefix}${JOURNAL}`, `${JSON.stringify(journal, null, 2)}\n`);
+      };
+      if (journal.command === 'gc') {
+        const r = await restoreGcKeys(store, target, inBatch, new Set(journal.keys));
+        await save();
+        return { command: 'gc', batch: batchUrl, root: root.v2Url, ...r };
+      }
+      const taken = new Set(journal.keys);
+      const names = new Set(journal.keys.map(repositoryOf));
       for (const name of names) {
         for (const o of await target.listAll(`${root.v2Prefix}${repositoryPath(name)}/_`)) {
           const rel = o.key.slice(root.v2Prefix.length);
-          if (rel.slice(REPOSITORIES.length + 1, rel.indexOf('/_')) !== name) continue;
+          if (repositoryOf(rel) !== name) continue;
           const copy = inBatch.get(rel);
           if (!taken.has(rel) || (copy && (copy.size !== o.size || copy.etag !== o.etag)))
             throw new StorageError(
@@ -163,14 +211,14 @@ export async function restoreBucketBatch(batchUrl: string, rootOverride?: string
       for (const [rel, o] of inBatch) {
         await target.copy(o.key, `${root.v2Prefix}${rel}`, bucket);
         await store.remove([o.key]);
-        const name = rel.slice(REPOSITORIES.length + 1, rel.indexOf('/_'));
+        const name = repositoryOf(rel);
         const part = rel.slice(rel.indexOf('/_') + 1).split('/')[0]!;
         if (!parts.has(name)) parts.set(name, new Set());
         parts.get(name)!.add(part);
       }
-      journal.status = 'restored';
-      await store.put(`${prefix}${JOURNAL}`, `${JSON.stringify(journal, null, 2)}\n`);
+      await save();
       return {
+        command: 'prune',
         batch: batchUrl,
         root: root.v2Url,
         repositories: [...names].sort().map((name) => ({ name, parts: [...(parts.get(name) ?? [])].sort() })),
@@ -181,6 +229,56 @@ export async function restoreBucketBatch(batchUrl: string, rootOverride?: string
   } finally {
     store.close();
   }
+}
+
+/**
+ * A gc batch's keys back into `target`: the root is listed where the batch's keys go (their
+ * repositories' parts, their blobs' fan-out directories), then blobs are copied back first and
+ * links after them, so no link comes back before what it names. A key already back with the same
+ * size and ETag (a killed restore) only leaves the batch.
+ */
+async function restoreGcKeys(
+  store: Bucket,
+  target: Bucket,
+  inBatch: ReadonlyMap<string, ListedObject>,
+  taken: ReadonlySet<string>,
+): Promise<Omit<BucketGcRestore, 'batch' | 'root'>> {
+  const v2 = target.location.v2Prefix;
+  const prefixes = new Set<string>();
+  for (const rel of inBatch.keys()) {
+    if (!taken.has(rel)) continue;
+    prefixes.add(
+      rel.startsWith(`${REPOSITORIES}/`)
+        ? `${repositoryPath(repositoryOf(rel))}/_`
+        : rel.slice(0, rel.lastIndexOf('/', rel.lastIndexOf('/') - 1) + 1),
+    );
+  }
+  const present = new Map<string, ListedObject>();
+  await Promise.all(
+    [...prefixes].map(async (p) => {
+      for (const o of await target.listAll(`${v2}${p}`)) present.set(o.key.slice(v2.length), o);
+    }),
+  );
+  const alreadyPresent: string[] = [];
+  const back: string[] = [];
+  const drop: string[] = [];
+  for (const [rel, copy] of [...inBatch].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!taken.has(rel)) continue;
+    const now = present.get(rel);
+    if (now === undefined) back.push(rel);
+    else if (rel.startsWith(`${BLOBS}/`)) alreadyPresent.push(rel);
+    else if (now.size === copy.size && now.etag === copy.etag) drop.push(rel);
+    else throw new StorageError(`${rel} exists again with other content (written since the gc); nothing was restored`);
+  }
+  const restored: string[] = [];
+  const blobsFirst = [back.filter((r) => r.startsWith(`${BLOBS}/`)), back.filter((r) => !r.startsWith(`${BLOBS}/`))];
+  for (const group of blobsFirst) {
+    await Promise.all(group.map((rel) => target.copy(inBatch.get(rel)!.key, `${v2}${rel}`, store.location.bucket)));
+    await store.remove(group.map((rel) => inBatch.get(rel)!.key));
+    restored.push(...group);
+  }
+  await store.remove([...alreadyPresent, ...drop].map((rel) => inBatch.get(rel)!.key));
+  return { restored: [...restored, ...drop], alreadyPresent };
 }
 
 /** The storage root a batch's journal names. */

@@ -12,7 +12,10 @@
  *   registry writes both with it): when its ETag is the MD5 of one of those, that is its content;
  *   otherwise it is read;
  * - every upload's `startedat` and every distinct manifest blob is read once; sizes and modification
- *   times come from the listing.
+ *   times come from the listing;
+ * - on a repeat scan (`memory`), a manifest blob whose listed size, LastModified and ETag are the ones
+ *   the previous scan read is not read again: its bytes are fixed by its digest, so the previous
+ *   scan's record of it stands.
  *
  * There are no directories on object storage: a directory exists while a key lies below it, so an
  * emptied part leaves nothing behind (the registry's own walk sees it the same way).
@@ -54,6 +57,19 @@ export interface BucketReadStats {
   repositories: number;
   /** Link GETs saved by the ETag check. */
   linksTrusted: number;
+  /** Manifest blobs read (GET), and taken from the previous scan because their object is unchanged. */
+  manifestsRead: number;
+  manifestsReused: number;
+}
+
+/** What the previous scan of the same root parsed (index/bucket-manifests.ts), and where this one records. */
+export interface ManifestMemory {
+  /** True when the previous scan parsed `digest` (worth waiting for its blob's listing). */
+  has(digest: Digest): boolean;
+  /** The previous scan's record when the listed object is the one it read, else undefined. */
+  recall(digest: Digest, listed: ListedObject): ManifestRecord | undefined;
+  /** The ETag of the object `digest`'s record in this scan comes from. */
+  remember(digest: Digest, etag: string): void;
 }
 
 /** A key range (lower, upper] relative to docker/registry/v2; undefined is unbounded. */
@@ -92,14 +108,59 @@ export function midKey(l: string, u?: string): string | undefined {
   }
 }
 
+/** The characters of repository names and hex digests, in key order: what the keys are made of. */
+const KEY_CHARS = '-./0123456789_abcdefghijklmnopqrstuvwxyz';
+/** Pages a range keeps ahead of its last key when it hands the rest of its keys to a new range. */
+const AHEAD_PAGES = 6;
+
+/** Characters of a key position weighed by aheadKey. */
+const AHEAD_DIGITS = 4;
+
 /**
- * Where to cut the rest of a range whose listing reached `last`: halfway to its upper bound. Under
- * repositories/ only at a point without a '/' after `repositories/`, which keeps every repository's
- * keys (`repositories/<name>/_...`) on one side.
+ * A key about AHEAD_PAGES pages past `last`, judged by the width of the page [first, last]: keys are
+ * read as base-41 numbers (KEY_CHARS) from the character before the first one where the two differ,
+ * so the step carries over into it. Undefined for characters outside KEY_CHARS or nothing ahead.
  */
-export function splitPoint(last: string, upper: string | undefined): string | undefined {
+export function aheadKey(first: string, last: string): string | undefined {
+  let p = 0;
+  while (p < first.length && p < last.length && first[p] === last[p]) p++;
+  if (p >= last.length) return undefined;
+  const q = Math.max(0, p - 1);
+  const n = KEY_CHARS.length;
+  const value = (k: string): number | undefined => {
+    let v = 0;
+    for (let i = 0; i < AHEAD_DIGITS; i++) {
+      const d = q + i < k.length ? KEY_CHARS.indexOf(k[q + i]!) : 0;
+      if (d < 0) return undefined;
+      v = v * n + d;
+    }
+    return v;
+  };
+  const from = value(first);
+  const to = value(last);
+  if (from === undefined || to === undefined) return undefined;
+  let v = to + Math.max(1, (to - from) * AHEAD_PAGES);
+  if (v >= n ** AHEAD_DIGITS) return q > 0 ? last.slice(0, q) + '~' : undefined;
+  let tail = '';
+  for (let i = 0; i < AHEAD_DIGITS; i++, v = Math.floor(v / n)) tail = KEY_CHARS[v % n]! + tail;
+  const key = last.slice(0, q) + tail.replace(/-+$/, '');
+  return key > last ? key : undefined;
+}
+
+/**
+ * Where to cut the rest of a range whose listing reached `last`. Given the page's `first` key: about
+ * AHEAD_PAGES pages further at the density the page showed, and no cut when that is past `upper`
+ * (names are not spread evenly over the key space: halving it blindly cuts off ranges that hold
+ * nothing and cost a LIST each, twice the floor's LISTs on the benchmark tree); otherwise halfway to
+ * the upper bound. Under repositories/ only at a point without a '/' after `repositories/`, which
+ * keeps every repository's keys (`repositories/<name>/_...`) on one side.
+ */
+export function splitPoint(last: string, upper: string | undefined, first?: string): string | undefined {
   const inRepos = last.startsWith(`${REPOSITORIES}/`);
-  let m = midKey(last, upper ?? (inRepos ? `${REPOSITORIES}/\u007f` : undefined));
+  const top = upper ?? (inRepos ? `${REPOSITORIES}/\u007f` : undefined);
+  const ahead = first !== undefined ? aheadKey(first, last) : undefined;
+  if (ahead !== undefined && top !== undefined && ahead >= top) return undefined;
+  let m = ahead ?? midKey(last, top);
   if (m === undefined) return undefined;
   if (inRepos) {
     const slash = m.indexOf('/', REPOSITORIES.length + 1);
@@ -132,8 +193,12 @@ export interface RepositoryKeys {
 }
 
 export class BucketReader {
-  readonly stats: BucketReadStats = { keys: 0, repositories: 0, linksTrusted: 0 };
+  readonly stats: BucketReadStats = { keys: 0, repositories: 0, linksTrusted: 0, manifestsRead: 0, manifestsReused: 0 };
   private readonly manifestsSeen = new Set<Digest>();
+  /** Repeat scans: manifests a revision link named, waiting for their blob to be listed. */
+  private readonly awaitingBlob = new Set<Digest>();
+  /** Repeat scans: blobs the previous scan parsed, listed before any revision link named them. */
+  private readonly listedKnown = new Map<Digest, ListedObject>();
   private readonly pendingManifests = new Set<Promise<void>>();
   private readonly manifestWaiters: Array<() => void> = [];
   /** Ranges being listed; a long one hands its upper half to a new range while listing slots are free. */
@@ -142,12 +207,17 @@ export class BucketReader {
   constructor(
     private readonly bucket: Bucket,
     private readonly sink?: ScanSink,
+    private readonly memory?: ManifestMemory,
   ) {}
 
   /** Lists every range, reads what must be read, and waits for every manifest. */
   async read(): Promise<void> {
     for (const r of initialRanges()) this.startRange(r);
     while (this.ranges.size > 0) await Promise.all([...this.ranges]);
+    // Named by a revision link but not listed: gone or written since; the GET tells which.
+    for (const d of this.awaitingBlob) this.readManifestOnce(d);
+    this.awaitingBlob.clear();
+    this.listedKnown.clear();
     await Promise.all([...this.pendingManifests]);
     if (this.failure) throw this.failure.err;
     this.sink!.flush?.();
@@ -199,6 +269,7 @@ export class BucketReader {
           const p = parsePath(rel);
           if (p.kind === 'blobData') {
             this.sink!.blob({ digest: p.digest, size: o.size, mtimeMs: o.lastModifiedMs });
+            if (this.memory) this.blobListed(p.digest, o);
           } else {
             const name = rel.slice(rel.lastIndexOf('/') + 1);
             debrisOnce(
@@ -235,7 +306,11 @@ export class BucketReader {
       // A long range: hand the part above the halfway point to a range of its own.
       const last = page.objects.at(-1)?.key;
       if (!done && last !== undefined && this.ranges.size < Math.max(1, this.bucket.requests >> 1)) {
-        const cut = splitPoint(last.slice(base.length), upper?.slice(base.length));
+        const cut = splitPoint(
+          last.slice(base.length),
+          upper?.slice(base.length),
+          page.objects[0]!.key.slice(base.length),
+        );
         if (cut !== undefined) {
           this.startRange({ lower: cut, ...(upper !== undefined ? { upper: upper.slice(base.length) } : {}) });
           upper = base + cut;
@@ -408,10 +483,37 @@ export class BucketReader {
     u.startedMs = startedMsOf(u.startedAt);
   }
 
-  /** Starts reading a manifest blob the first time a revision link names it. */
+  /**
+   * A revision link names `digest`: the first time, its manifest is read, or on a repeat scan taken
+   * from the previous one once its blob's listing shows the same object.
+   */
   private manifest(digest: Digest): void {
     if (this.manifestsSeen.has(digest)) return;
     this.manifestsSeen.add(digest);
+    if (!this.memory?.has(digest)) return this.readManifestOnce(digest);
+    const listed = this.listedKnown.get(digest);
+    if (listed === undefined) this.awaitingBlob.add(digest);
+    else {
+      this.listedKnown.delete(digest);
+      this.recallOrRead(digest, listed);
+    }
+  }
+
+  /** Repeat scans: a manifest blob's listing, matched with the revision links that name it. */
+  private blobListed(digest: Digest, o: ListedObject): void {
+    if (this.awaitingBlob.delete(digest)) this.recallOrRead(digest, o);
+    else if (!this.manifestsSeen.has(digest) && this.memory!.has(digest)) this.listedKnown.set(digest, o);
+  }
+
+  private recallOrRead(digest: Digest, listed: ListedObject): void {
+    const known = this.memory!.recall(digest, listed);
+    if (known === undefined) return this.readManifestOnce(digest);
+    this.stats.manifestsReused++;
+    this.memory!.remember(digest, listed.etag);
+    this.sink!.manifest(known);
+  }
+
+  private readManifestOnce(digest: Digest): void {
     const p = this.readManifest(digest).then(
       (m) => this.sink!.manifest(m),
       (err: unknown) => this.fail(err),
@@ -427,6 +529,7 @@ export class BucketReader {
 
   private async readManifest(digest: Digest): Promise<ManifestRecord> {
     const rec: ManifestRecord = { digest, mediaType: null, schemaVersion: null, size: 0, problem: null, refs: [] };
+    this.stats.manifestsRead++;
     const got = await this.bucket.get(
       this.bucket.key(pathFor({ kind: 'blobData', digest })),
       MANIFEST_MAX_BYTES,
@@ -436,6 +539,7 @@ export class BucketReader {
       rec.problem = got.why === 'no such key' ? 'missing' : 'unreadable';
       return rec;
     }
+    this.memory?.remember(digest, got.etag);
     rec.size = got.size;
     if (got.truncated) rec.problem = 'too-large';
     else {
