@@ -1,11 +1,21 @@
 /** `regaudit gc`: plan from one scan; with apply, collect (delete or quarantine) under the lock. */
 import { withState } from '../audit/rules.js';
 import { isS3Url } from '../storage/s3/location.js';
-import { applyGc, type GcApplyResult, type ScannedRepository } from '../reclaim/apply.js';
+import { applyGc, type GcApplyResult, type GcItemResult } from '../reclaim/apply.js';
 import { openGcBatch, type GcBatch } from '../reclaim/batch.js';
 import { planGc, type GcPlan, type GcPlanOptions } from '../reclaim/plan.js';
-import { gcBlobRows, gcLayerLinkRows, gcRevisionRows, gcUnknowns, gcUploadRows } from '../index/gc-plan.js';
+import { gcGuardRepositories, type GcGuardRepository } from '../index/gc-guard.js';
+import {
+  gcBlobRows,
+  gcEmptyBlobDirs,
+  gcLayerLinkRows,
+  gcRevisionRows,
+  gcUnknowns,
+  gcUploadRows,
+} from '../index/gc-plan.js';
 import { repositories } from '../index/queries.js';
+import { beginGcRun, finishGcRun, recordGcOutcomes, setGcBatch } from '../index/journal.js';
+import { guardIndex, type WritableDB } from '../index/open.js';
 import { processFs } from '../prune/fsops.js';
 import { ensureDir } from '../prune/tree.js';
 import { acquireQuarantineLock } from '../prune/lock.js';
@@ -16,13 +26,15 @@ import type { RequestCounts } from '../storage/s3/client.js';
 import { applyGcOnBucket, checkBucketQuarantine } from './gc-bucket.js';
 import { MutationGuard } from './mutation-guard.js';
 import { resolveRoot } from './root.js';
-import { withSession, type SessionOptions } from './session.js';
+import { withSession, withWritableSession, type Session, type SessionOptions } from './session.js';
 
 export interface GcOptions extends SessionOptions, Omit<GcPlanOptions, 'now'> {
   format: Format;
   apply: boolean;
   now: number;
   quarantine?: string;
+  /** Called after each item of the apply (tests change the storage mid-run through it). */
+  onItem?: (r: GcItemResult) => void;
   /** Wraps the synchronous apply (see CommandContext.killableDuring). */
   aroundApply?: <T>(fn: () => T) => T;
 }
@@ -44,7 +56,16 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
   if (root && isS3Url(root.given)) checkBucketQuarantine(opts.quarantine);
   else if (root) guard.prepare(root.resolved.v2);
   try {
-    return await withSession({ ...opts, ...(root ? { root } : {}) }, async (s) => {
+    const so = { ...opts, ...(root ? { root } : {}) };
+    // An apply records its run in the index journal, so it opens the index for writing.
+    if (opts.apply) return await withWritableSession(so, (s) => body(s, s.db));
+    return await withSession(so, (s) => body(s, undefined));
+  } finally {
+    guard.releaseLock();
+  }
+
+  async function body(s: Session, journal: WritableDB | undefined): Promise<GcRun> {
+    {
       const onBucket = isS3Url(s.scan.root);
       if (onBucket) checkBucketQuarantine(opts.quarantine);
       else if (root === undefined) guard.prepare(resolveStorageRoot(s.scan.root).v2);
@@ -58,19 +79,21 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
             uploads: gcUploadRows(s.db, s.scan.id),
             repositories: repoRows.map(withState),
             unknowns: gcUnknowns(s.db, s.scan.id),
+            emptyBlobDirs: gcEmptyBlobDirs(s.db, s.scan.id),
           },
-          scanned: repoRows.map((r) => ({ name: r.name, entries: r.entries, newestMtimeMs: r.newestMtimeMs })),
+          scanned: opts.apply ? gcGuardRepositories(s.db, s.scan.id) : [],
         };
       });
       const plan = planGc(input, opts);
-      const applied: { result: GcApplyResult; batch?: string; requests?: RequestCounts } | undefined = !opts.apply
-        ? undefined
-        : onBucket
-          ? await applyGcOnBucket(plan, s.scan.root, scanned, {
-              ...(opts.quarantine !== undefined ? { quarantine: opts.quarantine } : {}),
-              now: Date.now,
-            })
-          : applyWithBatch(plan, s.scan.root, scanned, guard.quarantineDir, opts);
+      const applied: { result: GcApplyResult; batch?: string; requests?: RequestCounts; runId?: number } | undefined =
+        !opts.apply
+          ? undefined
+          : onBucket
+            ? await applyGcOnBucket(plan, s.scan.root, scanned, {
+                ...(opts.quarantine !== undefined ? { quarantine: opts.quarantine } : {}),
+                now: Date.now,
+              })
+            : applyWithBatch(plan, s.scan.root, scanned, guard.quarantineDir, opts, { db: journal!, dbFile: s.dbFile });
       const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
       const output = renderGc(
         {
@@ -80,6 +103,7 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
           plan,
           ...(applied ? { result: applied.result } : {}),
           ...(applied?.batch ? { batch: applied.batch } : {}),
+          ...(applied?.runId !== undefined ? { journalRun: applied.runId } : {}),
           ...(applied?.requests ? { requests: applied.requests } : {}),
         },
         opts.format,
@@ -91,38 +115,88 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
         ...(applied?.batch ? { batch: applied.batch } : {}),
         ...(applied?.requests ? { requests: applied.requests } : {}),
       };
-    });
-  } finally {
-    guard.releaseLock();
+    }
   }
 }
 
-/** The apply, into a new quarantine batch when DIR is given (under DIR's lock). */
+/** Outcomes go to the index journal in groups of this many (one transaction each). */
+const JOURNAL_GROUP = 1000;
+
+/**
+ * The apply, into a quarantine batch when DIR is given (under DIR's lock), recorded in the index
+ * journal: the run and its items first, outcomes as they happen (a kill loses at most the last
+ * group's outcomes; the run then stays `running`), the bytes freed and the batch at the end.
+ */
 function applyWithBatch(
   plan: GcPlan,
   v2: string,
-  scanned: ScannedRepository[],
+  scanned: GcGuardRepository[],
   quarantineDir: string | undefined,
   opts: GcOptions,
-): { result: GcApplyResult; batch?: string } {
+  journal: { db: WritableDB; dbFile: string },
+): { result: GcApplyResult; batch?: string; runId: number } {
+  const index = <T>(fn: () => T): T => guardIndex(journal.dbFile, fn);
+  const mode = quarantineDir !== undefined ? 'quarantine' : 'delete';
+  const runId = index(() =>
+    beginGcRun(journal.db, { root: v2, mode, deleteUntagged: plan.deleteUntagged, startedMs: Date.now() }, plan.items),
+  );
+  const seqOf = new Map(plan.items.map((i, n) => [i.path, n + 1]));
+  let pending: Array<{ seq: number; outcome: string; detail?: string }> = [];
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const group = pending;
+    pending = [];
+    index(() => recordGcOutcomes(journal.db, runId, group));
+  };
+  const onItem = (r: GcItemResult): void => {
+    pending.push({
+      seq: seqOf.get(r.path)!,
+      outcome: r.outcome,
+      ...(r.detail !== undefined ? { detail: r.detail } : {}),
+    });
+    if (pending.length >= JOURNAL_GROUP) flush();
+    opts.onItem?.(r);
+  };
   const fs = processFs();
   let batch: GcBatch | undefined;
   let releaseQuarantine: (() => void) | undefined;
+  let freed = 0;
   try {
     if (quarantineDir !== undefined && plan.blocked.length === 0) {
       ensureDir(fs, quarantineDir);
       releaseQuarantine = acquireQuarantineLock(quarantineDir);
-      batch = openGcBatch(fs, quarantineDir, v2, plan.items, Date.now());
+      ({ batch } = openGcBatch(fs, quarantineDir, v2, plan.items, Date.now()));
+      const b = batch.path;
+      index(() => setGcBatch(journal.db, runId, b));
     }
-    const apply = (): GcApplyResult => applyGc(plan, { v2, fs, scanned, ...(batch ? { batch } : {}) });
+    const apply = (): GcApplyResult =>
+      applyGc(plan, {
+        v2,
+        fs,
+        scanned,
+        ...(batch ? { batch } : {}),
+        onItem: (r) => {
+          if (r.outcome !== 'skipped') freed += r.bytes;
+          onItem(r);
+        },
+      });
     const result = opts.aroundApply ? opts.aroundApply(apply) : apply();
     batch?.finish(Date.now());
-    return { result, ...(batch ? { batch: batch.path } : {}) };
+    flush();
+    index(() => finishGcRun(journal.db, runId, Date.now(), result.bytesFreed));
+    return { result, runId, ...(batch ? { batch: batch.path } : {}) };
   } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
     try {
-      batch?.finish(Date.now(), err instanceof Error ? err.message : String(err));
+      batch?.finish(Date.now(), msg);
     } catch {
       // the batch stays `running`; restore still puts back whatever it holds
+    }
+    try {
+      flush();
+      finishGcRun(journal.db, runId, Date.now(), freed, msg);
+    } catch {
+      // the run stays `running` in the journal; the error below is what matters
     }
     throw err;
   } finally {

@@ -1,11 +1,11 @@
 /** `restore`, `quarantine list|purge` and `journal`: quarantine batches and the prune journal. */
 import path from 'node:path';
 import { IndexError } from '../errors.js';
-import { isGcBatch, readGcJournal, restoreGcBatch } from '../reclaim/batch.js';
+import { gcBatchFiles, gcBatchInfo, isGcBatch, readGcJournal, restoreGcBatch } from '../reclaim/batch.js';
 import { guardIndex, openIndexForRead } from '../index/open.js';
 import { soleDefaultIndex } from '../index/location.js';
-import { pruneActions, pruneRun, pruneRuns } from '../index/journal.js';
-import { listBatches, purgeDecisions, purgeBatches } from '../prune/batches.js';
+import { gcRuns, pruneActions, pruneRun, pruneRuns } from '../index/journal.js';
+import { batchSize, listBatches, purgeDecisions, purgeBatches, type ForeignBatchReader } from '../prune/batches.js';
 import { processFs } from '../prune/fsops.js';
 import { acquirePruneLock, acquireQuarantineLock } from '../prune/lock.js';
 import { readJournal } from '../prune/quarantine.js';
@@ -79,9 +79,15 @@ function runGcRestore(o: { batch: string; root?: string; format: Format; now: nu
   }
 }
 
+/** gc batches (gc.json) beside prune's, in list and purge. */
+const gcBatches: ForeignBatchReader = (p) => {
+  const info = gcBatchInfo(p);
+  return info && { ...info, ...batchSize(gcBatchFiles(p)) };
+};
+
 export function runQuarantineList(o: { dir: string; format: Format }): string {
   const dir = path.resolve(o.dir);
-  return renderBatches(dir, listBatches(dir), o.format);
+  return renderBatches(dir, listBatches(dir, gcBatches), o.format);
 }
 
 export function runQuarantinePurge(o: {
@@ -92,10 +98,11 @@ export function runQuarantinePurge(o: {
   now: number;
 }): string {
   const dir = path.resolve(o.dir);
-  if (o.dryRun) return renderPurge(dir, purgeDecisions(listBatches(dir), o.now, o.olderThanMs), false, o.format);
+  if (o.dryRun)
+    return renderPurge(dir, purgeDecisions(listBatches(dir, gcBatches), o.now, o.olderThanMs), false, o.format);
   const release = acquireQuarantineLock(dir);
   try {
-    const decisions = purgeBatches(processFs(), dir, purgeDecisions(listBatches(dir), o.now, o.olderThanMs));
+    const decisions = purgeBatches(processFs(), dir, purgeDecisions(listBatches(dir, gcBatches), o.now, o.olderThanMs));
     return renderPurge(dir, decisions, true, o.format);
   } finally {
     release();
@@ -108,7 +115,7 @@ export function runJournal(o: { dbFile?: string; run?: number; limit: number; fo
   const db = openIndexForRead(dbFile);
   try {
     return guardIndex(dbFile, () => {
-      if (o.run === undefined) return renderRuns(pruneRuns(db, o.limit), o.format);
+      if (o.run === undefined) return renderRuns(pruneRuns(db, o.limit), o.format, gcRuns(db, o.limit));
       const run = pruneRun(db, o.run);
       if (!run) throw new IndexError(`${dbFile}: no prune run ${o.run} in this index`);
       return renderRun(run, pruneActions(db, o.run), o.format);

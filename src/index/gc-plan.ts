@@ -2,6 +2,9 @@
  * What `regaudit gc` plans from, read from one scan: blobs with their holders, layer links, revision
  * links, stale-upload candidates, and everything that makes part of the storage unknown.
  */
+import path from 'node:path';
+import { parseDigest } from '../layout/digest.js';
+import { BLOBS, pathFor } from '../layout/paths.js';
 import type { ReadableDB } from './open.js';
 
 export interface GcBlobRow {
@@ -130,4 +133,33 @@ export function gcUnknowns(db: ReadableDB, scanId: number): GcUnknownRow[] {
   return [...repos, ...debris, ...links, ...manifests].sort((a, b) =>
     a.where < b.where ? -1 : a.where > b.where ? 1 : a.why < b.why ? -1 : a.why > b.why ? 1 : 0,
   );
+}
+
+/**
+ * Blob digest directories the scan found without a `data` file and with nothing else in them (what
+ * a run killed between removing a blob's data and its directory leaves), as digests: the stamps of
+ * the blob fan-out directories list exactly the digest directories that hold no `data`.
+ */
+export function gcEmptyBlobDirs(db: ReadableDB, scanId: number): string[] {
+  const fans = db
+    .prepare(`SELECT alg, fan, extra FROM blob_fans WHERE scan_id = ? ORDER BY alg, fan`)
+    .all(scanId) as Array<{
+    alg: string;
+    fan: string;
+    extra: string;
+  }>;
+  const debris = db
+    .prepare(`SELECT path FROM debris WHERE scan_id = ? AND path LIKE ?`)
+    .pluck()
+    .all(scanId, `${BLOBS}/%`) as string[];
+  const out: string[] = [];
+  for (const f of fans)
+    for (const e of JSON.parse(f.extra) as string[]) {
+      const digest = e.startsWith(f.fan) ? parseDigest(`${f.alg}:${e}`) : null;
+      if (digest === null) continue;
+      // A directory holding anything (a stray file, an unreadable entry) is not empty.
+      const dir = path.posix.dirname(pathFor({ kind: 'blobData', digest }));
+      if (!debris.some((p) => p === dir || p.startsWith(`${dir}/`))) out.push(digest);
+    }
+  return out;
 }

@@ -23,10 +23,10 @@ export interface JournalOutcome extends JournalAction {
 
 export type PruneMode = 'dry-run' | 'delete' | 'quarantine';
 
-export interface PruneRunRow {
+/** What the prune and gc journals record of every run. */
+export interface JournalRunRow {
   id: number;
   root: string;
-  mode: PruneMode;
   quarantineBatch: string | null;
   toolVersion: string;
   pid: number;
@@ -37,6 +37,10 @@ export interface PruneRunRow {
   error: string | null;
   planned: number;
   done: number;
+}
+
+export interface PruneRunRow extends JournalRunRow {
+  mode: PruneMode;
 }
 
 export interface PruneActionRow {
@@ -113,4 +117,89 @@ export function pruneActions(db: ReadableDB, runId: number): PruneActionRow[] {
        FROM prune_actions WHERE run_id = ? ORDER BY seq`,
     )
     .all(runId) as PruneActionRow[];
+}
+
+/** One item of a gc run, as the journal records it. */
+export interface GcJournalItem {
+  kind: string;
+  path: string;
+  repository?: string;
+  digest?: string;
+  bytes: number;
+  reason: string;
+}
+
+export interface GcRunRow extends JournalRunRow {
+  mode: 'delete' | 'quarantine';
+  deleteUntagged: boolean;
+  bytesFreed: number;
+  skipped: number;
+}
+
+/** Records a `gc --apply` run and every item it plans, in one transaction, before anything is removed. */
+export function beginGcRun(
+  db: DB,
+  run: { root: string; mode: 'delete' | 'quarantine'; deleteUntagged: boolean; startedMs: number },
+  items: readonly GcJournalItem[],
+): number {
+  return db.transaction(() => {
+    const id = Number(
+      db
+        .prepare(
+          `INSERT INTO gc_runs (root, mode, delete_untagged, tool_version, pid, host, started_ms, status)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running')`,
+        )
+        .run(run.root, run.mode, run.deleteUntagged ? 1 : 0, TOOL_VERSION, process.pid, hostname(), run.startedMs)
+        .lastInsertRowid,
+    );
+    const ins = db.prepare(
+      `INSERT INTO gc_items (run_id, seq, kind, path, repository, digest, bytes, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    items.forEach((i, n) =>
+      ins.run(id, n + 1, i.kind, i.path, i.repository ?? null, i.digest ?? null, i.bytes, i.reason),
+    );
+    return id;
+  })();
+}
+
+export function setGcBatch(db: DB, runId: number, batch: string): void {
+  db.prepare(`UPDATE gc_runs SET quarantine_batch = ? WHERE id = ?`).run(batch, runId);
+}
+
+/** Outcomes by item sequence number (1-based, the plan's order), in one transaction. */
+export function recordGcOutcomes(
+  db: DB,
+  runId: number,
+  outcomes: ReadonlyArray<{ seq: number; outcome: string; detail?: string }>,
+): void {
+  const upd = db.prepare(`UPDATE gc_items SET outcome = ?, outcome_detail = ? WHERE run_id = ? AND seq = ?`);
+  db.transaction(() => {
+    for (const o of outcomes) upd.run(o.outcome, o.detail ?? null, runId, o.seq);
+  })();
+}
+
+export function finishGcRun(db: DB, runId: number, finishedMs: number, bytesFreed: number, error?: string): void {
+  db.prepare(`UPDATE gc_runs SET status = ?, finished_ms = ?, bytes_freed = ?, error = ? WHERE id = ?`).run(
+    error === undefined ? 'complete' : 'failed',
+    finishedMs,
+    bytesFreed,
+    error ?? null,
+    runId,
+  );
+}
+
+/** Newest first. */
+export function gcRuns(db: ReadableDB, limit: number): GcRunRow[] {
+  const rows = db
+    .prepare(
+      `SELECT r.id, r.root, r.mode, r.quarantine_batch AS quarantineBatch, r.delete_untagged AS deleteUntagged,
+         r.tool_version AS toolVersion, r.pid, r.host, r.started_ms AS startedMs, r.finished_ms AS finishedMs,
+         r.status, r.error, r.bytes_freed AS bytesFreed,
+         (SELECT count(*) FROM gc_items i WHERE i.run_id = r.id) AS planned,
+         (SELECT count(*) FROM gc_items i WHERE i.run_id = r.id AND i.outcome IN ('deleted', 'quarantined')) AS done,
+         (SELECT count(*) FROM gc_items i WHERE i.run_id = r.id AND i.outcome = 'skipped') AS skipped
+       FROM gc_runs r ORDER BY r.id DESC LIMIT ?`,
+    )
+    .all(limit) as Array<Omit<GcRunRow, 'deleteUntagged'> & { deleteUntagged: number }>;
+  return rows.map((r) => ({ ...r, deleteUntagged: r.deleteUntagged === 1 }));
 }

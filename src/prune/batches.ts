@@ -13,8 +13,10 @@ import { batchRepositories } from './restore.js';
 export interface BatchInfo {
   name: string;
   path: string;
-  /** null: a directory without a readable journal (never purged). */
-  status: BatchStatus | null;
+  /** Which command wrote it: prune (journal.json) or gc (gc.json). */
+  kind: 'prune' | 'gc';
+  /** null: a directory without a readable journal (never purged); `failed`: a gc stopped by an error. */
+  status: BatchStatus | 'failed' | null;
   root: string | null;
   createdAt: string | null;
   /** When it last changed state (finished, restored); createdAt while running. */
@@ -53,8 +55,17 @@ function listNames(dir: string): string[] {
   }
 }
 
-/** Every batch in `dir`, oldest first; dot entries (batches being created or purged) are left out. */
-export function listBatches(dir: string): BatchInfo[] {
+/** What a batch another command wrote says about itself (see app/quarantine.ts), or null when it is not one. */
+export type ForeignBatchReader = (batchDir: string) => Omit<BatchInfo, 'name' | 'path'> | null;
+
+/** Sum of the files under a directory (informative: 0 when unreadable). */
+export { sizeOf as batchSize };
+
+/**
+ * Every batch in `dir`, oldest first; dot entries (batches being created or purged) are left out.
+ * `foreign` reads batches other commands (gc) wrote.
+ */
+export function listBatches(dir: string, foreign?: ForeignBatchReader): BatchInfo[] {
   const out: BatchInfo[] = [];
   for (const name of listNames(dir)) {
     if (name.startsWith('.')) continue;
@@ -62,6 +73,11 @@ export function listBatches(dir: string): BatchInfo[] {
     try {
       if (!lstatSync(p).isDirectory()) continue;
     } catch {
+      continue;
+    }
+    const other = foreign?.(p);
+    if (other) {
+      out.push({ name, path: p, ...other });
       continue;
     }
     const { files, bytes } = sizeOf(path.join(p, 'repositories'));
@@ -76,6 +92,7 @@ export function listBatches(dir: string): BatchInfo[] {
       out.push({
         name,
         path: p,
+        kind: 'prune',
         status: j.status,
         root: j.root,
         createdAt: j.createdAt,
@@ -88,6 +105,7 @@ export function listBatches(dir: string): BatchInfo[] {
       out.push({
         name,
         path: p,
+        kind: 'prune',
         status: null,
         root: null,
         createdAt: null,
@@ -125,7 +143,8 @@ export function purgeDecisions(batches: readonly BatchInfo[], now: number, older
   return batches.map((b) => {
     const keep = (reason: string): PurgeDecision => ({ ...b, action: 'keep', reason, done: false });
     if (b.status === null) return keep(`not a quarantine batch (${b.problem ?? 'no journal'})`);
-    if (b.status === 'running') return keep('unfinished prune: rerun prune to finish it, or restore it');
+    if (b.status === 'running' || b.status === 'failed')
+      return keep(`unfinished ${b.kind}: rerun ${b.kind} to finish it, or restore it`);
     if (b.status === 'restoring') return keep('unfinished restore: rerun restore to finish it');
     const at = Date.parse(b.settledAt ?? '');
     if (!Number.isFinite(at)) return keep('no usable date in the journal');

@@ -11,7 +11,7 @@
  * resumed by the next prune of the same root into the same DIR, so one batch holds the whole job.
  */
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { StorageError, UsageError, describeFsError, errnoCode } from '../errors.js';
@@ -20,7 +20,7 @@ import { TOOL_VERSION } from '../version.js';
 import type { MutatingFs } from './fsops.js';
 import { plannedActions, type JournalAction, type JournalOutcome } from './journal.js';
 import type { PrunePlan } from './plan.js';
-import { ensureDir } from './tree.js';
+import { ensureDir, newestBatch } from './tree.js';
 
 export const JOURNAL_FILE = 'journal.json';
 export const JOURNAL_FORMAT = 'regaudit-quarantine/1';
@@ -148,25 +148,7 @@ function batchName(now: number): string {
 
 /** The newest batch in `dir` left running by a killed prune of `v2`, if any. */
 function resumable(dir: string, v2: string): { name: string; journal: BatchJournal } | null {
-  let best: { name: string; journal: BatchJournal } | null = null;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return null;
-  }
-  for (const name of names) {
-    if (name.startsWith('.')) continue;
-    let j: BatchJournal;
-    try {
-      j = readJournal(path.join(dir, name));
-    } catch {
-      continue;
-    }
-    if (j.root === v2 && j.status === 'running' && (!best || j.createdAt > best.journal.createdAt))
-      best = { name, journal: j };
-  }
-  return best;
+  return newestBatch(dir, readJournal, (j) => j.root === v2 && j.status === 'running');
 }
 
 function recordChain(j: BatchJournal, v2: string, rel: string): void {

@@ -3,7 +3,7 @@
  * and creating a directory chain through the mutating seam.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readSync, readlinkSync, constants } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, constants } from 'node:fs';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
 import { lazyModule } from '../lazy-module.js';
@@ -121,4 +121,33 @@ export function removeEmptyDirs(
     }
     d = path.posix.dirname(d);
   }
+}
+
+/**
+ * The newest batch in `dir` whose journal `read` parses and `accept` takes (dot entries, being
+ * created or purged, are left out): the batch a rerun resumes.
+ */
+export function newestBatch<J extends { createdAt: string }>(
+  dir: string,
+  read: (batchDir: string) => J,
+  accept: (j: J) => boolean,
+): { name: string; journal: J } | null {
+  let best: { name: string; journal: J } | null = null;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    if (name.startsWith('.')) continue;
+    let j: J;
+    try {
+      j = read(path.join(dir, name));
+    } catch {
+      continue;
+    }
+    if (accept(j) && (!best || j.createdAt > best.journal.createdAt)) best = { name, journal: j };
+  }
+  return best;
 }

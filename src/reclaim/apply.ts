@@ -2,35 +2,32 @@
  * Carrying out a gc plan (I/O; the plan itself is pure, in plan.ts). Every change goes through
  * prune's MutatingFs seam, so the crash tests can stop it before any call.
  *
- * Before anything changes, every repository is read again (thoroughly, as prune's re-check) and
- * compared with the scan; a repository that changed, appeared or vanished since stops the whole
- * run, nothing deleted. Then the items go in the plan's order: untagged manifests, layer links,
- * uploads, empty repositories, and last the blobs, after a second re-read of every repository whose
- * links name what is still referenced: a blob any link names now stays. Each item is checked just
- * before it goes (plain directories all the way down, no symbolic link, same mtime and size as the
- * scan saw).
+ * Before anything changes, every repository is compared with the scan through its stamp (guard.ts:
+ * one lstat per path the scanner relied on); a repository that changed, appeared or vanished since
+ * stops the whole run, nothing deleted. Then the items go in the plan's order: untagged manifests,
+ * layer links, uploads, empty repositories, and last the blobs, after a second check of every
+ * repository (the same paths again, but for what the run removed; a repository that differs is read
+ * again): a blob any link names now stays. Each item is checked just before it goes (plain
+ * directories all the way down, no symbolic link, same mtime and size as the scan saw; an upload's
+ * tree, an empty repository's stamp).
  *
  * Deleting removes an item's files bottom-up, the one file that makes it exist first (the `link`,
  * the blob's `data`): a kill leaves it whole or gone, plus at most empty directories, which the
  * registry reads as absent and the next gc removes. Quarantining renames the item's directory into
  * the batch (across filesystems: copy, verify, then remove), where restore finds it.
  */
-import { repositoryState } from '../audit/state.js';
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
-import { inRepository, REPOSITORIES, REPOSITORY_PARTS, repositoryPath } from '../layout/paths.js';
+import type { GcGuardRepository } from '../index/gc-guard.js';
+import { REPOSITORIES, REPOSITORY_PARTS } from '../layout/paths.js';
 import { removeTree, type MutatingFs } from '../prune/fsops.js';
 import { removeEmptyDirs } from '../prune/tree.js';
-import { rereadRepository } from '../scan/read-repository.js';
-import type { RepositorySnapshot } from '../index/records.js';
 import type { StorageReader } from '../storage/driver.js';
 import type { GcBatch } from './batch.js';
+import { newestUnder, ScanGuard } from './guard.js';
 import { REPOSITORY_PART_ORDER, type GcItem, type GcPlan } from './plan.js';
 
-export interface ScannedRepository {
-  name: string;
-  entries: number;
-  newestMtimeMs: number;
-}
+/** What the bucket applier compares with the scan (src/reclaim/bucket.ts). */
+export type ScannedRepository = Pick<GcGuardRepository, 'name' | 'entries' | 'newestMtimeMs'>;
 
 export type GcOutcome = 'deleted' | 'quarantined' | 'skipped';
 
@@ -52,8 +49,8 @@ export interface GcApplyResult {
 export interface GcApplyOptions {
   v2: string;
   fs: MutatingFs;
-  /** The repositories the scan saw, with what the re-read must find again. */
-  scanned: readonly ScannedRepository[];
+  /** The repositories the scan saw, with what the re-checks must find again. */
+  scanned: readonly GcGuardRepository[];
   batch?: GcBatch;
   onItem?: (r: GcItemResult) => void;
 }
@@ -77,47 +74,6 @@ export function listRepositories(storage: StorageReader, v2: string): string[] {
   };
   walk(`${v2}/${REPOSITORIES}`, '');
   return out.sort();
-}
-
-function snapshotOf(storage: StorageReader, v2: string, name: string): RepositorySnapshot {
-  return rereadRepository(storage, `${v2}/${repositoryPath(name)}`, name);
-}
-
-/** The first way the storage differs from the scan, or null. */
-export function changedSinceScan(
-  storage: StorageReader,
-  v2: string,
-  scanned: readonly ScannedRepository[],
-): string | null {
-  const byName = new Map(scanned.map((r) => [r.name, r]));
-  const now = listRepositories(storage, v2);
-  for (const name of now) if (!byName.has(name)) return `repository ${name} appeared`;
-  const present = new Set(now);
-  for (const r of scanned) {
-    if (!present.has(r.name)) return `repository ${r.name} is gone`;
-    const s = snapshotOf(storage, v2, r.name);
-    if (s.problem !== null) return `repository ${r.name}: ${s.problem}`;
-    if (s.entries !== r.entries || s.newestMtimeMs !== r.newestMtimeMs)
-      return `repository ${r.name} changed (entries ${r.entries} → ${s.entries}, newest ${r.newestMtimeMs} → ${s.newestMtimeMs})`;
-  }
-  return null;
-}
-
-/** Every digest some link of some repository names now, read from disk. */
-function namedDigests(storage: StorageReader, v2: string): { named: Set<string>; problem: string | null } {
-  const named = new Set<string>();
-  for (const name of listRepositories(storage, v2)) {
-    const s = snapshotOf(storage, v2, name);
-    if (s.problem !== null) return { named, problem: `repository ${name}: ${s.problem}` };
-    for (const l of s.links) {
-      // A tag's index entries are its history: the registry serves and marks nothing through them.
-      if (l.kind === 'tag-index') continue;
-      if (l.problem !== null) return { named, problem: `repository ${name}: a ${l.kind} link is ${l.problem}` };
-      if (l.digest !== null) named.add(l.digest);
-      if (l.pathDigest !== null) named.add(l.pathDigest);
-    }
-  }
-  return { named, problem: null };
 }
 
 /** Every directory from docker/registry/v2 down to `rel` is a real directory; returns why not, or null. */
@@ -151,8 +107,25 @@ function fileCheck(storage: StorageReader, abs: string, item: GcItem): string | 
   return null;
 }
 
+/** A blob directory without data: still empty, and older than --min-age (a push creates it just before it moves data in). */
+function emptyDirCheck(storage: StorageReader, abs: string, item: GcItem): string | null {
+  try {
+    if (storage.list(abs).length > 0) return 'it holds files now';
+    if (storage.lstat(abs).mtimeMs > item.expect.olderThanMs!) return 'newer than --min-age';
+  } catch (err) {
+    return `${abs}: ${describeFsError(err)}`;
+  }
+  return null;
+}
+
 /** Why the item must stay, checked just before it goes; null when it may go. */
-function recheck(storage: StorageReader, v2: string, item: GcItem, named: ReadonlySet<string> | null): string | null {
+function recheck(
+  storage: StorageReader,
+  v2: string,
+  item: GcItem,
+  guard: ScanGuard,
+  named: ReadonlySet<string> | null,
+): string | null {
   const bad = notPlain(storage, v2, item.path);
   if (bad !== null) return bad;
   const abs = `${v2}/${item.path}`;
@@ -162,26 +135,16 @@ function recheck(storage: StorageReader, v2: string, item: GcItem, named: Readon
       return fileCheck(storage, `${abs}/link`, item);
     case 'blob':
       if (named?.has(item.digest!)) return 'a repository links it now';
+      if (item.reason === 'empty-directory') return emptyDirCheck(storage, abs, item);
       return fileCheck(storage, `${abs}/data`, item);
     case 'upload': {
-      const s = snapshotOf(storage, v2, item.repository!);
-      const u = s.uploads.find((x) => inRepository(item.repository!, { kind: 'upload', id: x.id }) === item.path);
-      if (!u) return 'gone';
-      return u.mtimeMs !== item.expect.mtimeMs ? 'written to since the scan' : null;
+      const newest = newestUnder(storage, abs);
+      if (newest === null) return 'gone';
+      return newest !== item.expect.mtimeMs ? 'written to since the scan' : null;
     }
-    case 'repository': {
-      const s = snapshotOf(storage, v2, item.repository!);
-      if (s.problem !== null) return `re-read failed: ${s.problem}`;
-      let tagLinks = 0;
-      let revisions = 0;
-      for (const l of s.links) {
-        if (l.kind === 'tag-current') tagLinks++;
-        else if (l.kind === 'revision') revisions++;
-      }
-      if (repositoryState({ liveTags: 0, tagLinks, revisions }) !== 'empty') return 'it has tags or revisions now';
-      if (s.entries !== item.expect.entries || s.newestMtimeMs !== item.expect.mtimeMs) return 'its contents changed';
-      return null;
-    }
+    case 'repository':
+      // Unchanged since the scan, which found it empty (no tag, no revision).
+      return guard.repositoryChanged(item.repository!) === null ? null : 'its contents changed';
   }
 }
 
@@ -217,25 +180,27 @@ export function applyGc(plan: GcPlan, o: GcApplyOptions): GcApplyResult {
       `refusing to collect: part of the storage could not be read (${b.where}: ${b.why}${plan.blocked.length > 1 ? `, and ${plan.blocked.length - 1} more` : ''}); it may reference any blob`,
     );
   }
-  const changed = changedSinceScan(o.fs, o.v2, o.scanned);
+  const guard = new ScanGuard(o.fs, o.v2, o.scanned);
+  const changed = guard.changedSinceScan(listRepositories(o.fs, o.v2));
   if (changed !== null)
     throw new StorageError(
       `refusing to collect: the storage changed since the scan (${changed}); scan again and review the plan`,
     );
   const items: GcItemResult[] = [];
+  const done: GcItem[] = [];
   let bytesFreed = 0;
   let named: Set<string> | null = null;
   for (const item of plan.items) {
     if (item.kind === 'blob' && named === null) {
       // Just before the first blob goes: what does every repository link now?
-      const now = namedDigests(o.fs, o.v2);
+      const now = guard.namedNow(listRepositories(o.fs, o.v2), done);
       if (now.problem !== null)
         throw new StorageError(
           `refusing to delete blobs: ${now.problem} (the links before it are done; rerun after fixing it)`,
         );
       named = now.named;
     }
-    const detail = recheck(o.fs, o.v2, item, named);
+    const detail = recheck(o.fs, o.v2, item, guard, named);
     let res: GcItemResult;
     if (detail !== null) res = { path: item.path, kind: item.kind, outcome: 'skipped', detail, bytes: 0 };
     else {
@@ -248,6 +213,7 @@ export function applyGc(plan: GcPlan, o: GcApplyOptions): GcApplyResult {
         );
       }
       bytesFreed += item.bytes;
+      done.push(item);
     }
     items.push(res);
     o.onItem?.(res);

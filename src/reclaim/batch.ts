@@ -9,8 +9,9 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
 import { removeTree, type MutatingFs } from '../prune/fsops.js';
-import { ensureDir, exists, treeDifference } from '../prune/tree.js';
+import { ensureDir, exists, newestBatch, treeDifference } from '../prune/tree.js';
 import type { StorageReader } from '../storage/driver.js';
+import { BLOBS, DATA_FILE } from '../layout/paths.js';
 import { TOOL_VERSION } from '../version.js';
 import { REPOSITORY_PART_ORDER, type GcItem } from './plan.js';
 
@@ -30,7 +31,9 @@ export interface GcJournal {
   createdAt: string;
   updatedAt: string;
   error?: string;
-  /** Every planned item, in apply order. */
+  /** When a later run continued into this batch (after a kill or a failure). */
+  resumedAt?: string[];
+  /** Every planned item, in apply order (a resumed run appends what it plans anew). */
   items: Array<{ kind: GcItem['kind']; path: string; digest?: string }>;
 }
 
@@ -67,9 +70,16 @@ export class GcBatch {
     private readonly journal: GcJournal,
   ) {}
 
-  /** Moves docker/registry/v2/<rel> into the batch at files/<rel>. */
+  /**
+   * Moves docker/registry/v2/<rel> into the batch at files/<rel>. A blob the batch holds already (a
+   * resumed batch; pushed again since) is the same content by digest: the storage's copy is removed.
+   */
   take(rel: string): void {
-    moveTree(this.mfs, `${this.v2}/${rel}`, `${this.path}/${FILES}/${rel}`);
+    const dest = `${this.path}/${FILES}/${rel}`;
+    const src = `${this.v2}/${rel}`;
+    const held = exists(this.mfs, `${dest}/${DATA_FILE}`) || !exists(this.mfs, `${src}/${DATA_FILE}`);
+    if (rel.startsWith(`${BLOBS}/`) && exists(this.mfs, dest) && held) removeTree(this.mfs, src);
+    else moveTree(this.mfs, `${this.v2}/${rel}`, dest);
   }
 
   finish(now: number, error?: string): void {
@@ -79,15 +89,49 @@ export class GcBatch {
   }
 }
 
-/** Creates a batch under DIR with its journal (built under a dot name and renamed: never a batch without one). */
-export function openGcBatch(mfs: MutatingFs, dir: string, v2: string, items: readonly GcItem[], now: number): GcBatch {
+/** The newest batch in DIR a gc of the same root left unfinished (killed: `running`; stopped by an error: `failed`). */
+function unfinishedGcBatch(dir: string, v2: string): { name: string; journal: GcJournal } | null {
+  return newestBatch(
+    dir,
+    (p) => {
+      if (!isGcBatch(p)) throw new Error('not a gc batch');
+      return readGcJournal(p);
+    },
+    (j) => j.root === v2 && (j.status === 'running' || j.status === 'failed'),
+  );
+}
+
+/**
+ * The batch this run quarantines into: the one a killed or failed gc of the same root left in DIR
+ * (so one batch holds the whole job and one restore undoes it), else a new one, created with its
+ * journal (built under a dot name and renamed: never a batch without one).
+ */
+export function openGcBatch(
+  mfs: MutatingFs,
+  dir: string,
+  v2: string,
+  items: readonly GcItem[],
+  now: number,
+): { batch: GcBatch; resumed: boolean } {
   ensureDir(mfs, dir);
-  const stamp = new Date(now)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  const name = `gc-${stamp}-${randomBytes(3).toString('hex')}`;
   const iso = new Date(now).toISOString();
+  const planned = items.map((i) => ({ kind: i.kind, path: i.path, ...(i.digest ? { digest: i.digest } : {}) }));
+  const prior = unfinishedGcBatch(dir, v2);
+  if (prior) {
+    const j = prior.journal;
+    const known = new Set(j.items.map((i) => i.path));
+    j.items.push(...planned.filter((i) => !known.has(i.path)));
+    j.status = 'running';
+    j.pid = process.pid;
+    j.host = hostname();
+    j.toolVersion = TOOL_VERSION;
+    delete j.error;
+    (j.resumedAt ??= []).push(iso);
+    writeJournal(mfs, path.join(dir, prior.name), j, now);
+    return { batch: new GcBatch(mfs, path.join(dir, prior.name), v2, j), resumed: true };
+  }
+  const stamp = iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const name = `gc-${stamp}-${randomBytes(3).toString('hex')}`;
   const journal: GcJournal = {
     format: GC_JOURNAL_FORMAT,
     batch: name,
@@ -98,13 +142,13 @@ export function openGcBatch(mfs: MutatingFs, dir: string, v2: string, items: rea
     host: hostname(),
     createdAt: iso,
     updatedAt: iso,
-    items: items.map((i) => ({ kind: i.kind, path: i.path, ...(i.digest ? { digest: i.digest } : {}) })),
+    items: planned,
   };
   const staging = path.join(dir, `.creating-${name}`);
   ensureDir(mfs, path.join(staging, FILES));
   writeJournal(mfs, staging, journal, now);
   mfs.rename(staging, path.join(dir, name));
-  return new GcBatch(mfs, path.join(dir, name), v2, journal);
+  return { batch: new GcBatch(mfs, path.join(dir, name), v2, journal), resumed: false };
 }
 
 export function isGcBatch(batchDir: string): boolean {
@@ -154,6 +198,8 @@ export function restoreGcBatch(mfs: MutatingFs, batchDir: string, o: { v2?: stri
   const v2 = o.v2 ?? j.root;
   const entries = entriesOf(mfs, j, batchDir);
   const alreadyPresent: string[] = [];
+  // Blob directories left empty in storage (a killed gc's leftovers): the registry reads them as absent.
+  const emptied: string[] = [];
   for (const rel of entries) {
     const target = `${v2}/${rel}`;
     let abs = v2;
@@ -168,7 +214,8 @@ export function restoreGcBatch(mfs: MutatingFs, batchDir: string, o: { v2?: stri
       if (st.type !== 'dir') throw new StorageError(`${abs} is not a plain directory; nothing was restored`);
     }
     if (!exists(mfs, target)) continue;
-    if (rel.startsWith('blobs/') && exists(mfs, `${target}/data`)) alreadyPresent.push(rel);
+    if (rel.startsWith(`${BLOBS}/`) && exists(mfs, `${target}/${DATA_FILE}`)) alreadyPresent.push(rel);
+    else if (rel.startsWith(`${BLOBS}/`) && mfs.list(target).length === 0) emptied.push(rel);
     else throw new StorageError(`${target} exists again (written since the gc); nothing was restored`);
   }
   j.status = 'restoring';
@@ -178,6 +225,7 @@ export function restoreGcBatch(mfs: MutatingFs, batchDir: string, o: { v2?: stri
     const src = `${batchDir}/${FILES}/${rel}`;
     if (alreadyPresent.includes(rel)) removeTree(mfs, src);
     else {
+      if (emptied.includes(rel)) removeTree(mfs, `${v2}/${rel}`);
       moveTree(mfs, src, `${v2}/${rel}`);
       restored.push(rel);
     }
@@ -187,4 +235,45 @@ export function restoreGcBatch(mfs: MutatingFs, batchDir: string, o: { v2?: stri
   j.status = 'restored';
   writeJournal(mfs, batchDir, j, o.now);
   return { batch: batchDir, root: v2, restored, alreadyPresent };
+}
+
+/** What `quarantine list` and `purge` show of a gc batch, or null when the directory is not one. */
+export function gcBatchInfo(batchDir: string): {
+  kind: 'gc';
+  status: GcJournal['status'] | null;
+  root: string | null;
+  createdAt: string | null;
+  settledAt: string | null;
+  repositories: number;
+  problem?: string;
+} | null {
+  if (!isGcBatch(batchDir)) return null;
+  try {
+    const j = readGcJournal(batchDir);
+    const repos = new Set(j.items.filter((i) => i.kind === 'repository').map((i) => i.path));
+    const settled = j.status === 'complete' || j.status === 'restored' ? j.updatedAt : j.createdAt;
+    return {
+      kind: 'gc',
+      status: j.status,
+      root: j.root,
+      createdAt: j.createdAt,
+      settledAt: settled,
+      repositories: repos.size,
+    };
+  } catch (err) {
+    return {
+      kind: 'gc',
+      status: null,
+      root: null,
+      createdAt: null,
+      settledAt: null,
+      repositories: 0,
+      problem: (err as Error).message,
+    };
+  }
+}
+
+/** The directory holding a gc batch's files (for its size). */
+export function gcBatchFiles(batchDir: string): string {
+  return path.join(batchDir, FILES);
 }

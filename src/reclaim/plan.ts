@@ -31,7 +31,8 @@ export type GcReason =
   | 'stale-upload'
   | 'empty-repository'
   | 'unreferenced'
-  | 'untagged-only';
+  | 'untagged-only'
+  | 'empty-directory';
 
 export type GcKeepReason = 'recent' | 'recent-link' | 'held-by-kept-manifest' | 'upload-in-progress' | 'unreadable';
 
@@ -45,7 +46,7 @@ export interface GcItem {
   bytes: number;
   reason: GcReason;
   /** What apply checks just before removing it: the newest mtime (ms) the scan saw, and for repositories the entry count. */
-  expect: { mtimeMs: number; size?: number; entries?: number };
+  expect: { mtimeMs: number; size?: number; entries?: number; olderThanMs?: number };
 }
 
 export interface GcKept {
@@ -76,6 +77,8 @@ export interface GcTotals {
   uploads: number;
   uploadBytes: number;
   repositories: number;
+  /** Blob directories without data (a killed run's leftovers), removed with the blobs. */
+  emptyDirectories: number;
   /** blobBytes + uploadBytes. */
   bytes: number;
 }
@@ -98,6 +101,8 @@ export interface GcPlanInput {
   uploads: readonly GcUploadRow[];
   repositories: readonly RepositoryReport[];
   unknowns: readonly GcUnknownRow[];
+  /** Digests whose blob directory is empty (no data): the registry reads them as absent. */
+  emptyBlobDirs?: readonly string[];
 }
 
 export interface GcPlanOptions {
@@ -284,6 +289,21 @@ export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
     });
   }
 
+  // Empty blob directories (a killed run's leftovers): removed with the blobs, unless a link names
+  // the digest (a push may be about to move data in) or, checked by apply, one is newer than --min-age.
+  const linked = new Set([...input.layerLinks, ...input.revisions].map((l) => l.digest));
+  for (const digest of input.emptyBlobDirs ?? []) {
+    if (linked.has(digest)) continue;
+    items.push({
+      kind: 'blob',
+      path: blobDir(digest),
+      digest,
+      bytes: 0,
+      reason: 'empty-directory',
+      expect: { mtimeMs: 0, olderThanMs: o.now - o.minAgeMs },
+    });
+  }
+
   const order = (k: GcItemKind): number => GC_ITEM_ORDER.indexOf(k);
   items.sort((a, b) => order(a.kind) - order(b.kind) || cmp(a.path, b.path));
   kept.sort((a, b) => order(a.kind) - order(b.kind) || cmp(a.path, b.path));
@@ -304,6 +324,7 @@ export function summarise(items: readonly GcItem[]): { repositories: GcRepositor
     uploads: 0,
     uploadBytes: 0,
     repositories: 0,
+    emptyDirectories: 0,
     bytes: 0,
   };
   const repos = new Map<string, GcRepositorySummary>();
@@ -317,6 +338,10 @@ export function summarise(items: readonly GcItem[]): { repositories: GcRepositor
     if (r) r.bytes += i.bytes;
     switch (i.kind) {
       case 'blob':
+        if (i.reason === 'empty-directory') {
+          totals.emptyDirectories++;
+          break;
+        }
         totals.blobs++;
         totals.blobBytes += i.bytes;
         break;

@@ -18,6 +18,8 @@ export interface GcView {
   result?: GcApplyResult;
   /** With --quarantine: the batch the items went into. */
   batch?: string;
+  /** With --apply: the run's id in the index journal (`regaudit journal`). */
+  journalRun?: number;
   /** On object storage with --apply: the apply's requests by kind (LIST, GET, HEAD, PUT, COPY, DELETE). */
   requests?: Record<string, number>;
 }
@@ -45,6 +47,7 @@ export function gcJson(v: GcView): Record<string, unknown> {
         }
       : {}),
     ...(v.batch !== undefined ? { batch: v.batch } : {}),
+    ...(v.journalRun !== undefined ? { journalRun: v.journalRun } : {}),
     ...(v.requests !== undefined ? { requests: v.requests } : {}),
     advice: GC_ADVICE.replace(/\n/g, ' '),
     kept: v.plan.kept,

@@ -1,5 +1,5 @@
 /** Output of `restore`, `quarantine list|purge` and `journal`. */
-import type { PruneActionRow, PruneRunRow } from '../index/journal.js';
+import type { GcRunRow, JournalRunRow, PruneActionRow, PruneRunRow } from '../index/journal.js';
 import type { BatchInfo, PurgeDecision } from '../prune/batches.js';
 import type { RestoreResult } from '../prune/restore.js';
 import { csv, humanBytes as bytes, json, printable, table, type Format } from './format.js';
@@ -83,25 +83,33 @@ export function renderPurge(dir: string, decisions: PurgeDecision[], applied: bo
   return format === 'csv' ? csv(columns, rows) : `${head}\n${tabular(format, columns, rows)}`;
 }
 
-export function renderRuns(runs: PruneRunRow[], format: Format): string {
-  if (format === 'json') return json({ runs: runs.map(isoTimes) });
-  if (runs.length === 0 && format !== 'csv') return 'No prune runs in this index.\n';
-  const rows = runs.map((r) => [
-    r.id,
-    iso(r.startedMs),
-    r.mode,
-    r.status,
-    r.planned,
-    r.done,
-    r.toolVersion,
-    printable(r.quarantineBatch ?? ''),
-    printable(r.root),
-  ]);
-  return tabular(
-    format,
-    ['run', 'started', 'mode', 'status', 'planned', 'done', 'version', 'quarantine', 'root'],
-    rows,
-  );
+/** The columns every journal run shows, around its own in the middle. */
+function runCells(r: JournalRunRow, own: Array<string | number>): Array<string | number> {
+  return [r.id, iso(r.startedMs), ...own, printable(r.quarantineBatch ?? ''), printable(r.root)];
+}
+
+export function renderRuns(runs: PruneRunRow[], format: Format, gcRuns: GcRunRow[] = []): string {
+  if (format === 'json') return json({ runs: runs.map(isoTimes), gcRuns: gcRuns.map(isoTimes) });
+  const head = (own: string[]): string[] => ['run', 'started', ...own, 'quarantine', 'root'];
+  const prune =
+    runs.length === 0 && format !== 'csv'
+      ? 'No prune runs in this index.\n'
+      : tabular(
+          format,
+          head(['mode', 'status', 'planned', 'done', 'version']),
+          runs.map((r) => runCells(r, [r.mode, r.status, r.planned, r.done, r.toolVersion])),
+        );
+  // CSV is one table: the prune runs, as before; gc runs are in the table and JSON forms.
+  if (format === 'csv') return prune;
+  const gc =
+    gcRuns.length === 0
+      ? 'No gc runs in this index.\n'
+      : `gc runs:\n${tabular(
+          format,
+          head(['mode', 'status', 'planned', 'done', 'skipped', 'freed']),
+          gcRuns.map((r) => runCells(r, [r.mode, r.status, r.planned, r.done, r.skipped, bytes(r.bytesFreed)])),
+        )}`;
+  return `${prune}${gc}`;
 }
 
 export function renderRun(run: PruneRunRow, actions: PruneActionRow[], format: Format): string {

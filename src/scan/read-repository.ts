@@ -342,19 +342,24 @@ export function readRepository(
   return new RepoReader(storage, absRepo, name, thorough).read(partTypes);
 }
 
-/** Reads a repository from scratch and thoroughly (prune's re-check): finds its parts itself. */
-export function rereadRepository(storage: StorageReader, absRepo: string, name: string): RepositorySnapshot {
+/** Reads a repository from scratch, thoroughly unless told (prune's re-check): finds its parts itself. */
+export function rereadRepository(
+  storage: StorageReader,
+  absRepo: string,
+  name: string,
+  thorough = true,
+): RepositorySnapshot {
   const parts = new Map<RepositoryPart, string>();
   for (const part of REPOSITORY_PARTS) {
     try {
       parts.set(part, storage.lstat(`${absRepo}/${part}`).type);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') {
-        const snap = new RepoReader(storage, absRepo, name, true).read(new Map());
+        const snap = new RepoReader(storage, absRepo, name, thorough).read(new Map());
         snap.problem = `${part}: ${describeFsError(err)}`;
         return snap;
       }
     }
   }
-  return readRepository(storage, absRepo, name, parts, true);
+  return readRepository(storage, absRepo, name, parts, thorough);
 }

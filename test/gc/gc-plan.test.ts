@@ -8,35 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { symlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
-import { runGc, type GcOptions } from '../../src/app/gc.js';
+import { runGc } from '../../src/app/gc.js';
 import { StorageError } from '../../src/errors.js';
-import { StorageTree } from '../helpers/tree.js';
-
-const HOUR = 3_600_000;
-
-function tree(t: { after(fn: () => void): void }): StorageTree {
-  const s = new StorageTree();
-  t.after(() => s.cleanup());
-  return s;
-}
-
-function gc(s: StorageTree, o: Partial<GcOptions> = {}): ReturnType<typeof runGc> {
-  return runGc({
-    dbFile: path.join(s.root, 'idx.db'),
-    root: s.root,
-    format: 'json',
-    jobs: 0,
-    apply: false,
-    now: Date.now(),
-    minAgeMs: HOUR,
-    uploadAgeMs: 168 * HOUR,
-    deleteUntagged: false,
-    layerLinks: true,
-    uploads: true,
-    repositories: true,
-    ...o,
-  });
-}
+import { gc, HOUR, tree } from './support.js';
 
 const kinds = (xs: Array<{ kind: string; reason: string }>): string[] => xs.map((x) => `${x.kind} ${x.reason}`).sort();
 

@@ -41,6 +41,17 @@ function files(root: string): Map<string, string> {
   );
 }
 
+/** Blob digest directories without anything in them (what a kill between a blob's data and its directory leaves). */
+function emptyBlobDirs(root: string): string[] {
+  const blobs = path.join(root, 'docker/registry/v2/blobs');
+  const out: string[] = [];
+  for (const alg of readdirSync(blobs))
+    for (const fan of readdirSync(path.join(blobs, alg)))
+      for (const hex of readdirSync(path.join(blobs, alg, fan)))
+        if (readdirSync(path.join(blobs, alg, fan, hex)).length === 0) out.push(`${alg}/${fan}/${hex}`);
+  return out;
+}
+
 const gcArgs = (root: string, db: string, q?: string): string[] =>
   runArgs('gc', root, db, { apply: true, jobs: 0, quarantine: q, extra: ['--delete-untagged'] });
 
@@ -119,6 +130,7 @@ describe(
             }
           },
           rerun: async (n) => {
+            assert.deepEqual(emptyBlobDirs(root(n)), [], `kill point ${n}: the rerun left empty blob directories`);
             const diff = snapshotDiff(reference, files(root(n)));
             assert.deepEqual(
               diff.slice(0, 10),
@@ -127,6 +139,8 @@ describe(
             );
             const qn = q(n);
             if (qn) {
+              const batches = readdirSync(qn).filter((x) => !x.startsWith('.'));
+              assert.equal(batches.length, 1, `kill point ${n}: the rerun continues into the killed run's batch`);
               for (const b of readdirSync(qn)
                 .filter((x) => !x.startsWith('.'))
                 .sort()
