@@ -11,8 +11,8 @@ import { up as v9 } from './0009-blob-verifications.js';
 import { up as v10, APPLICATION_ID } from './0010-views.js';
 import { up as v11 } from './0011-storage-kind.js';
 import { up as v12 } from './0012-report-checks.js';
-import { up as v14 } from './0014-gc-journal.js';
-import { up as v16 } from './0016-manifest-etags.js';
+import { up as v13 } from './0013-gc-journal.js';
+import { up as v14 } from './0014-manifest-etags.js';
 
 export { APPLICATION_ID };
 
@@ -20,7 +20,7 @@ export { APPLICATION_ID };
  * Migration N brings user_version N-1 to N; append only, never edit a shipped one. A migration is
  * frozen: DDL and data moves only, never today's code (derived tables are rebuilt by the next scan).
  */
-const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v14, v16];
+const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 
 /**
- * Version 16 (object storage): the ETag of the object each manifest row of a bucket scan was parsed
+ * Version 14 (object storage): the ETag of the object each manifest row of a bucket scan was parsed
  * from. A repeat scan of the bucket takes a manifest's rows from the previous scan instead of reading
  * the blob again when its listed size, LastModified and ETag are still the ones recorded.
  */

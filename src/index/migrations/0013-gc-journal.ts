@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 
 /**
- * Version 14: the gc journal, beside prune's: one row per `gc --apply` run and one per planned item,
+ * Version 13: the gc journal, beside prune's: one row per `gc --apply` run and one per planned item,
  * written before anything on disk changes; outcomes are filled in as the run goes (in groups, see
  * index/journal.ts), the freed bytes and the quarantine batch when it ends. History: kept across scans.
  */
