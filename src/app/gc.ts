@@ -69,13 +69,14 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
       const onBucket = isS3Url(s.scan.root);
       if (onBucket) checkBucketQuarantine(opts.quarantine);
       else if (root === undefined) guard.prepare(resolveStorageRoot(s.scan.root).v2);
+      const candidates = { deleteUntagged: opts.deleteUntagged };
       const { input, scanned } = s.guard(() => {
         const repoRows = repositories(s.db, s.scan.id);
         return {
           input: {
-            blobs: gcBlobRows(s.db, s.scan.id),
-            layerLinks: gcLayerLinkRows(s.db, s.scan.id),
-            revisions: gcRevisionRows(s.db, s.scan.id),
+            blobs: gcBlobRows(s.db, s.scan.id, candidates),
+            layerLinks: gcLayerLinkRows(s.db, s.scan.id, candidates),
+            revisions: gcRevisionRows(s.db, s.scan.id, candidates),
             uploads: gcUploadRows(s.db, s.scan.id),
             repositories: repoRows.map(withState),
             unknowns: gcUnknowns(s.db, s.scan.id),

@@ -94,6 +94,10 @@ export interface GcPlan {
   totals: GcTotals;
 }
 
+/**
+ * Rows the plan may act on. The index passes only candidates (src/index/gc-plan.ts: rows a kept
+ * manifest holds are left out); rows the plan would skip anyway may be passed too, as tests do.
+ */
 export interface GcPlanInput {
   blobs: readonly GcBlobRow[];
   layerLinks: readonly GcLinkRow[];
