@@ -168,9 +168,11 @@ export function gcEmptyBlobDirs(db: ReadableDB, scanId: number): string[] {
     .prepare(`SELECT path FROM debris WHERE scan_id = ? AND path LIKE ?`)
     .pluck()
     .all(scanId, `${BLOBS}/%`) as string[];
-  // The plan keeps a directory a link names; it sees only candidate links, so the index asks all of them.
+  // The plan keeps a directory a layer or revision link names; it sees only candidate links, so the index asks.
   const named = db.prepare(
-    `SELECT 1 FROM links l JOIN repositories r ON r.id = l.repo_id WHERE l.digest = ? AND r.scan_id = ? LIMIT 1`,
+    `SELECT 1 FROM links l JOIN repositories r ON r.id = l.repo_id
+     WHERE l.digest = ? AND l.kind IN ('layer', 'revision') AND l.problem IS NULL AND l.path_digest = l.digest
+       AND r.scan_id = ? LIMIT 1`,
   );
   const out: string[] = [];
   for (const f of fans)
