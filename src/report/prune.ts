@@ -6,8 +6,8 @@ import { csv, fitText, json, printable, table, yesNo, type Format } from './form
 export const STOP_THE_WORLD_ADVICE = [
   'Prune while the registry is stopped or in read-only mode (maintenance.readonly.enabled: true):',
   'a push in progress looks exactly like an empty repository. Afterwards run',
-  '"registry garbage-collect" to free the blobs, then restart the registry so its',
-  'in-memory blob descriptor cache forgets what was removed.',
+  '"regaudit gc" (or "registry garbage-collect") to free the blobs, then restart the',
+  'registry so its in-memory blob descriptor cache forgets what was removed.',
 ].join('\n');
 
 export interface PruneView {
