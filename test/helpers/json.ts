@@ -48,3 +48,33 @@ export interface ReportJson {
   repositories: ReportRepo[];
   findings: Finding[];
 }
+
+/** What the tests read of `gc --format json` (a plan, or with `--apply` its result). */
+export interface GcJson {
+  blocked: unknown[];
+  totals: {
+    blobs: number;
+    blobBytes: number;
+    manifests: number;
+    layerLinks: number;
+    uploads: number;
+    repositories: number;
+  };
+  result?: { bytesFreed: number; done: number; skipped: number };
+  batch?: string;
+  /** On a bucket: the requests of the apply, by kind. */
+  requests?: Record<string, number>;
+  items: Array<{ kind: string; path: string; repository?: string; digest?: string; bytes: number; outcome?: string }>;
+}
+
+/** What the tests read of `gc-preview --format json`. */
+export interface GcPreviewJson {
+  scenarios: Array<{
+    id: string;
+    outcome: string;
+    issues: Array<{ effect: string; repository: string | null; message: string }>;
+    blobs: { count: number; bytes: number; items: Array<{ digest: string; size: number }> };
+    manifests: { items: Array<{ repository: string; digest: string }> };
+    brokenTags: Array<{ repository: string; tag: string; deletedManifests: string[] }>;
+  }>;
+}
