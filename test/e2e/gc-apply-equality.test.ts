@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eligibleForDeletion as eligible, garbageCollect, pulls, requireRegistryTools } from '../helpers/registry.js';
-import { runCliJson } from '../helpers/cli.js';
+import { runArgs, runCliJson } from '../helpers/cli.js';
 import { duBlobs } from '../helpers/du.js';
 import type { GcJson } from '../helpers/json.js';
 import {
@@ -114,23 +114,9 @@ describe('real registry: gc --quarantine and restore', { skip: tools.skip || und
 
   it('restore brings back a storage on which the registry serves every deleted image again', async () => {
     const before = duBlobs(path.join(ws.root, 'docker/registry/v2/blobs'));
-    const r = runCliJson<GcJson>([
-      'gc',
-      ws.root,
-      '--db',
-      ws.db,
-      '--format',
-      'json',
-      '--quiet',
-      '--apply',
-      '--delete-untagged',
-      '--min-age',
-      '0s',
-      '--upload-age',
-      '0s',
-      '--quarantine',
-      qdir,
-    ]);
+    const r = runCliJson<GcJson>(
+      runArgs('gc', ws.root, ws.db, { apply: true, quarantine: qdir, extra: ['--quiet', '--delete-untagged'] }),
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.json.batch, 'a batch');
     assert.ok(r.json.totals.blobs > 0 && r.json.totals.manifests === 1);

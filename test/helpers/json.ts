@@ -78,3 +78,32 @@ export interface GcPreviewJson {
     brokenTags: Array<{ repository: string; tag: string; deletedManifests: string[] }>;
   }>;
 }
+
+/** What the tests read of `verify --format json`. */
+export interface VerifyJson {
+  totals: { blobs: number; hashed: number; unchanged: number; ok: number; corrupt: number; unreadable: number };
+  scope: {
+    sample: { percent: number; blobs: number; of: number } | null;
+    filter: { repositories: string[]; exclude: string[] } | null;
+  };
+  findings: Array<{ kind: string; severity: string; digest: string; message: string }>;
+}
+
+/** One change of `diff --format json`. */
+export interface DiffChange {
+  kind: string;
+  repository: string | null;
+  tag: string | null;
+  digest: string | null;
+  from: unknown;
+  to: unknown;
+  bytes: number | null;
+}
+
+/** What the tests read of `diff --format json`. */
+export interface DiffJson {
+  a: { root: string; scannedAt: string };
+  b: { root: string; scannedAt: string };
+  summary: { holdsEverything: boolean; identical: boolean; unpullableTags: string[]; message: string };
+  changes: DiffChange[];
+}

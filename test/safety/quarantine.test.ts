@@ -49,6 +49,12 @@ const batchesIn = (dir: string): string[] =>
     .sort();
 const journalOf = (batch: string): any => JSON.parse(readFileSync(path.join(batch, 'journal.json'), 'utf8'));
 
+/** The prune runs of the index journal, newest first (`journal --format json`). */
+const journalRuns = (db: string): any[] => cliJson<{ runs: any[] }>(['journal', '--db', db, '--format', 'json']).runs;
+/** The actions of one run of the index journal (`journal --run ID --format json`). */
+const journalActions = (db: string, run: number | undefined): any[] =>
+  cliJson<{ actions: any[] }>(['journal', '--db', db, '--format', 'json', '--run', String(run)]).actions;
+
 describe('quarantine, journal and restore', () => {
   const work = workDir('quarantine');
 
@@ -122,25 +128,17 @@ describe('quarantine, journal and restore', () => {
       assert.ok(j.directories[d], d);
 
     // index journal
-    const runs = cliJson<{ runs: any[] }>(['journal', '--db', db, '--format', 'json']).runs;
+    const runs = journalRuns(db);
     assert.equal(runs.length, 1);
     assert.equal(runs[0].mode, 'quarantine');
     assert.equal(runs[0].status, 'complete');
     assert.equal(runs[0].quarantineBatch, batch);
     assert.equal(runs[0].id, out.journalRun);
-    const detail = cliJson<{ actions: any[] }>([
-      'journal',
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--run',
-      String(out.journalRun),
-    ]);
-    const byTarget = new Map(detail.actions.map((a) => [a.target, a]));
+    const actions = journalActions(db, out.journalRun);
+    const byTarget = new Map(actions.map((a) => [a.target, a]));
     for (const n of EMPTY) assert.equal(byTarget.get(n)?.outcome, 'quarantined', n);
     assert.ok(
-      detail.actions.every((a) => a.outcome !== null),
+      actions.every((a) => a.outcome !== null),
       'every planned action has an outcome',
     );
 
@@ -207,7 +205,7 @@ describe('quarantine, journal and restore', () => {
     const db = path.join(work(), 'journal.db');
     cliJson(['prune', root, '--db', db, '--format', 'json', '--min-age', '0s']);
     const applied = cliJson<PruneJson>(runArgs('prune', root, db, { apply: true }));
-    const runs = cliJson<{ runs: any[] }>(['journal', '--db', db, '--format', 'json']).runs;
+    const runs = journalRuns(db);
     assert.deepEqual(
       runs.map((r) => [r.mode, r.status]),
       [
@@ -215,25 +213,9 @@ describe('quarantine, journal and restore', () => {
         ['dry-run', 'complete'],
       ],
     );
-    const dry = cliJson<{ actions: any[] }>([
-      'journal',
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--run',
-      String(runs[1].id),
-    ]).actions;
+    const dry = journalActions(db, runs[1].id);
     assert.ok(dry.length > 0 && dry.every((a) => a.outcome === null), 'a dry run plans, does nothing');
-    const done = cliJson<{ actions: any[] }>([
-      'journal',
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--run',
-      String(applied.journalRun),
-    ]).actions;
+    const done = journalActions(db, applied.journalRun);
     assert.deepEqual(
       done
         .filter((a) => a.outcome === 'deleted')
