@@ -36,6 +36,8 @@ export function stampOf(entries: readonly StatEntry[]): string {
   return createHash('sha1').update(lines.join('')).digest('base64');
 }
 
+const COVERING_FILES = [LINK_FILE, DATA_FILE];
+
 /**
  * The stamp of what a reader stat'ed, with the paths `derived` does not cover.
  * A digest directory holding its `link` or `data` file is left out: the file's own ctime already
@@ -44,8 +46,16 @@ export function stampOf(entries: readonly StatEntry[]): string {
  * next to an unchanged link is found by the next full scan (`scan --full`), not by a rescan.
  */
 export function makeStamp(statted: readonly StatEntry[], derived: ReadonlySet<string>): Stamp {
-  const rels = new Set(statted.map((e) => e.rel));
-  const kept = statted.filter((e) => !rels.has(`${e.rel}/${LINK_FILE}`) && !rels.has(`${e.rel}/${DATA_FILE}`));
+  // The directories whose link or data file was stat'ed: one slice per such file, rather than a set of
+  // every path and two concatenated lookups per entry (a few per cent of the walk's CPU).
+  const covered = new Set<string>();
+  for (const { rel } of statted) {
+    for (const file of COVERING_FILES) {
+      const slash = rel.length - file.length - 1;
+      if (rel[slash] === '/' && rel.endsWith(file)) covered.add(rel.slice(0, slash));
+    }
+  }
+  const kept = statted.filter((e) => !covered.has(e.rel));
   return {
     stamp: stampOf(kept),
     extra: kept
