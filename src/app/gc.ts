@@ -4,7 +4,7 @@ import { isS3Url } from '../storage/s3/location.js';
 import { applyGc, type GcApplyResult, type GcItemResult } from '../reclaim/apply.js';
 import { openGcBatch, type GcBatch } from '../reclaim/batch.js';
 import { planGc, type GcPlan, type GcPlanOptions } from '../reclaim/plan.js';
-import { gcGuardRepositories, type GcGuardRepository } from '../index/gc-guard.js';
+import { gcGuardRepositories, gcScannedRepositories, type GcGuardRepositories } from '../index/gc-guard.js';
 import {
   gcBlobRows,
   gcEmptyBlobDirs,
@@ -70,7 +70,7 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
       if (onBucket) checkBucketQuarantine(opts.quarantine);
       else if (root === undefined) guard.prepare(resolveStorageRoot(s.scan.root).v2);
       const candidates = { deleteUntagged: opts.deleteUntagged };
-      const { input, scanned } = s.guard(() => {
+      const { input } = s.guard(() => {
         const repoRows = repositories(s.db, s.scan.id);
         return {
           input: {
@@ -82,7 +82,6 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
             unknowns: gcUnknowns(s.db, s.scan.id),
             emptyBlobDirs: gcEmptyBlobDirs(s.db, s.scan.id),
           },
-          scanned: opts.apply ? gcGuardRepositories(s.db, s.scan.id) : [],
         };
       });
       const plan = planGc(input, opts);
@@ -90,11 +89,14 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
         !opts.apply
           ? undefined
           : onBucket
-            ? await applyGcOnBucket(plan, s.scan.root, scanned, {
+            ? await applyGcOnBucket(plan, s.scan.root, gcScannedRepositories(s.db, s.scan.id), {
                 ...(opts.quarantine !== undefined ? { quarantine: opts.quarantine } : {}),
                 now: Date.now,
               })
-            : applyWithBatch(plan, s.scan.root, scanned, guard.quarantineDir, opts, { db: journal!, dbFile: s.dbFile });
+            : applyWithBatch(plan, s.scan.root, gcGuardRepositories(s.db, s.scan.id), guard.quarantineDir, opts, {
+                db: journal!,
+                dbFile: s.dbFile,
+              });
       const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
       const output = renderGc(
         {
@@ -131,7 +133,7 @@ const JOURNAL_GROUP = 1000;
 function applyWithBatch(
   plan: GcPlan,
   v2: string,
-  scanned: GcGuardRepository[],
+  scanned: GcGuardRepositories,
   quarantineDir: string | undefined,
   opts: GcOptions,
   journal: { db: WritableDB; dbFile: string },
@@ -170,11 +172,16 @@ function applyWithBatch(
       const b = batch.path;
       index(() => setGcBatch(journal.db, runId, b));
     }
+    // The guard reads each repository's rows from the index as it checks it: an index failure is one line.
+    const rows: GcGuardRepositories = {
+      names: () => index(() => scanned.names()),
+      get: (n) => index(() => scanned.get(n)),
+    };
     const apply = (): GcApplyResult =>
       applyGc(plan, {
         v2,
         fs,
-        scanned,
+        scanned: rows,
         ...(batch ? { batch } : {}),
         onItem: (r) => {
           if (r.outcome !== 'skipped') freed += r.bytes;
