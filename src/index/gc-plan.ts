@@ -59,11 +59,28 @@ export interface GcCandidates {
 /** Held rows that keep a blob or link whatever the plan decides about untagged manifests. */
 const keeps = (c: GcCandidates): string => `h.holders > 0${c.deleteUntagged ? ' AND h.live = 1' : ''}`;
 
-/** Blobs no revision holds (or, with deleteUntagged, that no tag's closure holds). */
-export function gcBlobRows(db: ReadableDB, scanId: number, c: GcCandidates): GcBlobRow[] {
-  const rows = db
-    .prepare(
-      `SELECT b.digest, b.size, b.mtime_ms AS mtimeMs,
+/**
+ * Rows read from the index each time they are iterated (`iterate`, not `all`): a plan of 400 k items
+ * (`--delete-untagged` on the large benchmark tree) never holds its rows at once. Sorted by the
+ * path of what they name, which is the plan's order.
+ */
+function streamed<R, T>(db: ReadableDB, sql: string, params: Record<string, unknown>, map: (r: R) => T): Iterable<T> {
+  const stmt = db.prepare(sql);
+  return {
+    *[Symbol.iterator]() {
+      for (const r of stmt.iterate(params) as IterableIterator<R>) yield map(r);
+    },
+  };
+}
+
+type Flags<T> = Omit<T, 'held' | 'live'> & { held: number; live: number };
+const flags = <T>(r: Flags<T>): T => ({ ...r, held: r.held === 1, live: r.live === 1 }) as T;
+
+/** Blobs no revision holds (or, with deleteUntagged, that no tag's closure holds), by digest. */
+export function gcBlobRows(db: ReadableDB, scanId: number, c: GcCandidates): Iterable<GcBlobRow> {
+  return streamed(
+    db,
+    `SELECT b.digest, b.size, b.mtime_ms AS mtimeMs,
          EXISTS (SELECT 1 FROM held h WHERE h.scan_id = :scan AND h.digest = b.digest AND h.holders > 0) AS held,
          EXISTS (SELECT 1 FROM held h WHERE h.scan_id = :scan AND h.digest = b.digest AND h.holders > 0 AND h.live = 1) AS live,
          (SELECT max(l.mtime_ms) FROM links l JOIN repositories r ON r.id = l.repo_id
@@ -73,44 +90,48 @@ export function gcBlobRows(db: ReadableDB, scanId: number, c: GcCandidates): GcB
        FROM blobs b WHERE b.scan_id = :scan
          AND NOT EXISTS (SELECT 1 FROM held h WHERE h.scan_id = :scan AND h.digest = b.digest AND ${keeps(c)})
        ORDER BY b.digest`,
-    )
-    .all({ scan: scanId }) as Array<Omit<GcBlobRow, 'held' | 'live'> & { held: number; live: number }>;
-  return rows.map((r) => ({ ...r, held: r.held === 1, live: r.live === 1 }));
+    { scan: scanId },
+    flags<GcBlobRow>,
+  );
 }
 
-function linkRows(db: ReadableDB, scanId: number, kind: 'layer' | 'revision', where: string): GcLinkRow[] {
-  const rows = db
-    .prepare(
-      `SELECT r.name AS repository, l.path_digest AS digest, l.mtime_ms AS mtimeMs, b.size,
+/** Sorted by the link directory's path, `repositories/<name>/<dir>/<alg>/<hex>` (src/layout/paths.ts). */
+function linkRows(db: ReadableDB, scanId: number, kind: 'layer' | 'revision', where: string): Iterable<GcLinkRow> {
+  const dir = kind === 'layer' ? '_layers' : '_manifests/revisions';
+  return streamed(
+    db,
+    `SELECT r.name AS repository, l.path_digest AS digest, l.mtime_ms AS mtimeMs, b.size,
          coalesce(h.holders > 0, 0) AS held, coalesce(h.holders > 0 AND h.live = 1, 0) AS live
        FROM repositories r JOIN links l ON l.repo_id = r.id AND l.kind = :kind
        LEFT JOIN blobs b ON b.scan_id = :scan AND b.digest = l.path_digest
        LEFT JOIN held h ON h.repo_id = r.id AND h.digest = l.path_digest
        WHERE r.scan_id = :scan AND l.problem IS NULL AND l.path_digest IS NOT NULL AND l.digest = l.path_digest
          AND (${where})
-       ORDER BY r.name, l.path_digest`,
-    )
-    .all({ scan: scanId, kind }) as Array<Omit<GcLinkRow, 'held' | 'live'> & { held: number; live: number }>;
-  return rows.map((r) => ({ ...r, held: r.held === 1, live: r.live === 1 }));
+       ORDER BY r.name || '/${dir}/' || replace(l.path_digest, ':', '/')`,
+    { scan: scanId, kind },
+    flags<GcLinkRow>,
+  );
 }
 
 /** `_layers` links that parse and name the digest their path spells, whose blob is gone or not kept. */
-export function gcLayerLinkRows(db: ReadableDB, scanId: number, c: GcCandidates): GcLinkRow[] {
+export function gcLayerLinkRows(db: ReadableDB, scanId: number, c: GcCandidates): Iterable<GcLinkRow> {
   return linkRows(db, scanId, 'layer', `b.size IS NULL OR h.holders IS NULL OR NOT (${keeps(c)})`);
 }
 
 /** With deleteUntagged, revision links of untagged manifests (held, outside every tag's closure); else none. */
-export function gcRevisionRows(db: ReadableDB, scanId: number, c: GcCandidates): GcLinkRow[] {
+export function gcRevisionRows(db: ReadableDB, scanId: number, c: GcCandidates): Iterable<GcLinkRow> {
   return c.deleteUntagged ? linkRows(db, scanId, 'revision', 'h.holders > 0 AND h.live = 0') : [];
 }
 
-export function gcUploadRows(db: ReadableDB, scanId: number): GcUploadRow[] {
-  return db
-    .prepare(
-      `SELECT r.name AS repository, u.upload_id AS id, u.size, u.mtime_ms AS mtimeMs, u.started_ms AS startedMs
-       FROM repositories r JOIN uploads u ON u.repo_id = r.id WHERE r.scan_id = :scan ORDER BY r.name, u.upload_id`,
-    )
-    .all({ scan: scanId }) as GcUploadRow[];
+export function gcUploadRows(db: ReadableDB, scanId: number): Iterable<GcUploadRow> {
+  return streamed(
+    db,
+    `SELECT r.name AS repository, u.upload_id AS id, u.size, u.mtime_ms AS mtimeMs, u.started_ms AS startedMs
+       FROM repositories r JOIN uploads u ON u.repo_id = r.id WHERE r.scan_id = :scan
+       ORDER BY r.name || '/_uploads/' || u.upload_id`,
+    { scan: scanId },
+    (r: GcUploadRow) => r,
+  );
 }
 
 /**

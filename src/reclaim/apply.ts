@@ -17,7 +17,7 @@
  * the batch (across filesystems: copy, verify, then remove), where restore finds it.
  */
 import { StorageError, describeFsError, errnoCode } from '../errors.js';
-import type { GcGuardRepository } from '../index/gc-guard.js';
+import type { GcGuardRepositories, GcGuardRepository } from '../index/gc-guard.js';
 import { REPOSITORIES, REPOSITORY_PARTS } from '../layout/paths.js';
 import { removeTree, type MutatingFs } from '../prune/fsops.js';
 import { removeEmptyDirs } from '../prune/tree.js';
@@ -49,8 +49,8 @@ export interface GcApplyResult {
 export interface GcApplyOptions {
   v2: string;
   fs: MutatingFs;
-  /** The repositories the scan saw, with what the re-checks must find again. */
-  scanned: readonly GcGuardRepository[];
+  /** The repositories the scan saw, with what the re-checks must find again (read one at a time). */
+  scanned: GcGuardRepositories;
   batch?: GcBatch;
   onItem?: (r: GcItemResult) => void;
 }
@@ -180,7 +180,14 @@ export function applyGc(plan: GcPlan, o: GcApplyOptions): GcApplyResult {
       `refusing to collect: part of the storage could not be read (${b.where}: ${b.why}${plan.blocked.length > 1 ? `, and ${plan.blocked.length - 1} more` : ''}); it may reference any blob`,
     );
   }
-  const guard = new ScanGuard(o.fs, o.v2, o.scanned);
+  // The repositories this run may remove links or uploads from, and the blobs it may remove: the
+  // second check keeps per-path stats of the first only for those, and looks up only these digests.
+  const touched = new Set<string>();
+  const wanted = new Set<string>();
+  for (const i of plan.items)
+    if (i.kind === 'blob') wanted.add(i.digest!);
+    else if (i.kind !== 'repository' && i.repository !== undefined) touched.add(i.repository);
+  const guard = new ScanGuard(o.fs, o.v2, o.scanned, touched);
   const changed = guard.changedSinceScan(listRepositories(o.fs, o.v2));
   if (changed !== null)
     throw new StorageError(
@@ -193,7 +200,7 @@ export function applyGc(plan: GcPlan, o: GcApplyOptions): GcApplyResult {
   for (const item of plan.items) {
     if (item.kind === 'blob' && named === null) {
       // Just before the first blob goes: what does every repository link now?
-      const now = guard.namedNow(listRepositories(o.fs, o.v2), done);
+      const now = guard.namedNow(listRepositories(o.fs, o.v2), done, wanted);
       if (now.problem !== null)
         throw new StorageError(
           `refusing to delete blobs: ${now.problem} (the links before it are done; rerun after fixing it)`,

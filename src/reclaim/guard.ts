@@ -16,7 +16,7 @@
  */
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
-import type { GcGuardRepository } from '../index/gc-guard.js';
+import type { GcGuardRepositories, GcGuardRepository } from '../index/gc-guard.js';
 import type { RepositorySnapshot } from '../index/records.js';
 import type { Digest } from '../layout/digest.js';
 import { REPOSITORY_PARTS, repoPathFor, repositoryPath } from '../layout/paths.js';
@@ -64,26 +64,34 @@ function stampPaths(r: GcGuardRepository): string[] {
 }
 
 /** Digests the links of a snapshot name (a tag's index entries are history: nothing is served through them). */
-function addNamed(named: Set<string>, links: RepositorySnapshot['links'] | GcGuardRepository['links']): void {
+function addNamed(
+  named: Set<string>,
+  links: RepositorySnapshot['links'] | GcGuardRepository['links'],
+  wanted: ReadonlySet<string>,
+): void {
   for (const l of links) {
     if (l.kind === 'tag-index') continue;
-    if (l.digest !== null) named.add(l.digest);
-    if (l.pathDigest !== null) named.add(l.pathDigest);
+    if (l.digest !== null && wanted.has(l.digest)) named.add(l.digest);
+    if (l.pathDigest !== null && wanted.has(l.pathDigest)) named.add(l.pathDigest);
   }
 }
 
 export class ScanGuard {
-  private readonly byName: Map<string, GcGuardRepository>;
-  /** What the first check stat'ed, per repository with a stamp that matched. */
-  private readonly seen = new Map<string, Map<string, StatEntry>>();
+  /** Repositories whose stamp matched at the first check. */
+  private readonly matched = new Set<string>();
+  /**
+   * What the first check stat'ed in a repository this run may remove from (`touched`): mtime, ctime
+   * and size of each stamp path, in stampPaths order. Any other repository is checked the second
+   * time against its stamp alone, so the run holds no stats of the thousands it leaves alone.
+   */
+  private readonly seen = new Map<string, Float64Array>();
 
   constructor(
     private readonly storage: StorageReader,
     private readonly v2: string,
-    scanned: readonly GcGuardRepository[],
-  ) {
-    this.byName = new Map(scanned.map((r) => [r.name, r]));
-  }
+    private readonly scanned: GcGuardRepositories,
+    private readonly touched: ReadonlySet<string>,
+  ) {}
 
   private abs(name: string): string {
     return `${this.v2}/${repositoryPath(name)}`;
@@ -96,7 +104,7 @@ export class ScanGuard {
 
   /** How the repository differs from the scan, or null; remembers what it stat'ed. */
   repositoryChanged(name: string): string | null {
-    const r = this.byName.get(name);
+    const r = this.scanned.get(name);
     if (!r) return `repository ${name} appeared`;
     if (r.stamp === null) {
       // An index written before stamps: compare what the old re-check compared.
@@ -111,15 +119,21 @@ export class ScanGuard {
     const now = statAll(this.storage, this.abs(name), stampPaths(r));
     if (typeof now === 'string') return `repository ${name} changed (${now})`;
     if (stampOf(now) !== r.stamp) return `repository ${name} changed (an entry was added, removed or rewritten)`;
-    this.seen.set(name, new Map(now.map((e) => [e.rel, e])));
+    this.matched.add(name);
+    if (this.touched.has(name)) {
+      const stats = new Float64Array(3 * now.length);
+      now.forEach((e, i) => stats.set([e.mtimeMs, e.ctimeMs, e.size], 3 * i));
+      this.seen.set(name, stats);
+    }
     return null;
   }
 
   /** The first way the storage differs from the scan, or null. `now` lists the repositories there now. */
   changedSinceScan(now: readonly string[]): string | null {
-    for (const name of now) if (!this.byName.has(name)) return `repository ${name} appeared`;
+    const scanned = new Set(this.scanned.names());
+    for (const name of now) if (!scanned.has(name)) return `repository ${name} appeared`;
     const present = new Set(now);
-    for (const name of this.byName.keys()) {
+    for (const name of scanned) {
       if (!present.has(name)) return `repository ${name} is gone`;
       const why = this.repositoryChanged(name);
       if (why !== null) return why;
@@ -128,10 +142,15 @@ export class ScanGuard {
   }
 
   /**
-   * Every digest some link of some repository names now, given the items this run removed (`done`)
-   * and `now`, the repositories there now; or the problem that stops the blobs.
+   * Every digest in `wanted` (the blobs the run is about to remove) that some link of some
+   * repository names now, given the items this run removed (`done`) and `now`, the repositories
+   * there now; or the problem that stops the blobs.
    */
-  namedNow(now: readonly string[], done: readonly GcItem[]): { named: Set<string>; problem: string | null } {
+  namedNow(
+    now: readonly string[],
+    done: readonly GcItem[],
+    wanted: ReadonlySet<string>,
+  ): { named: Set<string>; problem: string | null } {
     const named = new Set<string>();
     const removed = new Map<string, string[]>();
     const gone = new Set<string>();
@@ -144,13 +163,14 @@ export class ScanGuard {
         );
     }
     for (const name of now) {
-      const r = this.byName.get(name);
+      const r = gone.has(name) ? undefined : this.scanned.get(name);
       const rels = removed.get(name) ?? [];
-      if (r && !gone.has(name) && this.unchangedBut(name, rels)) {
+      if (r && this.unchangedBut(r, rels)) {
         const dropped = new Set(rels);
         addNamed(
           named,
           r.links.filter((l) => l.pathDigest === null || !dropped.has(linkDir(l))),
+          wanted,
         );
         continue;
       }
@@ -158,20 +178,29 @@ export class ScanGuard {
       if (s.problem !== null) return { named, problem: `repository ${name}: ${s.problem}` };
       const bad = s.links.find((l) => l.kind !== 'tag-index' && l.problem !== null);
       if (bad) return { named, problem: `repository ${name}: a ${bad.kind} link is ${bad.problem}` };
-      addNamed(named, s.links);
+      addNamed(named, s.links, wanted);
     }
     return { named, problem: null };
   }
 
   /** True when everything the first check stat'ed is as it was, but for `rels` (removed by this run). */
-  private unchangedBut(name: string, rels: readonly string[]): boolean {
-    const before = this.seen.get(name);
-    if (!before) return false;
-    const under = (rel: string): boolean => rels.some((r) => rel === r || rel.startsWith(`${r}/`));
-    const parents = new Set(rels.map((r) => path.posix.dirname(r)));
+  private unchangedBut(r: GcGuardRepository, rels: readonly string[]): boolean {
+    const name = r.name;
+    if (!this.matched.has(name)) return false;
     const base = this.abs(name);
-    if (partsDiffer(this.storage, base, this.byName.get(name)!) !== null) return false;
-    for (const [rel, e] of before) {
+    if (partsDiffer(this.storage, base, r) !== null) return false;
+    const paths = stampPaths(r);
+    if (rels.length === 0) {
+      // Nothing removed here: the stamp the first check matched must still match.
+      const now = statAll(this.storage, base, paths);
+      return typeof now !== 'string' && stampOf(now) === r.stamp;
+    }
+    const before = this.seen.get(name);
+    if (!before || before.length !== 3 * paths.length) return false;
+    const under = (rel: string): boolean => rels.some((x) => rel === x || rel.startsWith(`${x}/`));
+    const parents = new Set(rels.map((x) => path.posix.dirname(x)));
+    for (let i = 0; i < paths.length; i++) {
+      const rel = paths[i]!;
       if (under(rel)) continue;
       let st;
       try {
@@ -179,11 +208,11 @@ export class ScanGuard {
       } catch {
         return false;
       }
-      if (st.mtimeMs === e.mtimeMs && st.ctimeMs === e.ctimeMs && st.size === e.size) continue;
+      if (st.mtimeMs === before[3 * i] && st.ctimeMs === before[3 * i + 1] && st.size === before[3 * i + 2]) continue;
       if (!parents.has(rel) || st.type !== 'dir') return false;
       // A directory this run removed from: it may hold only what the scan saw there.
       const known = new Set<string>();
-      for (const k of before.keys())
+      for (const k of paths)
         if (k.startsWith(`${rel}/`) && !under(k)) known.add(k.slice(rel.length + 1).split('/')[0]!);
       try {
         if (this.storage.list(`${base}/${rel}`).some((x) => !known.has(x.name))) return false;

@@ -87,8 +87,13 @@ export interface GcPlan {
   deleteUntagged: boolean;
   /** Parts of the storage that could not be read: while any is listed, apply refuses. */
   blocked: GcUnknownRow[];
-  /** In apply order. */
+  /** In apply order. Empty when `each` is set. */
   items: GcItem[];
+  /**
+   * Set when the plan was too large to hold (a dry run written as it is computed): the items in
+   * apply order, computed again from the index each time it is called.
+   */
+  each?: () => Iterable<GcItem>;
   kept: GcKept[];
   repositories: GcRepositorySummary[];
   totals: GcTotals;
@@ -99,10 +104,10 @@ export interface GcPlan {
  * manifest holds are left out); rows the plan would skip anyway may be passed too, as tests do.
  */
 export interface GcPlanInput {
-  blobs: readonly GcBlobRow[];
-  layerLinks: readonly GcLinkRow[];
-  revisions: readonly GcLinkRow[];
-  uploads: readonly GcUploadRow[];
+  blobs: Iterable<GcBlobRow>;
+  layerLinks: Iterable<GcLinkRow>;
+  revisions: Iterable<GcLinkRow>;
+  uploads: Iterable<GcUploadRow>;
   repositories: readonly RepositoryReport[];
   unknowns: readonly GcUnknownRow[];
   /** Digests whose blob directory is empty (no data): the registry reads them as absent. */
@@ -134,19 +139,45 @@ function linkDir(kind: 'layerLink' | 'revisionLink', repo: string, digest: strin
 }
 
 export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
-  const items: GcItem[] = [];
   const kept: GcKept[] = [];
+  const items = [...gcItems(input, o, (k) => kept.push(k))];
+  items.sort(byKindAndPath);
+  return {
+    deleteUntagged: o.deleteUntagged,
+    blocked: [...input.unknowns],
+    items,
+    kept: sortKept(kept),
+    ...summarise(items),
+  };
+}
+
+const order = (k: GcItemKind): number => GC_ITEM_ORDER.indexOf(k);
+
+/** The plan's order: apply order by kind, then by path. */
+export const byKindAndPath = (a: { kind: GcItemKind; path: string }, b: { kind: GcItemKind; path: string }): number =>
+  order(a.kind) - order(b.kind) || cmp(a.path, b.path);
+
+export const sortKept = (kept: GcKept[]): GcKept[] => kept.sort(byKindAndPath);
+
+/**
+ * The plan's items kind by kind in apply order, each kind in the order of its rows (so in plan
+ * order when the rows come sorted by path, as the index gives them); what the guards hold back
+ * goes to `keep`. Each source is iterated once (layer links and revisions also mark the empty
+ * blob directories a link names), so rows may stream from the index.
+ */
+export function* gcItems(input: GcPlanInput, o: GcPlanOptions, keep: (k: GcKept) => void): Generator<GcItem> {
   const recent = (ms: number): boolean => o.now - ms < o.minAgeMs;
 
   // 4 first: an empty repository takes its layer links and uploads with it.
   const gone = new Set<string>();
+  const repositoryItems: GcItem[] = [];
   if (o.repositories) {
     const pr = planPrune(input.repositories, [], { now: o.now, minAgeMs: o.minAgeMs, uploadAgeMs: o.uploadAgeMs });
     for (const r of pr.repositories) {
       const p = pathFor({ kind: 'repository', repo: r.name });
       if (r.action === 'delete') {
         gone.add(r.name);
-        items.push({
+        repositoryItems.push({
           kind: 'repository',
           path: p,
           repository: r.name,
@@ -161,20 +192,29 @@ export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
             : r.reason === 'unreadable'
               ? 'unreadable'
               : 'recent';
-        kept.push({ kind: 'repository', path: p, repository: r.name, reason, detail: r.detail ?? '' });
+        keep({ kind: 'repository', path: p, repository: r.name, reason, detail: r.detail ?? '' });
       }
     }
   }
+  repositoryItems.sort(byKindAndPath);
+
+  // Empty blob directories a layer or revision link names stay (a push may be about to move data in).
+  const emptyDirs = new Set(input.emptyBlobDirs ?? []);
+  const linked = new Set<string>();
+  const mark = (digest: string): void => {
+    if (emptyDirs.has(digest)) linked.add(digest);
+  };
 
   // 1. Untagged manifests. A revision kept for its age keeps everything only untagged manifests hold.
   let untaggedKept = false;
-  if (o.deleteUntagged) {
+  if (o.deleteUntagged || emptyDirs.size > 0) {
     for (const r of input.revisions) {
-      if (!r.held || r.live || gone.has(r.repository)) continue;
+      mark(r.digest);
+      if (!o.deleteUntagged || !r.held || r.live || gone.has(r.repository)) continue;
       const p = linkDir('revisionLink', r.repository, r.digest);
       if (recent(r.mtimeMs)) {
         untaggedKept = true;
-        kept.push({
+        keep({
           kind: 'manifest',
           path: p,
           repository: r.repository,
@@ -184,7 +224,7 @@ export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
         });
         continue;
       }
-      items.push({
+      yield {
         kind: 'manifest',
         path: p,
         repository: r.repository,
@@ -192,20 +232,21 @@ export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
         bytes: 0,
         reason: 'untagged',
         expect: { mtimeMs: r.mtimeMs },
-      });
+      };
     }
   }
   const needed = (held: boolean, live: boolean): boolean => held && (!o.deleteUntagged || live || untaggedKept);
 
   // 2. Layer links.
-  if (o.layerLinks) {
+  if (o.layerLinks || emptyDirs.size > 0) {
     for (const l of input.layerLinks) {
-      if (gone.has(l.repository)) continue;
+      mark(l.digest);
+      if (!o.layerLinks || gone.has(l.repository)) continue;
       const missing = l.size === null;
       if (!missing && needed(l.held, l.live)) continue;
       const p = linkDir('layerLink', l.repository, l.digest);
       if (recent(l.mtimeMs)) {
-        kept.push({
+        keep({
           kind: 'layer-link',
           path: p,
           repository: l.repository,
@@ -215,7 +256,7 @@ export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
         });
         continue;
       }
-      items.push({
+      yield {
         kind: 'layer-link',
         path: p,
         repository: l.repository,
@@ -223,7 +264,7 @@ export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
         bytes: 0,
         reason: missing ? 'blob-missing' : 'unreferenced-link',
         expect: { mtimeMs: l.mtimeMs },
-      });
+      };
     }
   }
 
@@ -234,7 +275,7 @@ export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
       const p = pathFor({ kind: 'upload', repo: u.repository, id: u.id });
       const newest = Math.max(u.mtimeMs, u.startedMs ?? 0);
       if (o.now - newest < o.uploadAgeMs) {
-        kept.push({
+        keep({
           kind: 'upload',
           path: p,
           repository: u.repository,
@@ -243,22 +284,37 @@ export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
         });
         continue;
       }
-      items.push({
+      yield {
         kind: 'upload',
         path: p,
         repository: u.repository,
         bytes: u.size,
         reason: 'stale-upload',
         expect: { mtimeMs: u.mtimeMs },
-      });
+      };
     }
   }
 
-  // 5. Blobs.
+  yield* repositoryItems;
+
+  // 5. Blobs, and empty blob directories (a killed run's leftovers) in path order among them: removed
+  // with the blobs unless a link names the digest or, checked by apply, one is newer than --min-age.
+  const empty: GcItem[] = [...emptyDirs]
+    .filter((digest) => !linked.has(digest))
+    .map((digest) => ({
+      kind: 'blob',
+      path: blobDir(digest),
+      digest,
+      bytes: 0,
+      reason: 'empty-directory',
+      expect: { mtimeMs: 0, olderThanMs: o.now - o.minAgeMs },
+    }));
+  empty.sort(byKindAndPath);
+  let e = 0;
   for (const b of input.blobs) {
     if (needed(b.held, b.live)) {
       if (b.held && !b.live && o.deleteUntagged)
-        kept.push({
+        keep({
           kind: 'blob',
           path: blobDir(b.digest),
           digest: b.digest,
@@ -269,20 +325,15 @@ export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
     }
     const p = blobDir(b.digest);
     if (recent(b.mtimeMs)) {
-      kept.push({ kind: 'blob', path: p, digest: b.digest, reason: 'recent', detail: `written ${iso(b.mtimeMs)}` });
+      keep({ kind: 'blob', path: p, digest: b.digest, reason: 'recent', detail: `written ${iso(b.mtimeMs)}` });
       continue;
     }
     if (b.newestLinkMs !== null && recent(b.newestLinkMs)) {
-      kept.push({
-        kind: 'blob',
-        path: p,
-        digest: b.digest,
-        reason: 'recent-link',
-        detail: `linked ${iso(b.newestLinkMs)}`,
-      });
+      keep({ kind: 'blob', path: p, digest: b.digest, reason: 'recent-link', detail: `linked ${iso(b.newestLinkMs)}` });
       continue;
     }
-    items.push({
+    while (e < empty.length && cmp(empty[e]!.path, p) < 0) yield empty[e++]!;
+    yield {
       kind: 'blob',
       path: p,
       ...(b.owner !== null ? { repository: b.owner } : {}),
@@ -290,28 +341,9 @@ export function planGc(input: GcPlanInput, o: GcPlanOptions): GcPlan {
       bytes: b.size,
       reason: b.held ? 'untagged-only' : 'unreferenced',
       expect: { mtimeMs: b.mtimeMs, size: b.size },
-    });
+    };
   }
-
-  // Empty blob directories (a killed run's leftovers): removed with the blobs, unless a link names
-  // the digest (a push may be about to move data in) or, checked by apply, one is newer than --min-age.
-  const linked = new Set([...input.layerLinks, ...input.revisions].map((l) => l.digest));
-  for (const digest of input.emptyBlobDirs ?? []) {
-    if (linked.has(digest)) continue;
-    items.push({
-      kind: 'blob',
-      path: blobDir(digest),
-      digest,
-      bytes: 0,
-      reason: 'empty-directory',
-      expect: { mtimeMs: 0, olderThanMs: o.now - o.minAgeMs },
-    });
-  }
-
-  const order = (k: GcItemKind): number => GC_ITEM_ORDER.indexOf(k);
-  items.sort((a, b) => order(a.kind) - order(b.kind) || cmp(a.path, b.path));
-  kept.sort((a, b) => order(a.kind) - order(b.kind) || cmp(a.path, b.path));
-  return { deleteUntagged: o.deleteUntagged, blocked: [...input.unknowns], items, kept, ...summarise(items) };
+  yield* empty.slice(e);
 }
 
 function blobDir(digest: string): string {
@@ -319,7 +351,7 @@ function blobDir(digest: string): string {
 }
 
 /** Per repository and in total. A blob counts for a repository when it was that repository's alone. */
-export function summarise(items: readonly GcItem[]): { repositories: GcRepositorySummary[]; totals: GcTotals } {
+export function summarise(items: Iterable<GcItem>): { repositories: GcRepositorySummary[]; totals: GcTotals } {
   const totals: GcTotals = {
     blobs: 0,
     blobBytes: 0,

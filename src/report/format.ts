@@ -147,10 +147,11 @@ function maxLine(s: string): number {
 }
 
 export function csv(head: string[], rows: Array<Array<string | number | boolean | null | undefined>>): string {
-  return csvStringify().stringify([
-    head,
-    ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c)))),
-  ]);
+  return csvRows([head, ...rows]);
+}
+
+function csvRows(rows: Array<Array<string | number | boolean | null | undefined>>): string {
+  return csvStringify().stringify(rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c)))));
 }
 
 /** Every JSON document names the regaudit that wrote it and the index schema it read. */
@@ -166,27 +167,56 @@ export function json(value: unknown): string {
 /**
  * The same bytes as json(value), in pieces: the array under `key` (which must be value's last key)
  * is serialised a batch of items at a time, so a report with 100k findings never exists as one
- * 50 MB string (and one 50 MB buffer on its way to stdout).
+ * 50 MB string (and one 50 MB buffer on its way to stdout). The array may be any iterable (items
+ * computed as they are written: the gc plan of a large tree).
  */
 export function* jsonChunks(unstamped: Record<string, unknown>, key: string, batch = 1000): Generator<string> {
   const value = stamped(unstamped) as Record<string, unknown>;
   const items = value[key];
   const keys = Object.keys(value);
-  if (!Array.isArray(items) || items.length === 0 || keys[keys.length - 1] !== key) {
-    yield json(unstamped);
+  const iterable =
+    items !== null && typeof items === 'object' && Symbol.iterator in items && typeof items !== 'string'
+      ? (items as Iterable<unknown>)
+      : undefined;
+  const it = iterable?.[Symbol.iterator]();
+  let next = it?.next();
+  if (!it || !next || next.done || keys[keys.length - 1] !== key) {
+    yield json(next?.done ? { ...unstamped, [key]: [] } : unstamped);
     return;
   }
   const head = JSON.stringify({ ...value, [key]: [] }, null, 2);
   // head ends with `"<key>": []\n}`: open the array instead, then close it after the items.
   yield `${head.slice(0, head.length - '[]\n}'.length)}[\n`;
-  for (let i = 0; i < items.length; i += batch) {
-    const end = Math.min(i + batch, items.length);
-    let out = '';
-    for (let j = i; j < end; j++)
-      out += `    ${JSON.stringify(items[j], null, 2).replace(/\n/g, '\n    ')}${j < items.length - 1 ? ',' : ''}\n`;
-    yield out;
+  let out = '';
+  let n = 0;
+  while (!next.done) {
+    const item = next.value;
+    next = it.next();
+    out += `    ${JSON.stringify(item, null, 2).replace(/\n/g, '\n    ')}${next.done ? '' : ','}\n`;
+    if (++n % batch === 0) {
+      yield out;
+      out = '';
+    }
   }
-  yield '  ]\n}\n';
+  yield `${out}  ]\n}\n`;
+}
+
+/** The same bytes as csv(head, rows), a batch of rows at a time. */
+export function* csvChunks(
+  head: string[],
+  rows: Iterable<Array<string | number | boolean | null | undefined>>,
+  batch = 1000,
+): Generator<string> {
+  yield csv(head, []);
+  let group: Array<Array<string | number | boolean | null | undefined>> = [];
+  for (const r of rows) {
+    group.push(r);
+    if (group.length === batch) {
+      yield csvRows(group);
+      group = [];
+    }
+  }
+  if (group.length > 0) yield csvRows(group);
 }
 
 /** Names read from disk may hold control characters; never let them reach a terminal raw. */

@@ -2,7 +2,7 @@
 import type { GcApplyResult, GcItemResult } from '../reclaim/apply.js';
 import type { GcRestoreResult } from '../reclaim/batch.js';
 import type { GcPlan } from '../reclaim/plan.js';
-import { csv, humanBytes, json, printable, table, type Format } from './format.js';
+import { csv, csvChunks, humanBytes, json, jsonChunks, printable, table, type Format } from './format.js';
 
 export const GC_ADVICE = [
   'Collect while the registry is stopped or in read-only mode (maintenance.readonly.enabled: true):',
@@ -24,9 +24,25 @@ export interface GcView {
   requests?: Record<string, number>;
 }
 
-/** The JSON contract of `gc --format json` (README, "Reclaiming space"). */
-export function gcJson(v: GcView): Record<string, unknown> {
+/** The plan's items, held or computed again from the index as they are written (GcPlan.each). */
+function* planItems(v: GcView): Generator<Record<string, string | number>> {
   const outcomes = new Map<string, GcItemResult>((v.result?.items ?? []).map((r) => [r.path, r]));
+  for (const i of v.plan.each?.() ?? v.plan.items) {
+    const o = outcomes.get(i.path);
+    yield {
+      kind: i.kind,
+      path: i.path,
+      ...(i.repository !== undefined ? { repository: i.repository } : {}),
+      ...(i.digest !== undefined ? { digest: i.digest } : {}),
+      bytes: i.bytes,
+      reason: i.reason,
+      ...(o ? { outcome: o.outcome, ...(o.detail !== undefined ? { detail: o.detail } : {}) } : {}),
+    };
+  }
+}
+
+/** The JSON contract of `gc --format json` (README, "Reclaiming space"); `items` is written last, as it is computed. */
+export function gcJson(v: GcView): Record<string, unknown> {
   const skipped = (v.result?.items ?? []).filter((r) => r.outcome === 'skipped');
   return {
     root: v.root,
@@ -51,30 +67,28 @@ export function gcJson(v: GcView): Record<string, unknown> {
     ...(v.requests !== undefined ? { requests: v.requests } : {}),
     advice: GC_ADVICE.replace(/\n/g, ' '),
     kept: v.plan.kept,
-    items: v.plan.items.map((i) => {
-      const o = outcomes.get(i.path);
-      return {
-        kind: i.kind,
-        path: i.path,
-        ...(i.repository !== undefined ? { repository: i.repository } : {}),
-        ...(i.digest !== undefined ? { digest: i.digest } : {}),
-        bytes: i.bytes,
-        reason: i.reason,
-        ...(o ? { outcome: o.outcome, ...(o.detail !== undefined ? { detail: o.detail } : {}) } : {}),
-      };
-    }),
+    items: planItems(v),
   };
 }
 
 export function renderGc(v: GcView, format: Format): string {
-  const data = gcJson(v);
-  if (format === 'json') return json(data);
-  const items = data.items as Array<Record<string, string | number | undefined>>;
-  if (format === 'csv')
-    return csv(
-      ['kind', 'path', 'repository', 'digest', 'bytes', 'reason', 'outcome', 'detail'],
-      items.map((i) => [i.kind, i.path, i.repository, i.digest, i.bytes, i.reason, i.outcome, i.detail]),
-    );
+  return [...renderGcChunks(v, format)].join('');
+}
+
+/** The output in the pieces it is written in: JSON and CSV a batch of items at a time. */
+export function renderGcChunks(v: GcView, format: Format): Iterable<string> {
+  if (format === 'json') return jsonChunks(gcJson(v), 'items');
+  if (format === 'csv') {
+    const rows = function* (): Generator<Array<string | number | undefined>> {
+      for (const i of planItems(v))
+        yield [i.kind, i.path, i.repository, i.digest, i.bytes, i.reason, i.outcome, i.detail];
+    };
+    return csvChunks(['kind', 'path', 'repository', 'digest', 'bytes', 'reason', 'outcome', 'detail'], rows());
+  }
+  return [renderGcTable(v)];
+}
+
+function renderGcTable(v: GcView): string {
   const t = v.plan.totals;
   const verb = v.batch !== undefined ? 'quarantined' : 'deleted';
   const lines: string[] = [];

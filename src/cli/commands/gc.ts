@@ -69,6 +69,7 @@ export function gcCommand(ctx: CommandContext): Command {
           repositories: o.repositories,
           onProgress: progressReporter(quiet),
           ...scanSettings(o),
+          write: (chunk) => ctx.stdout(chunk),
         });
         endProgress(quiet);
         // As scan: the requests on stderr for the benchmark, JSON and scripts unaffected.
@@ -78,7 +79,6 @@ export function gcCommand(ctx: CommandContext): Command {
               .map(([k, n]) => `${k} ${n}`)
               .join(', ')}\n`,
           );
-        ctx.stdout(out.output);
       },
     );
 }
