@@ -1,7 +1,8 @@
-import Database from 'better-sqlite3';
+import type Sqlite from 'better-sqlite3';
 import { existsSync, readFileSync, rmSync, statSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { IndexError, errnoCode } from '../errors.js';
+import { lazyModule } from '../lazy-module.js';
 import { APPLICATION_ID, migrate, userVersion, SCHEMA_VERSION } from './migrations/index.js';
 
 /**
@@ -10,7 +11,13 @@ import { APPLICATION_ID, migrate, userVersion, SCHEMA_VERSION } from './migratio
  * WritableDB, so a reading command cannot hand its connection to a writer; the read connection is
  * also opened read-only by SQLite itself.
  */
-export type ReadableDB = Database.Database & { readonly __readableDb: never };
+/**
+ * Loaded through require on first open: better-sqlite3 is CommonJS, and importing it as an ES module
+ * made Node's loader parse it for named exports, ~5 ms of every command's start (docs/benchmarks.md).
+ */
+const Database = lazyModule<typeof Sqlite>('better-sqlite3');
+
+export type ReadableDB = Sqlite.Database & { readonly __readableDb: never };
 export type WritableDB = ReadableDB & { readonly __writableDb: never };
 /** A writable connection: the scan, migrations, journal writes. */
 export type DB = WritableDB;
@@ -52,7 +59,7 @@ export function guardIndex<T>(file: string, fn: () => T): T {
   }
 }
 
-function configure(db: Database.Database): void {
+function configure(db: Sqlite.Database): void {
   db.pragma('busy_timeout = 3000');
   db.pragma('foreign_keys = ON');
   // Sorts for index builds and large queries spill to temporary files, so memory stays flat with the store's size.
@@ -73,7 +80,7 @@ function refuseNewer(file: string, version: number): void {
  * (set by migration 0010), or, for an index written before 0010, a user_version and a `scans`
  * table. An empty database (a new file) is regaudit's to create. Anything else is refused.
  */
-function refuseForeign(db: Database.Database, file: string): void {
+function refuseForeign(db: Sqlite.Database, file: string): void {
   const appId = db.pragma('application_id', { simple: true }) as number;
   if (appId === APPLICATION_ID) return;
   const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
@@ -104,9 +111,9 @@ export function openIndexForRebuild(file: string): WritableDB {
 
 function openWritable(file: string, journal: 'WAL' | 'OFF', synchronous: 'NORMAL' | 'OFF'): WritableDB {
   const created = file !== ':memory:' && !existsSync(file);
-  let db: Database.Database | undefined;
+  let db: Sqlite.Database | undefined;
   try {
-    db = new Database(file);
+    db = new (Database())(file);
     configure(db);
     refuseForeign(db, file);
     refuseNewer(file, userVersion(db));
@@ -127,7 +134,7 @@ function openWritable(file: string, journal: 'WAL' | 'OFF', synchronous: 'NORMAL
  * file alone is the whole index, so read a copy of it in memory (its header switched to rollback
  * mode, which deserializing needs).
  */
-function openInMemoryCopy(file: string): Database.Database | null {
+function openInMemoryCopy(file: string): Sqlite.Database | null {
   try {
     if (statSync(`${file}-wal`).size > 0) return null;
   } catch {
@@ -139,7 +146,7 @@ function openInMemoryCopy(file: string): Database.Database | null {
     buf[18] = 1;
     buf[19] = 1;
   }
-  return new Database(buf, { readonly: true });
+  return new (Database())(buf, { readonly: true });
 }
 
 /**
@@ -149,10 +156,10 @@ function openInMemoryCopy(file: string): Database.Database | null {
  */
 export function openIndexForRead(file: string): ReadableDB {
   if (!existsSync(file)) throw new IndexError(`${file}: no index here; run "regaudit scan <root> --db ${file}" first`);
-  let db: Database.Database | undefined;
+  let db: Sqlite.Database | undefined;
   try {
     try {
-      db = new Database(file, { readonly: true, fileMustExist: true });
+      db = new (Database())(file, { readonly: true, fileMustExist: true });
       configure(db);
       userVersion(db);
     } catch (err) {
