@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 /**
- * Bundles the CLI after `tsc` (npm run build): dist/src/cli/main.js, the file `bin` and the tests run,
- * is replaced by one ESM file holding the command-line layer, and each command's use case becomes a
- * chunk in dist/src/cli/bundle/ loaded when that command runs (the dynamic imports in
- * src/cli/commands/). Every command used to load ~170 modules through Node's ESM loader, which cost
- * more than the work of a small command (docs/benchmarks.md, "verify and diff").
+ * Bundles the CLI after `tsc` (npm run build). Every command used to load ~170 modules through Node's
+ * ESM loader and compile them, which cost more than the work of a small command (docs/benchmarks.md,
+ * "verify and diff"). Now:
  *
- * - The worker threads' entry points are bundled into the same directory as the chunks that start
- *   them: src/scan/parallel.ts and src/verify/pool.ts name their worker `./worker.js` and
- *   `./hash-worker.js` relative to their own module.
+ * - dist/src/cli/bundle/regaudit.cjs: the whole CLI in one CommonJS file (esbuild); a command's use
+ *   case (the dynamic imports in src/cli/commands/) is only evaluated when that command runs.
+ *   CommonJS, not ESM: one file needs no module linking, and V8's code cache applies to it.
+ * - dist/src/cli/bundle/regaudit.cjs.cache: that code cache, written by a training run of
+ *   `verify` (which scans first) on an empty store made here, so the functions a command start runs
+ *   are compiled already.
+ * - dist/src/cli/main.js, the file `bin` and the tests run: scripts/cli-launcher.mjs, which runs the
+ *   bundle with the cache.
+ * - bundle/worker.js and bundle/hash-worker.js: the worker threads' entry points, ES modules beside the
+ *   bundle, where src/scan/parallel.ts and src/verify/pool.ts look for them (relative to their module).
  * - better-sqlite3 (a native addon) and the AWS SDK (large, loaded only for s3://) stay external, as
  *   does what src/lazy-module.ts requires on first use (esbuild does not follow a require by variable).
  * - Running `tsc` alone rewrites main.js with its unbundled twin: slower to start, same behaviour.
@@ -16,34 +21,78 @@
  *   node scripts/build-cli.mjs [--dist DIR]   (default dist; the benchmark builds its own snapshot)
  */
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const distArg = process.argv.indexOf('--dist');
 const dist = distArg > 0 ? path.resolve(process.argv[distArg + 1] ?? 'dist') : path.join(root, 'dist');
-const outdir = path.join(dist, 'src', 'cli');
-rmSync(path.join(outdir, 'bundle'), { recursive: true, force: true });
+const cliDir = path.join(dist, 'src', 'cli');
+const outdir = path.join(cliDir, 'bundle');
+rmSync(outdir, { recursive: true, force: true });
 
-await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: {
-    main: 'src/cli/main.ts',
-    'bundle/worker': 'src/scan/worker.ts',
-    'bundle/hash-worker': 'src/verify/hash-worker.ts',
-  },
-  outdir,
-  chunkNames: 'bundle/[name]-[hash]',
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   external: ['better-sqlite3', '@aws-sdk/*'],
-  // Bundled CommonJS packages (commander, cli-table3) call require() for Node's built-ins.
+  logLevel: 'warning',
+};
+
+const cli = await build({
+  ...common,
+  metafile: true,
+  entryPoints: { regaudit: 'src/cli/main.ts' },
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  // Code that locates files next to itself (workers, package.json, lazily required packages).
+  define: { 'import.meta.url': '__regauditModuleUrl' },
+  banner: { js: "const __regauditModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+
+// The launcher runs the bundle as a vm.Script, where import() has no loader (Node 20 offers one only
+// as an experimental feature): a package the bundle loads at run time must be required.
+for (const out of Object.values(cli.metafile.outputs))
+  for (const imp of out.imports)
+    if (imp.kind === 'dynamic-import' && imp.external)
+      throw new Error(
+        `build-cli: the bundle imports ${imp.path} with import(); load it with require (src/lazy-module.ts)`,
+      );
+
+await build({
+  ...common,
+  entryPoints: { worker: 'src/scan/worker.ts', 'hash-worker': 'src/verify/hash-worker.ts' },
+  outdir,
+  format: 'esm',
+  // A bundled CommonJS package calls require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __regauditCreateRequire } from 'node:module'; const require = __regauditCreateRequire(import.meta.url);",
   },
-  logLevel: 'warning',
 });
+
+const main = path.join(cliDir, 'main.js');
+copyFileSync(path.join(root, 'scripts', 'cli-launcher.mjs'), main);
+
+// The training run: an empty store, scanned and verified into a temporary index.
+const work = mkdtempSync(path.join(tmpdir(), 'regaudit-build-'));
+try {
+  for (const d of ['repositories', 'blobs'])
+    mkdirSync(path.join(work, 'docker', 'registry', 'v2', d), { recursive: true });
+  const run = spawnSync(
+    process.execPath,
+    [main, 'verify', work, '--db', path.join(work, 'index.db'), '--jobs', '0', '-q', '--format', 'json'],
+    { env: { ...process.env, REGAUDIT_CODE_CACHE_WRITE: '1' }, encoding: 'utf8' },
+  );
+  if (run.status !== 0) {
+    // Without a cache the CLI still works, only compiles more at each start.
+    rmSync(path.join(outdir, 'regaudit.cjs.cache'), { force: true });
+    process.stderr.write(`build-cli: no code cache (training run exit ${run.status}): ${run.stderr}\n`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

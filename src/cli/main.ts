@@ -84,4 +84,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// Not a top-level await: the bundled CLI (scripts/build-cli.mjs) is CommonJS, which has none.
+void main();
