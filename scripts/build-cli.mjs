@@ -14,8 +14,9 @@
  *   bundle with the cache.
  * - bundle/worker.js and bundle/hash-worker.js: the worker threads' entry points, ES modules beside the
  *   bundle, where src/scan/parallel.ts and src/verify/pool.ts look for them (relative to their module).
- * - better-sqlite3 (a native addon) and the AWS SDK (large, loaded only for s3://) stay external, as
- *   does what src/lazy-module.ts requires on first use (esbuild does not follow a require by variable).
+ * - better-sqlite3's JavaScript is bundled (its addon is named by path: src/index/open.ts); the AWS
+ *   SDK (large, loaded only for s3://) stays external, as does what src/lazy-module.ts requires on
+ *   first use (esbuild does not follow a require by variable).
  * - Running `tsc` alone rewrites main.js with its unbundled twin: slower to start, same behaviour.
  *
  *   node scripts/build-cli.mjs [--dist DIR]   (default dist; the benchmark builds its own snapshot)
@@ -39,7 +40,7 @@ const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', '@aws-sdk/*'],
+  external: ['@aws-sdk/*'],
   logLevel: 'warning',
 };
 

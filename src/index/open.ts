@@ -1,9 +1,35 @@
-import type Sqlite from 'better-sqlite3';
+import Sqlite from 'better-sqlite3';
 import { existsSync, readFileSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { IndexError, errnoCode } from '../errors.js';
-import { lazyModule } from '../lazy-module.js';
 import { APPLICATION_ID, migrate, userVersion, SCHEMA_VERSION } from './migrations/index.js';
+
+let addon: { nativeBinding?: string } | undefined;
+
+/**
+ * better-sqlite3 finds its native addon through the `bindings` package, which searches upward from
+ * the calling file: in the bundled CLI (scripts/build-cli.mjs) that is regaudit's bundle, which holds
+ * better-sqlite3's JavaScript, so the addon is named where better-sqlite3's install builds it. When it
+ * is not there (another install layout), `bindings` searches as before.
+ */
+function nativeBinding(): { nativeBinding?: string } {
+  if (addon === undefined) {
+    try {
+      addon = {
+        nativeBinding: createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node'),
+      };
+    } catch {
+      addon = {};
+    }
+  }
+  return addon;
+}
+
+/** Every SQLite connection regaudit makes (index files, an index copy in memory, diff's scratch database). */
+export function newDatabase(file: string | Buffer, options: Sqlite.Options = {}): Sqlite.Database {
+  return new Sqlite(file, { ...options, ...nativeBinding() });
+}
 
 /**
  * Connections are branded by what they may do (as Signal-Desktop's ts/sql does): a function that
@@ -11,12 +37,6 @@ import { APPLICATION_ID, migrate, userVersion, SCHEMA_VERSION } from './migratio
  * WritableDB, so a reading command cannot hand its connection to a writer; the read connection is
  * also opened read-only by SQLite itself.
  */
-/**
- * Loaded through require on first open: better-sqlite3 is CommonJS, and importing it as an ES module
- * made Node's loader parse it for named exports, ~5 ms of every command's start (docs/benchmarks.md).
- */
-const Database = lazyModule<typeof Sqlite>('better-sqlite3');
-
 export type ReadableDB = Sqlite.Database & { readonly __readableDb: never };
 export type WritableDB = ReadableDB & { readonly __writableDb: never };
 /** A writable connection: the scan, migrations, journal writes. */
@@ -113,7 +133,7 @@ function openWritable(file: string, journal: 'WAL' | 'OFF', synchronous: 'NORMAL
   const created = file !== ':memory:' && !existsSync(file);
   let db: Sqlite.Database | undefined;
   try {
-    db = new (Database())(file);
+    db = newDatabase(file);
     configure(db);
     refuseForeign(db, file);
     refuseNewer(file, userVersion(db));
@@ -146,7 +166,7 @@ function openInMemoryCopy(file: string): Sqlite.Database | null {
     buf[18] = 1;
     buf[19] = 1;
   }
-  return new (Database())(buf, { readonly: true });
+  return newDatabase(buf, { readonly: true });
 }
 
 /**
@@ -159,7 +179,7 @@ export function openIndexForRead(file: string): ReadableDB {
   let db: Sqlite.Database | undefined;
   try {
     try {
-      db = new (Database())(file, { readonly: true, fileMustExist: true });
+      db = newDatabase(file, { readonly: true, fileMustExist: true });
       configure(db);
       userVersion(db);
     } catch (err) {
