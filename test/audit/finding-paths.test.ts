@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { runCli, runCliJson } from '../helpers/cli.js';
+import { runCliJson, scanInto } from '../helpers/cli.js';
 import { StorageTree } from '../helpers/tree.js';
 
 test('invalid-link findings carry the path of the bad file; all paths share the v2 base', (t) => {
@@ -19,7 +19,7 @@ test('invalid-link findings carry the path of the bad file; all paths share the 
   tree.tagLink('bad/tag', 'v2', good, 'sha256:short');
   tree.upload('ok', 'u-old', '2020-01-01T00:00:00Z', 'x');
   const db = path.join(tree.root, 'idx.db');
-  assert.equal(runCli(['scan', tree.root, '--db', db, '--quiet']).code, 0);
+  scanInto(tree.root, db);
   const r = runCliJson<{ findings: Array<{ kind: string; repository: string | null; path?: string }> }>([
     'report',
     '--db',

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { runCli, runCliJson } from '../helpers/cli.js';
+import { runCli, runCliJson, scanInto } from '../helpers/cli.js';
 import { StorageTree } from '../helpers/tree.js';
 
 function fixture(t: { after(fn: () => void): void }): { tree: StorageTree; db: string } {
@@ -21,8 +21,7 @@ function fixture(t: { after(fn: () => void): void }): { tree: StorageTree; db: s
   tree.dir('repositories/keep/c/_layers');
   tree.age(3_600_000 * 48);
   const db = path.join(tree.root, 'idx.db');
-  const scan = runCli(['scan', tree.root, '--db', db, '--quiet']);
-  assert.equal(scan.code, 0, scan.stderr);
+  scanInto(tree.root, db);
   return { tree, db };
 }
 

@@ -7,7 +7,7 @@ import { SCHEMA_VERSION } from '../../src/index/migrations/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { runCli, runCliJson } from '../helpers/cli.js';
+import { runCli, runCliJson, scanInto } from '../helpers/cli.js';
 import { StorageTree } from '../helpers/tree.js';
 
 function fixture(t: { after(fn: () => void): void }): { tree: StorageTree; db: string } {
@@ -20,8 +20,7 @@ function fixture(t: { after(fn: () => void): void }): { tree: StorageTree; db: s
   tree.layerLink('only-layers', tree.blob('blob only'));
   tree.layerLink('lib', tree.blob('lib stray'));
   const db = path.join(tree.root, 'idx.db');
-  const scan = runCli(['scan', tree.root, '--db', db, '--quiet']);
-  assert.equal(scan.code, 0, scan.stderr);
+  scanInto(tree.root, db);
   return { tree, db };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { existsSync, writeFileSync, utimesSync } from 'node:fs';
 import { StorageTree } from '../helpers/tree.js';
-import { runCli, runCliJson } from '../helpers/cli.js';
+import { runCli, runCliJson, scanInto } from '../helpers/cli.js';
 import type { PruneJson, ReportRepo } from '../helpers/json.js';
 
 const HOUR = 3600_000;
@@ -222,7 +222,7 @@ test('scan replaces the previous scan of the same root and sees a changed link',
   const img = tree.image('app', 'v1', ['l1']);
   tree.age(2 * HOUR);
   const db = path.join(tree.root, 'idx.db');
-  assert.equal(runCli(['scan', tree.root, '--db', db, '--quiet']).code, 0);
+  scanInto(tree.root, db);
   let r = runCliJson<{ repositories: RepoJson[] }>(['report', '--db', db, '--format', 'json']);
   assert.equal(r.json.repositories[0]?.state, 'active');
   // corrupt the tag link in place (same size, same directory mtime)
@@ -233,7 +233,7 @@ test('scan replaces the previous scan of the same root and sees a changed link',
   );
   const old = (Date.now() - HOUR) / 1000;
   utimesSync(cur, old, old);
-  assert.equal(runCli(['scan', tree.root, '--db', db, '--quiet']).code, 0);
+  scanInto(tree.root, db);
   r = runCliJson<{ repositories: RepoJson[] }>(['report', '--db', db, '--format', 'json']);
   assert.equal(r.json.repositories.length, 1);
   // the revision is still there, so the repository is untagged, not broken
@@ -244,7 +244,7 @@ test('prune without a root plans from the newest scan in --db, and --apply still
   const tree = seedTree();
   t.after(() => tree.cleanup());
   const db = path.join(tree.root, 'idx.db');
-  assert.equal(runCli(['scan', tree.root, '--db', db, '--quiet']).code, 0);
+  scanInto(tree.root, db);
   const before = tree.listing();
   const dry = runCliJson<PruneJson & { root: string }>(['prune', '--db', db, '--format', 'json']);
   assert.equal(dry.code, 0, dry.stderr);

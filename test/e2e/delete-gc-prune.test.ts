@@ -33,7 +33,7 @@ import {
   workspace,
 } from './support.js';
 import type { Workspace } from './support.js';
-import { SEED_EMPTY, SEED_LIVE, collect, pushSeedScenario } from '../helpers/scenario.js';
+import { SEED_EMPTY, SEED_LIVE, collect, pushSeedScenario, pushThenCollect } from '../helpers/scenario.js';
 
 const tools = requireRegistryTools();
 
@@ -56,15 +56,12 @@ describe(
     before(async () => {
       ws = workspace();
       ({ root, db } = ws);
-      const r = await restart();
-
-      ({ builderOld } = await pushSeedScenario(r));
-      oldUntagged = await pushImage(r, 'tools/old', 'v1', { layers: ['old 1'] });
-      await pushImage(r, 'tools/old', 'v1', { layers: ['old 2'] });
-      await deleteTag(r, 'tools/old', 'v1'); // deletes the new digest and untags v1; the first one stays untagged
-
-      await stop();
-      collect(root);
+      await pushThenCollect(restart, async (r) => {
+        ({ builderOld } = await pushSeedScenario(r));
+        oldUntagged = await pushImage(r, 'tools/old', 'v1', { layers: ['old 1'] });
+        await pushImage(r, 'tools/old', 'v1', { layers: ['old 2'] });
+        await deleteTag(r, 'tools/old', 'v1'); // deletes the new digest and untags v1; the first one stays untagged
+      });
 
       // the seed problem, as the registry itself shows it
       const r2 = await restart();

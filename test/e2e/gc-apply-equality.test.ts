@@ -12,81 +12,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  catalog,
-  deleteTag,
-  garbageCollect,
-  pulls,
-  pullsWithSkopeo,
-  pushBlobOnly,
-  pushImage,
-  pushIndex,
-  requireRegistryTools,
-  startUpload,
-  type PushedImage,
-  type PushedIndex,
-  type Registry,
-} from '../helpers/registry.js';
-import { runCliJson } from '../helpers/cli.js';
+import { eligibleForDeletion as eligible, garbageCollect, pulls, requireRegistryTools } from '../helpers/registry.js';
+import { runArgs, runCliJson } from '../helpers/cli.js';
 import { duBlobs } from '../helpers/du.js';
+import type { GcJson } from '../helpers/json.js';
+import {
+  assertFreedThePlan,
+  assertServedAfterDeleteUntagged,
+  assertServedAfterGc,
+  assertServedAfterRestore,
+  pushGcHistory as populate,
+  type GcPushed as Pushed,
+} from '../helpers/scenario.js';
 import { workspace, type Workspace } from './support.js';
 
 const tools = requireRegistryTools();
-
-interface GcJson {
-  blocked: unknown[];
-  totals: {
-    blobs: number;
-    blobBytes: number;
-    manifests: number;
-    layerLinks: number;
-    uploads: number;
-    repositories: number;
-  };
-  result?: { bytesFreed: number; done: number; skipped: number };
-  batch?: string;
-  items: Array<{ kind: string; path: string; repository?: string; digest?: string; bytes: number; outcome?: string }>;
-}
-
-const eligible = (out: string, what: 'blob' | 'manifest'): string[] =>
-  [
-    ...new Set(
-      [...out.matchAll(new RegExp(`${what} eligible for deletion: (sha256:[0-9a-f]{64})`, 'g'))].map((m) => m[1]!),
-    ),
-  ].sort();
-
-const TAGS: Array<[string, string]> = [
-  ['app', 'v1'],
-  ['app', 'v2'],
-  ['team', 'v1'],
-  ['team/app', 'v1'],
-  ['other', 'v1'],
-  ['platform/multi', 'latest'],
-];
-
-interface Pushed {
-  appOld: PushedImage;
-  multi: PushedIndex;
-}
-
-/** The same history on every workspace. */
-async function populate(r: Registry): Promise<Pushed> {
-  const appOld = await pushImage(r, 'app', 'v1', { layers: ['shared base', 'app 1'] });
-  await pushImage(r, 'app', 'v1', { layers: ['shared base', 'app 2'] }); // appOld untagged
-  await pushImage(r, 'app', 'v2', { layers: ['shared base', 'app 2'] });
-  await pushImage(r, 'team', 'v1', { layers: ['team'] });
-  await pushImage(r, 'team/app', 'v1', { layers: ['team app'] }, { format: 'oci' });
-  await pushImage(r, 'other', 'v1', { layers: ['shared base', 'other'] });
-  await pushImage(r, 'lib', 'v1', { layers: ['lib 1'] });
-  await deleteTag(r, 'lib', 'v1'); // lib: empty
-  await pushBlobOnly(r, 'pending', 'a layer whose manifest never came');
-  await startUpload(r, 'app', 'half an upload');
-  const multi = await pushIndex(r, 'platform/multi', 'latest', [
-    { layers: ['multi amd64'] },
-    { layers: ['multi arm64'] },
-  ]);
-  return { appOld, multi };
-}
 
 describe('real registry: regaudit gc --apply', { skip: tools.skip || undefined, timeout: 300_000 }, () => {
   let ws: Workspace;
@@ -124,21 +64,13 @@ describe('real registry: regaudit gc --apply', { skip: tools.skip || undefined, 
   it('--apply: nothing left for the registry GC, every tag pulls, catalog = live repositories, bytes drop by the plan', async () => {
     const before = blobs();
     const res = gc(['--apply', '--min-age', '0s', '--upload-age', '0s']);
-    assert.equal(res.result?.skipped, 0, JSON.stringify(res.items.filter((i) => i.outcome === 'skipped')));
-    assert.equal(before - blobs(), res.totals.blobBytes);
-    assert.equal(
-      res.result?.bytesFreed,
-      res.totals.blobBytes + res.items.filter((i) => i.kind === 'upload').reduce((n, i) => n + i.bytes, 0),
-    );
+    assertFreedThePlan(res, before, blobs());
     const dry = garbageCollect(ws.root, { dryRun: true });
     assert.equal(dry.code, 0, dry.stderr);
     assert.deepEqual(eligible(dry.stdout, 'blob'), []);
     const reg = await ws.restart();
     try {
-      assert.deepEqual((await catalog(reg)).sort(), ['app', 'other', 'platform/multi', 'team', 'team/app']);
-      for (const [repo, tag] of TAGS) assert.ok(await pulls(reg, repo, tag), `${repo}:${tag}`);
-      assert.ok(pullsWithSkopeo(reg, 'platform/multi', 'latest'), 'skopeo copy --all of the index');
-      assert.ok(await pulls(reg, 'app', pushed.appOld.digest), 'untagged manifests stay without --delete-untagged');
+      await assertServedAfterGc(reg, pushed);
     } finally {
       await ws.stop();
     }
@@ -157,10 +89,7 @@ describe('real registry: regaudit gc --apply', { skip: tools.skip || undefined, 
     assert.deepEqual(eligible(dry.stdout, 'blob'), [], JSON.stringify([res, dry.stdout]));
     const reg = await ws.restart();
     try {
-      for (const [repo, tag] of TAGS) assert.ok(await pulls(reg, repo, tag), `${repo}:${tag}`);
-      for (const c of pushed.multi.children) assert.ok(await pulls(reg, 'platform/multi', c.digest), c.digest);
-      assert.ok(pullsWithSkopeo(reg, 'platform/multi', 'latest'));
-      assert.equal(await pulls(reg, 'app', pushed.appOld.digest), false);
+      await assertServedAfterDeleteUntagged(reg, pushed);
     } finally {
       await ws.stop();
     }
@@ -185,23 +114,9 @@ describe('real registry: gc --quarantine and restore', { skip: tools.skip || und
 
   it('restore brings back a storage on which the registry serves every deleted image again', async () => {
     const before = duBlobs(path.join(ws.root, 'docker/registry/v2/blobs'));
-    const r = runCliJson<GcJson>([
-      'gc',
-      ws.root,
-      '--db',
-      ws.db,
-      '--format',
-      'json',
-      '--quiet',
-      '--apply',
-      '--delete-untagged',
-      '--min-age',
-      '0s',
-      '--upload-age',
-      '0s',
-      '--quarantine',
-      qdir,
-    ]);
+    const r = runCliJson<GcJson>(
+      runArgs('gc', ws.root, ws.db, { apply: true, quarantine: qdir, extra: ['--quiet', '--delete-untagged'] }),
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.json.batch, 'a batch');
     assert.ok(r.json.totals.blobs > 0 && r.json.totals.manifests === 1);
@@ -213,17 +128,7 @@ describe('real registry: gc --quarantine and restore', { skip: tools.skip || und
     assert.equal(duBlobs(path.join(ws.root, 'docker/registry/v2/blobs')), before, 'every blob byte is back');
     reg = await ws.restart();
     try {
-      assert.ok(await pulls(reg, 'app', pushed.appOld.digest), 'the untagged image is served again');
-      for (const [repo, tag] of TAGS) assert.ok(await pulls(reg, repo, tag), `${repo}:${tag}`);
-      assert.deepEqual((await catalog(reg)).sort(), [
-        'app',
-        'lib',
-        'other',
-        'pending',
-        'platform/multi',
-        'team',
-        'team/app',
-      ]);
+      await assertServedAfterRestore(reg, pushed);
     } finally {
       await ws.stop();
     }

@@ -20,6 +20,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   catalog,
   deleteTag,
+  eligibleForDeletion as eligible,
   garbageCollect,
   pulls,
   pushBlobOnly,
@@ -32,20 +33,11 @@ import {
 } from '../helpers/registry.js';
 import { runCli, runCliJson } from '../helpers/cli.js';
 import { duBlobs } from '../helpers/du.js';
+import type { GcPreviewJson as GcJson } from '../helpers/json.js';
 import { workspace, type Workspace } from './support.js';
 
 const tools = requireRegistryTools();
 
-interface GcJson {
-  scenarios: Array<{
-    id: string;
-    outcome: string;
-    issues: Array<{ effect: string; repository: string | null; message: string }>;
-    blobs: { count: number; bytes: number; items: Array<{ digest: string; size: number }> };
-    manifests: { items: Array<{ repository: string; digest: string }> };
-    brokenTags: Array<{ repository: string; tag: string; deletedManifests: string[] }>;
-  }>;
-}
 interface Finding {
   kind: string;
   repository: string | null;
@@ -67,13 +59,6 @@ function blobsOnDisk(root: string): string[] {
   for (const fan of readdirSync(base)) for (const hex of readdirSync(path.join(base, fan))) out.push(`sha256:${hex}`);
   return out.sort();
 }
-
-const eligible = (out: string, what: 'blob' | 'manifest'): string[] =>
-  [
-    ...new Set(
-      [...out.matchAll(new RegExp(`${what} eligible for deletion: (sha256:[0-9a-f]{64})`, 'g'))].map((m) => m[1]!),
-    ),
-  ].sort();
 
 describe(
   'real registry: gc-preview and catalog equal what docker-registry 2.8 does',

@@ -37,7 +37,7 @@ import {
   workspace,
 } from './support.js';
 import type { Workspace } from './support.js';
-import { collect } from '../helpers/scenario.js';
+import { pushThenCollect } from '../helpers/scenario.js';
 
 const tools = requireRegistryTools();
 
@@ -61,16 +61,15 @@ describe(
     before(async () => {
       ws = workspace();
       ({ root, db } = ws);
-      let r = await restart();
-      await pushImage(r, 'gone', 'v1', { layers: ['gone 1'] });
-      await deleteTag(r, 'gone', 'v1');
-      await pushImage(r, 'busy', 'v1', { layers: ['busy 1'] });
-      await deleteTag(r, 'busy', 'v1');
-      await pushImage(r, 'keep', 'v1', { layers: ['keep 1'] });
-      await stop();
-      collect(root);
+      await pushThenCollect(restart, async (r) => {
+        await pushImage(r, 'gone', 'v1', { layers: ['gone 1'] });
+        await deleteTag(r, 'gone', 'v1');
+        await pushImage(r, 'busy', 'v1', { layers: ['busy 1'] });
+        await deleteTag(r, 'busy', 'v1');
+        await pushImage(r, 'keep', 'v1', { layers: ['keep 1'] });
+      });
 
-      r = await restart();
+      const r = await restart();
       incomingBlob = await pushBlobOnly(r, 'incoming', 'incoming layer, manifest not pushed yet');
       busyUpload = await startUpload(r, 'busy', BUSY_BYTES.slice(0, BUSY_SENT));
       freshUpload = await startUpload(r, 'fresh/upload', 'x');

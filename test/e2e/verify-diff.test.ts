@@ -18,40 +18,11 @@ import {
   type PushedImage,
 } from '../helpers/registry.js';
 import { runCli, runCliJson } from '../helpers/cli.js';
-import { verifyJson } from '../helpers/verify.js';
+import type { DiffJson, VerifyJson } from '../helpers/json.js';
+import { diffJson, verifyJson } from '../helpers/verify.js';
 import { workspace, type Workspace } from './support.js';
 
 const tools = requireRegistryTools();
-
-interface Finding {
-  kind: string;
-  severity: string;
-  digest?: string;
-  message: string;
-}
-interface VerifyJson {
-  totals: { blobs: number; hashed: number; unchanged: number; ok: number; corrupt: number };
-  scope: {
-    sample: { percent: number; blobs: number; of: number } | null;
-    filter: { repositories: string[]; exclude: string[] } | null;
-  };
-  findings: Finding[];
-}
-interface Change {
-  kind: string;
-  repository: string | null;
-  tag: string | null;
-  digest: string | null;
-  from: unknown;
-  to: unknown;
-  bytes: number | null;
-}
-interface DiffJson {
-  a: { root: string; scannedAt: string };
-  b: { root: string; scannedAt: string };
-  summary: { holdsEverything: boolean; identical: boolean; unpullableTags: string[]; message: string };
-  changes: Change[];
-}
 
 const blobData = (root: string, d: string): string =>
   path.join(root, 'docker/registry/v2/blobs/sha256', d.slice(7, 9), d.slice(7), 'data');
@@ -127,44 +98,26 @@ describe('verify and diff on storage written by registry 2.8', { skip: tools.ski
   });
 
   it('verify on the backup finds nothing; a rerun hashes nothing; --all everything; a touched blob alone', () => {
-    const first = runCliJson<VerifyJson>([
-      'verify',
-      backup,
-      '--db',
-      db('backup'),
-      '--format',
-      'json',
-      '--fail-on',
-      'error',
-    ]);
+    const first = verifyJson<VerifyJson>(backup, db('backup'), '--fail-on', 'error');
     assert.equal(first.code, 0, first.stderr);
     assert.deepEqual(first.json.findings, []);
     assert.ok(first.json.totals.blobs >= 12);
     assert.equal(first.json.totals.hashed, first.json.totals.blobs);
     assert.equal(first.json.totals.ok, first.json.totals.blobs);
-    const again = runCliJson<VerifyJson>(['verify', backup, '--db', db('backup'), '--format', 'json']);
+    const again = verifyJson<VerifyJson>(backup, db('backup'));
     assert.equal(again.json.totals.hashed, 0);
     assert.equal(again.json.totals.unchanged, first.json.totals.blobs);
-    const all = runCliJson<VerifyJson>(['verify', backup, '--db', db('backup'), '--format', 'json', '--all']);
+    const all = verifyJson<VerifyJson>(backup, db('backup'), '--all');
     assert.equal(all.json.totals.hashed, first.json.totals.blobs);
     const later = new Date(Date.now() + 5000);
     utimesSync(blobData(backup, appV1.configDigest), later, later);
-    const touched = runCliJson<VerifyJson>(['verify', backup, '--db', db('backup'), '--format', 'json']);
+    const touched = verifyJson<VerifyJson>(backup, db('backup'));
     assert.equal(touched.json.totals.hashed, 1);
     assert.deepEqual(touched.json.findings, []);
   });
 
   it('--repository and --sample narrow the scope, and the output says it sampled', () => {
-    const scoped = runCliJson<VerifyJson>([
-      'verify',
-      damaged,
-      '--db',
-      db('scoped'),
-      '--format',
-      'json',
-      '--repository',
-      'org/**',
-    ]);
+    const scoped = verifyJson<VerifyJson>(damaged, db('scoped'), '--repository', 'org/**');
     assert.deepEqual(scoped.json.scope.filter, { repositories: ['org/**'], exclude: [] });
     assert.deepEqual(
       scoped.json.findings.map((f) => f.kind),
@@ -172,50 +125,18 @@ describe('verify and diff on storage written by registry 2.8', { skip: tools.ski
     );
     // org/team/api: manifest, config, base layer, api layer
     assert.equal(scoped.json.totals.blobs, 4);
-    const sampled = runCliJson<VerifyJson>([
-      'verify',
-      damaged,
-      '--db',
-      db('sampled'),
-      '--format',
-      'json',
-      '--sample',
-      '50',
-      '--seed',
-      '7',
-    ]);
+    const sampled = verifyJson<VerifyJson>(damaged, db('sampled'), '--sample', '50', '--seed', '7');
     const s = sampled.json.scope.sample!;
     assert.equal(s.percent, 50);
     assert.ok(s.blobs > 0 && s.blobs < s.of, `${s.blobs} of ${s.of}`);
-    const again = runCliJson<VerifyJson>([
-      'verify',
-      damaged,
-      '--db',
-      db('sampled2'),
-      '--format',
-      'json',
-      '--sample',
-      '50',
-      '--seed',
-      '7',
-    ]);
+    const again = verifyJson<VerifyJson>(damaged, db('sampled2'), '--sample', '50', '--seed', '7');
     assert.equal(again.json.scope.sample!.blobs, s.blobs, 'same seed, same subset');
     const table = runCli(['verify', damaged, '--db', db('sampled'), '--sample', '50', '--seed', '7']);
     assert.match(table.stdout, /SAMPLED 50% \(seed 7\)/);
   });
 
   it('diff backup damaged reports the removed blob, the removed tag, the added repository and what follows, nothing else', () => {
-    const r = runCliJson<DiffJson>([
-      'diff',
-      backup,
-      damaged,
-      '--db',
-      db('diff'),
-      '--format',
-      'json',
-      '--fail-on',
-      'missing',
-    ]);
+    const r = diffJson<DiffJson>(backup, damaged, db('diff'), '--fail-on', 'missing');
     assert.equal(r.code, 1, r.stderr);
     const got = r.json.changes.map((c) => `${c.kind} ${c.repository ?? ''} ${c.tag ?? ''} ${c.digest ?? ''}`);
     const copiedLayers = [api.configDigest, ...api.layerDigests].sort();
@@ -240,17 +161,7 @@ describe('verify and diff on storage written by registry 2.8', { skip: tools.ski
   });
 
   it('diff original backup: no change, exit 0 with --fail-on any; table says so in one line', () => {
-    const r = runCliJson<DiffJson>([
-      'diff',
-      ws.root,
-      backup,
-      '--db',
-      db('same'),
-      '--format',
-      'json',
-      '--fail-on',
-      'any',
-    ]);
+    const r = diffJson<DiffJson>(ws.root, backup, db('same'), '--fail-on', 'any');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.json.changes, []);
     assert.equal(r.json.summary.identical, true);

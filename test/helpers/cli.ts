@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -24,6 +25,12 @@ export function runCli(
     maxBuffer: 256 * 1024 * 1024,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `regaudit scan <root> --db <db> --quiet`, which must exit 0 (the index the test then reads). */
+export function scanInto(root: string, db: string): void {
+  const r = runCli(['scan', root, '--db', db, '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
 }
 
 /** Runs the CLI and parses stdout as JSON; throws with stderr when it is not JSON. */

@@ -5,9 +5,10 @@
  * point and must finish, and the result is checked again.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
-import { runCliAsync } from './cli.js';
+import { cliPath, runCliAsync } from './cli.js';
 
 /** Runs `attempt(n)` for n = 1, 2, … (a few at a time) until one completes without being killed; returns how many were killed. */
 export async function everyKillPoint(attempt: (n: number) => Promise<boolean>, what = 'the command'): Promise<number> {
@@ -57,4 +58,29 @@ export async function killAtEveryPoint(run: KillPointRun): Promise<number[]> {
   }, run.what);
   assert.equal(killedAt.length, kills, 'every attempt before the one that got through was killed');
   return killedAt.sort((a, b) => a - b);
+}
+
+/**
+ * Where no kill point can be set (requests to a bucket): starts the CLI with `args` and kills it with
+ * SIGKILL as soon as `left()`, polled every `pollMs`, is no longer `start` (the run has deleted
+ * something), or when it ended by itself; resolves once it is gone.
+ */
+export async function killOnceItDeletes(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  left: () => Promise<number>,
+  start: number,
+  pollMs: number,
+): Promise<void> {
+  const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: 'ignore' });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let running = true;
+  void exited.then(() => (running = false));
+  let now = start;
+  while (running && now === start) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    now = await left();
+  }
+  child.kill('SIGKILL');
+  await exited;
 }

@@ -539,7 +539,7 @@ export interface GcResult {
  * Passing a plain directory (not ending in .yml) writes a config for that storage root.
  */
 export function garbageCollect(
-  target: Registry | string,
+  target: Registry | string | { s3: S3Storage },
   opts: { dryRun?: boolean; deleteUntagged?: boolean } = {},
 ): GcResult {
   let configPath: string;
@@ -547,6 +547,9 @@ export function garbageCollect(
   if (typeof target === 'string') {
     if (/\.ya?ml$/.test(target)) configPath = target;
     else configPath = tmpCfg = writeRegistryConfig(target);
+  } else if (!('running' in target)) {
+    // A bucket: the s3 section names the storage, the root is not read.
+    configPath = tmpCfg = writeRegistryConfig('', 5000, 'error', target.s3);
   } else {
     if (target.running && !opts.dryRun) throw new Error('garbageCollect: stop the registry before a real GC run');
     configPath = tmpCfg = writeRegistryConfig(target.root, 5000, 'error', target.s3);
@@ -560,6 +563,12 @@ export function garbageCollect(
   } finally {
     if (tmpCfg) rmSync(path.dirname(tmpCfg), { recursive: true, force: true });
   }
+}
+
+/** The digests a `garbage-collect` output names "eligible for deletion" (blobs or manifests), once each, sorted. */
+export function eligibleForDeletion(out: string, what: 'blob' | 'manifest'): string[] {
+  const named = [...out.matchAll(new RegExp(`${what} eligible for deletion: (sha256:[0-9a-f]{64})`, 'g'))];
+  return [...new Set(named.map((m) => m[1]!))].sort();
 }
 
 function runTool(bin: string, args: string[], env?: NodeJS.ProcessEnv): GcResult {

@@ -3,16 +3,21 @@
  * through the API, stop it, run its garbage-collect; and the seed scenario several suites push.
  */
 import assert from 'node:assert/strict';
+import type { GcJson } from './json.js';
 import {
   catalog,
   deleteTag,
   garbageCollect,
+  pushBlobOnly,
   pushImage,
   pushIndex,
   pulls,
+  pullsWithSkopeo,
   startRegistry,
+  startUpload,
   type GcResult,
   type PushedImage,
+  type PushedIndex,
   type Registry,
 } from './registry.js';
 
@@ -32,15 +37,20 @@ export async function pushThenCollect<T>(
   push: (r: Registry) => Promise<T>,
   opts: { gc?: boolean } = {},
 ): Promise<T> {
+  let started: Registry | undefined;
+  const out = await withRegistry(async () => (started = await start()), push);
+  if ((opts.gc ?? true) && started) collect(started);
+  return out;
+}
+
+/** Starts a registry, runs `use` against it, and stops it, also when `use` throws. Returns what `use` returned. */
+export async function withRegistry<T>(start: () => Promise<Registry>, use: (r: Registry) => Promise<T>): Promise<T> {
   const r = await start();
-  let out: T;
   try {
-    out = await push(r);
+    return await use(r);
   } finally {
     await r.stop();
   }
-  if (opts.gc ?? true) collect(r);
-  return out;
 }
 
 /** Live after the seed scenario: every one of these tags must still pull after a prune. */
@@ -88,14 +98,97 @@ export async function pushSeedScenario(r: Registry): Promise<{ builderOld: Pushe
  * pull (an empty tag: listed only); stops it even on failure.
  */
 export async function assertServes(root: string, tags: Array<[string, string]>, what: string): Promise<void> {
-  const reg = await startRegistry(root);
-  try {
-    const cat = await catalog(reg);
-    for (const [repo, tag] of tags) {
-      assert.ok(cat.includes(repo), `${what}: ${repo} missing from _catalog ${cat}`);
-      if (tag) assert.ok(await pulls(reg, repo, tag), `${what}: ${repo}:${tag} does not pull`);
-    }
-  } finally {
-    await reg.stop();
-  }
+  await withRegistry(
+    () => startRegistry(root),
+    async (reg) => {
+      const cat = await catalog(reg);
+      for (const [repo, tag] of tags) {
+        assert.ok(cat.includes(repo), `${what}: ${repo} missing from _catalog ${cat}`);
+        if (tag) assert.ok(await pulls(reg, repo, tag), `${what}: ${repo}:${tag} does not pull`);
+      }
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The gc history: the same pushes for `regaudit gc` on a filesystem (test/e2e/gc-apply-equality.test.ts)
+// and on a bucket (test/s3/rgw-gc.test.ts), and what the registry must serve after each kind of run.
+
+/** The tags of the gc history that must pull after any gc. */
+export const GC_TAGS: Array<[string, string]> = [
+  ['app', 'v1'],
+  ['app', 'v2'],
+  ['team', 'v1'],
+  ['team/app', 'v1'],
+  ['other', 'v1'],
+  ['platform/multi', 'latest'],
+];
+/** The catalog after a gc: lib (emptied) and pending (a blob, no manifest) are gone. */
+export const GC_LIVE = ['app', 'other', 'platform/multi', 'team', 'team/app'];
+/** The catalog before a gc, and after restoring its quarantine batch. */
+export const GC_ALL = ['app', 'lib', 'other', 'pending', 'platform/multi', 'team', 'team/app'];
+
+export interface GcPushed {
+  /** app's first v1, untagged by the second push of v1. */
+  appOld: PushedImage;
+  multi: PushedIndex;
+}
+
+/**
+ * The gc history: a moved tag (its old revision stays, untagged), a nested repository, an OCI image,
+ * an emptied repository (lib), a blob without its manifest (pending), an upload left open, a
+ * multi-arch index.
+ */
+export async function pushGcHistory(r: Registry): Promise<GcPushed> {
+  const appOld = await pushImage(r, 'app', 'v1', { layers: ['shared base', 'app 1'] });
+  await pushImage(r, 'app', 'v1', { layers: ['shared base', 'app 2'] }); // appOld untagged
+  await pushImage(r, 'app', 'v2', { layers: ['shared base', 'app 2'] });
+  await pushImage(r, 'team', 'v1', { layers: ['team'] });
+  await pushImage(r, 'team/app', 'v1', { layers: ['team app'] }, { format: 'oci' });
+  await pushImage(r, 'other', 'v1', { layers: ['shared base', 'other'] });
+  await pushImage(r, 'lib', 'v1', { layers: ['lib 1'] });
+  await deleteTag(r, 'lib', 'v1'); // lib: empty
+  await pushBlobOnly(r, 'pending', 'a layer whose manifest never came');
+  await startUpload(r, 'app', 'half an upload');
+  const multi = await pushIndex(r, 'platform/multi', 'latest', [
+    { layers: ['multi amd64'] },
+    { layers: ['multi arm64'] },
+  ]);
+  return { appOld, multi };
+}
+
+/**
+ * `gc --apply` of the gc history skipped nothing, the blob bytes on the storage dropped by exactly the
+ * plan's total, and the run freed that plus the uploads' bytes.
+ */
+export function assertFreedThePlan(res: GcJson, blobBytesBefore: number, blobBytesAfter: number): void {
+  assert.equal(res.result?.skipped, 0, JSON.stringify(res.items.filter((i) => i.outcome === 'skipped')));
+  assert.equal(blobBytesBefore - blobBytesAfter, res.totals.blobBytes);
+  assert.equal(
+    res.result?.bytesFreed,
+    res.totals.blobBytes + res.items.filter((i) => i.kind === 'upload').reduce((n, i) => n + i.bytes, 0),
+  );
+}
+
+/** After `gc --apply` (no --delete-untagged): the catalog is the live repositories, every tag pulls, and so does appOld. */
+export async function assertServedAfterGc(reg: Registry, pushed: GcPushed): Promise<void> {
+  assert.deepEqual((await catalog(reg)).sort(), GC_LIVE);
+  for (const [repo, tag] of GC_TAGS) assert.ok(await pulls(reg, repo, tag), `${repo}:${tag}`);
+  assert.ok(pullsWithSkopeo(reg, 'platform/multi', 'latest'), 'skopeo copy --all of the index');
+  assert.ok(await pulls(reg, 'app', pushed.appOld.digest), 'untagged manifests stay without --delete-untagged');
+}
+
+/** After `gc --apply --delete-untagged`: every tag and every platform of the index pulls; appOld does not. */
+export async function assertServedAfterDeleteUntagged(reg: Registry, pushed: GcPushed): Promise<void> {
+  for (const [repo, tag] of GC_TAGS) assert.ok(await pulls(reg, repo, tag), `${repo}:${tag}`);
+  for (const c of pushed.multi.children) assert.ok(await pulls(reg, 'platform/multi', c.digest), c.digest);
+  assert.ok(pullsWithSkopeo(reg, 'platform/multi', 'latest'));
+  assert.equal(await pulls(reg, 'app', pushed.appOld.digest), false);
+}
+
+/** After restoring the batch of `gc --apply --delete-untagged --quarantine`: everything is served again. */
+export async function assertServedAfterRestore(reg: Registry, pushed: GcPushed): Promise<void> {
+  assert.ok(await pulls(reg, 'app', pushed.appOld.digest), 'the untagged image is served again');
+  for (const [repo, tag] of GC_TAGS) assert.ok(await pulls(reg, repo, tag), `${repo}:${tag}`);
+  assert.deepEqual((await catalog(reg)).sort(), GC_ALL);
 }

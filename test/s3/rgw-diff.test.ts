@@ -12,15 +12,9 @@ import { startCeph, type Ceph } from '../helpers/ceph.js';
 import { runCli, runCliJson } from '../helpers/cli.js';
 import { pushImage, pushIndex, repoDir, startRegistry, type S3Storage } from '../helpers/registry.js';
 import { keysUnder, rgwSuiteSkip, s3Client } from './support.js';
+import type { DiffJson } from '../helpers/json.js';
 
 const skip = rgwSuiteSkip();
-
-interface DiffJson {
-  a: { root: string };
-  b: { root: string };
-  summary: { holdsEverything: boolean; identical: boolean; unpullableTags: string[] };
-  changes: Array<{ kind: string; repository: string | null; tag: string | null; digest: string | null }>;
-}
 
 describe('diff between a bucket and its backup on disk', { skip, timeout: 600_000 }, () => {
   let rgw: Ceph;

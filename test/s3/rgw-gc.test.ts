@@ -10,93 +10,46 @@
  * - SIGKILL during the apply: a rerun finishes and the live image still pulls.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { requireCephTools, startCeph, type Ceph } from '../helpers/ceph.js';
-import { cliPath, runCli, runCliJson } from '../helpers/cli.js';
+import { startCeph, type Ceph } from '../helpers/ceph.js';
+import { runCli, runCliJson } from '../helpers/cli.js';
+import type { GcJson } from '../helpers/json.js';
+import { killOnceItDeletes } from '../helpers/kill-points.js';
 import {
-  catalog,
-  deleteTag,
+  eligibleForDeletion as eligible,
   garbageCollect,
   pulls,
-  pullsWithSkopeo,
-  pushBlobOnly,
-  pushImage,
-  pushIndex,
-  requireRegistryTools,
   startRegistry,
-  startUpload,
-  type PushedImage,
-  type PushedIndex,
-  type Registry,
   type S3Storage,
 } from '../helpers/registry.js';
-import { s3Client } from './support.js';
+import {
+  assertFreedThePlan,
+  assertServedAfterDeleteUntagged,
+  assertServedAfterGc,
+  assertServedAfterRestore,
+  pushGcHistory,
+  pushThenCollect,
+  withRegistry,
+  type GcPushed as Pushed,
+} from '../helpers/scenario.js';
+import {
+  assertOnlyLiveApp,
+  deleteObject,
+  objectsUnder,
+  pushLiveApp,
+  putObject,
+  rgwSuiteSkip,
+  s3Client,
+} from './support.js';
 
-const tools = requireRegistryTools();
-const ceph = requireCephTools();
-const skip = tools.skip || ceph.skip || undefined;
-
-interface GcJson {
-  blocked: unknown[];
-  totals: {
-    blobs: number;
-    blobBytes: number;
-    manifests: number;
-    layerLinks: number;
-    uploads: number;
-    repositories: number;
-  };
-  result?: { bytesFreed: number; done: number; skipped: number };
-  batch?: string;
-  requests?: Record<string, number>;
-  items: Array<{ kind: string; path: string; repository?: string; digest?: string; bytes: number; outcome?: string }>;
-}
-
-const eligible = (out: string, what: 'blob' | 'manifest'): string[] =>
-  [
-    ...new Set(
-      [...out.matchAll(new RegExp(`${what} eligible for deletion: (sha256:[0-9a-f]{64})`, 'g'))].map((m) => m[1]!),
-    ),
-  ].sort();
-
-const TAGS: Array<[string, string]> = [
-  ['app', 'v1'],
-  ['app', 'v2'],
-  ['team', 'v1'],
-  ['team/app', 'v1'],
-  ['other', 'v1'],
-  ['platform/multi', 'latest'],
-];
-const LIVE = ['app', 'other', 'platform/multi', 'team', 'team/app'];
-
-interface Pushed {
-  appOld: PushedImage;
-  multi: PushedIndex;
-}
+const skip = rgwSuiteSkip();
 
 /** The history of the filesystem gc test (test/e2e/gc-apply-equality.test.ts), through the s3 driver. */
-async function populate(r: Registry): Promise<Pushed> {
-  const appOld = await pushImage(r, 'app', 'v1', { layers: ['shared base', 'app 1'] });
-  await pushImage(r, 'app', 'v1', { layers: ['shared base', 'app 2'] }); // appOld untagged
-  await pushImage(r, 'app', 'v2', { layers: ['shared base', 'app 2'] });
-  await pushImage(r, 'team', 'v1', { layers: ['team'] });
-  await pushImage(r, 'team/app', 'v1', { layers: ['team app'] }, { format: 'oci' });
-  await pushImage(r, 'other', 'v1', { layers: ['shared base', 'other'] });
-  await pushImage(r, 'lib', 'v1', { layers: ['lib 1'] });
-  await deleteTag(r, 'lib', 'v1'); // lib: empty
-  await pushBlobOnly(r, 'pending', 'a layer whose manifest never came');
-  await startUpload(r, 'app', 'half an upload');
-  const multi = await pushIndex(r, 'platform/multi', 'latest', [
-    { layers: ['multi amd64'] },
-    { layers: ['multi arm64'] },
-  ]);
-  await r.stop();
-  return { appOld, multi };
-}
+const populate = (storage: S3Storage): Promise<Pushed> =>
+  pushThenCollect(() => startRegistry('', { s3: storage }), pushGcHistory, { gc: false });
 
 const V2 = 'reg/docker/registry/v2/';
 
@@ -105,43 +58,11 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
   let work = '';
 
   /** Every key under `prefix` with its size. */
-  const objects = async (bucket: string, prefix: string): Promise<Map<string, number>> => {
-    const { client, sdk } = await s3Client(rgw);
-    try {
-      const out = new Map<string, number>();
-      let token: string | undefined;
-      do {
-        const r = await client.send(
-          new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-        for (const o of r.Contents ?? []) out.set(o.Key!, o.Size ?? 0);
-        token = r.IsTruncated ? r.NextContinuationToken : undefined;
-      } while (token);
-      return out;
-    } finally {
-      client.destroy();
-    }
-  };
+  const objects = (bucket: string, prefix: string): Promise<Map<string, number>> => objectsUnder(rgw, bucket, prefix);
   const blobBytes = async (s: S3Storage): Promise<number> =>
     [...(await objects(s.bucket, `${V2}blobs/`)).values()].reduce((n, b) => n + b, 0);
-  const put = async (bucket: string, key: string, body: string): Promise<void> => {
-    const { client, sdk } = await s3Client(rgw);
-    try {
-      await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-    } finally {
-      client.destroy();
-    }
-  };
-  const remove = async (bucket: string, key: string): Promise<void> => {
-    const { client, sdk } = await s3Client(rgw);
-    try {
-      await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }));
-    } finally {
-      client.destroy();
-    }
-  };
   const dryRun = (s: S3Storage) => {
-    const dry = garbageCollect({ root: '', s3: s, running: false } as unknown as Registry, { dryRun: true });
+    const dry = garbageCollect({ s3: s }, { dryRun: true });
     assert.equal(dry.code, 0, dry.stderr + dry.stdout);
     return dry.stdout;
   };
@@ -171,7 +92,7 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
       storage = await rgw.storage('gcapply', 'reg');
       url = `s3://${storage.bucket}/reg`;
       db = path.join(work, 'gc.db');
-      pushed = await populate(await startRegistry('', { s3: storage }));
+      pushed = await populate(storage);
     });
 
     it('the plan equals what garbage-collect --dry-run would delete; a dry run changes nothing', async () => {
@@ -193,7 +114,7 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
     it('a key written after the scan stops the apply: exit 2, one line, nothing deleted', async () => {
       gc(['--min-age', '0s', '--upload-age', '0s']); // scan + plan
       const late = `${V2}repositories/other/_layers/sha256/${'0'.repeat(64)}/link`;
-      await put(storage.bucket, late, `sha256:${'0'.repeat(64)}`);
+      await putObject(rgw, storage.bucket, late, `sha256:${'0'.repeat(64)}`);
       const before = await objects(storage.bucket, V2);
       const r = runCli(['gc', '--db', db, '--apply', '--min-age', '0s', '--upload-age', '0s', '--quiet'], {
         env: rgw.env,
@@ -205,33 +126,23 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
       );
       assert.equal(r.stderr.trim().split('\n').length, 1);
       assert.deepEqual(await objects(storage.bucket, V2), before);
-      await remove(storage.bucket, late);
+      await deleteObject(rgw, storage.bucket, late);
     });
 
     it('--apply: nothing left for the registry GC, every tag pulls, catalog = live repositories, bytes drop by the plan', async () => {
       const before = await blobBytes(storage);
       const res = gc(['--apply', '--min-age', '0s', '--upload-age', '0s']);
-      assert.equal(res.result?.skipped, 0, JSON.stringify(res.items.filter((i) => i.outcome === 'skipped')));
+      assertFreedThePlan(res, before, await blobBytes(storage));
       assert.ok(res.items.every((i) => i.outcome === 'deleted'));
-      assert.equal(before - (await blobBytes(storage)), res.totals.blobBytes);
-      assert.equal(
-        res.result?.bytesFreed,
-        res.totals.blobBytes + res.items.filter((i) => i.kind === 'upload').reduce((n, i) => n + i.bytes, 0),
-      );
       // Requests by kind: a listing before anything goes, and DeleteObjects of up to 1,000 keys.
       assert.ok((res.requests?.LIST ?? 0) > 0 && (res.requests?.DELETE ?? 0) > 0, JSON.stringify(res.requests));
       assert.equal(res.requests?.COPY, 0);
       assert.ok(!(await objects(storage.bucket, V2)).has(`${V2}.regaudit-prune.lock`), 'lock released');
       assert.deepEqual(eligible(dryRun(storage), 'blob'), []);
-      const reg = await startRegistry('', { s3: storage });
-      try {
-        assert.deepEqual((await catalog(reg)).sort(), LIVE);
-        for (const [repo, tag] of TAGS) assert.ok(await pulls(reg, repo, tag), `${repo}:${tag}`);
-        assert.ok(pullsWithSkopeo(reg, 'platform/multi', 'latest'), 'skopeo copy --all of the index');
-        assert.ok(await pulls(reg, 'app', pushed.appOld.digest), 'untagged manifests stay without --delete-untagged');
-      } finally {
-        await reg.stop();
-      }
+      await withRegistry(
+        () => startRegistry('', { s3: storage }),
+        (reg) => assertServedAfterGc(reg, pushed),
+      );
       assert.deepEqual(gc(['--min-age', '0s', '--upload-age', '0s']).items, [], 'a second plan is empty');
     });
 
@@ -252,22 +163,17 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
         [['app', pushed.appOld.digest]],
       );
       assert.deepEqual(eligible(dryRun(storage), 'blob'), []);
-      const reg = await startRegistry('', { s3: storage });
-      try {
-        for (const [repo, tag] of TAGS) assert.ok(await pulls(reg, repo, tag), `${repo}:${tag}`);
-        for (const c of pushed.multi.children) assert.ok(await pulls(reg, 'platform/multi', c.digest), c.digest);
-        assert.ok(pullsWithSkopeo(reg, 'platform/multi', 'latest'));
-        assert.equal(await pulls(reg, 'app', pushed.appOld.digest), false);
-      } finally {
-        await reg.stop();
-      }
+      await withRegistry(
+        () => startRegistry('', { s3: storage }),
+        (reg) => assertServedAfterDeleteUntagged(reg, pushed),
+      );
     });
   });
 
   it('--quarantine s3:// and restore: the registry serves every deleted image again', async () => {
     const storage = await rgw.storage('gcq', 'reg');
     const url = `s3://${storage.bucket}/reg`;
-    const pushed = await populate(await startRegistry('', { s3: storage }));
+    const pushed = await populate(storage);
     await rgw.createBucket('gchold');
     const bytes = await blobBytes(storage);
     const keys = await objects(storage.bucket, V2);
@@ -291,12 +197,10 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
     assert.ok(res.items.every((i) => i.outcome === 'quarantined'));
     assert.equal(bytes - (await blobBytes(storage)), res.totals.blobBytes);
     assert.ok((res.requests?.COPY ?? 0) > 0);
-    let reg = await startRegistry('', { s3: storage });
-    try {
-      assert.equal(await pulls(reg, 'app', pushed.appOld.digest), false);
-    } finally {
-      await reg.stop();
-    }
+    await withRegistry(
+      () => startRegistry('', { s3: storage }),
+      async (reg) => assert.equal(await pulls(reg, 'app', pushed.appOld.digest), false),
+    );
     const back = runCliJson<{ restored: string[]; alreadyPresent: string[] }>(
       ['restore', res.batch!, '--format', 'json'],
       {
@@ -310,33 +214,16 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
       [...(await objects('gchold', `${res.batch!.slice('s3://gchold/'.length)}/`)).keys()],
       [`${res.batch!.slice('s3://gchold/'.length)}/journal.json`],
     );
-    reg = await startRegistry('', { s3: storage });
-    try {
-      assert.ok(await pulls(reg, 'app', pushed.appOld.digest), 'the untagged image is served again');
-      for (const [repo, tag] of TAGS) assert.ok(await pulls(reg, repo, tag), `${repo}:${tag}`);
-      assert.deepEqual((await catalog(reg)).sort(), [
-        'app',
-        'lib',
-        'other',
-        'pending',
-        'platform/multi',
-        'team',
-        'team/app',
-      ]);
-    } finally {
-      await reg.stop();
-    }
+    await withRegistry(
+      () => startRegistry('', { s3: storage }),
+      (reg) => assertServedAfterRestore(reg, pushed),
+    );
   });
 
   it('SIGKILL during the apply: a rerun takes the stale lock over and finishes; the live image still pulls', async () => {
     const k = await rgw.storage('gckilled', 'reg');
     const kUrl = `s3://${k.bucket}/reg`;
-    const reg = await startRegistry('', { s3: k });
-    try {
-      await pushImage(reg, 'live/app', 'v1', { layers: ['live base'] });
-    } finally {
-      await reg.stop();
-    }
+    await pushLiveApp(k);
     // Garbage of every kind the apply takes in turn: layer links of empty repositories, unreferenced blobs.
     const hex = (i: number): string => (i.toString(16).padStart(4, '0') + 'ab').repeat(11).slice(0, 64);
     const garbageKeys = Array.from({ length: 120 }, (_, i) =>
@@ -363,39 +250,23 @@ describe('object storage: gc on a bucket', { skip, timeout: 900_000 }, () => {
     };
     const start = await garbage();
     assert.equal(start, 120);
-    const child = spawn(
-      process.execPath,
-      [cliPath, 'gc', kUrl, '--db', kdb, '--min-age', '0s', '--apply', '--quiet', '--requests', '1'],
-      { env: rgw.env, stdio: 'ignore' },
+    await killOnceItDeletes(
+      ['gc', kUrl, '--db', kdb, '--min-age', '0s', '--apply', '--quiet', '--requests', '1'],
+      rgw.env,
+      garbage,
+      start,
+      20,
     );
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    let running = true;
-    void exited.then(() => (running = false));
-    let left = start;
-    while (running && left === start) {
-      await new Promise((r) => setTimeout(r, 20));
-      left = await garbage();
-    }
-    child.kill('SIGKILL');
-    await exited;
     process.stderr.write(`[killed gc] ${start - (await garbage())} of ${start} garbage keys deleted before SIGKILL\n`);
-    const again = await startRegistry('', { s3: k });
-    try {
-      assert.ok(await pulls(again, 'live/app', 'v1'), 'served after the kill');
-    } finally {
-      await again.stop();
-    }
+    await withRegistry(
+      () => startRegistry('', { s3: k }),
+      async (again) => assert.ok(await pulls(again, 'live/app', 'v1'), 'served after the kill'),
+    );
     const rerun = gcOn(kUrl, kdb, ['--min-age', '0s', '--apply']);
     assert.equal(rerun.result?.skipped, 0);
     assert.equal(await garbage(), 0, 'the rerun finished the job');
     assert.ok(![...(await objects(k.bucket, V2)).keys()].some((x) => x.endsWith('.lock')));
     assert.deepEqual(eligible(dryRun(k), 'blob'), []);
-    const last = await startRegistry('', { s3: k });
-    try {
-      assert.deepEqual(await catalog(last), ['live/app']);
-      assert.ok(await pulls(last, 'live/app', 'v1'));
-    } finally {
-      await last.stop();
-    }
+    await assertOnlyLiveApp(k);
   });
 });

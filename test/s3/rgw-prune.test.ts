@@ -6,28 +6,30 @@
  * afterwards the registry lists exactly the live repositories and every surviving tag pulls.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { requireCephTools, startCeph, type Ceph } from '../helpers/ceph.js';
-import { cliPath, runCli, runCliJson } from '../helpers/cli.js';
+import { startCeph, type Ceph } from '../helpers/ceph.js';
+import { runCli, runCliJson } from '../helpers/cli.js';
 import type { PruneJson } from '../helpers/json.js';
+import { killOnceItDeletes } from '../helpers/kill-points.js';
+import { catalog, deleteTag, pulls, pushImage, startRegistry, type S3Storage } from '../helpers/registry.js';
+import { pushThenCollect, withRegistry } from '../helpers/scenario.js';
 import {
-  catalog,
-  deleteTag,
-  pulls,
-  pushImage,
-  requireRegistryTools,
-  startRegistry,
-  type S3Storage,
-} from '../helpers/registry.js';
-import { EMPTY, LIVE, keysUnder, populate, s3Client } from './support.js';
+  EMPTY,
+  LIVE,
+  assertOnlyLiveApp,
+  deleteObject,
+  keysUnder,
+  populate,
+  pushLiveApp,
+  putObject,
+  rgwSuiteSkip,
+  s3Client,
+} from './support.js';
 
-const tools = requireRegistryTools();
-const ceph = requireCephTools();
-const skip = tools.skip || ceph.skip || undefined;
+const skip = rgwSuiteSkip();
 
 const V2 = 'reg/docker/registry/v2/';
 /** A key under `_layers/`, `_manifests/` or `_uploads/` of exactly `repo` (not of a nested one). */
@@ -52,14 +54,7 @@ describe('object storage: prune on a bucket', { skip, timeout: 600_000 }, () => 
       .filter((r) => r.action === 'delete' || r.action === 'deleted')
       .map((r) => r.name)
       .sort();
-  const put = async (key: string, body: string): Promise<void> => {
-    const { client, sdk } = await s3Client(rgw);
-    try {
-      await client.send(new sdk.PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: body }));
-    } finally {
-      client.destroy();
-    }
-  };
+  const put = (key: string, body: string): Promise<void> => putObject(rgw, storage.bucket, key, body);
 
   before(async () => {
     rgw = await startCeph();
@@ -98,9 +93,7 @@ describe('object storage: prune on a bucket', { skip, timeout: 600_000 }, () => 
       /^regaudit: s3:\/\/prune\/reg\/docker\/registry\/v2\/\.regaudit-prune\.lock: another prune holds the lock/,
     );
     assert.equal(r.stderr.trim().split('\n').length, 1);
-    const { client, sdk } = await s3Client(rgw);
-    await client.send(new sdk.DeleteObjectCommand({ Bucket: storage.bucket, Key: `${V2}.regaudit-prune.lock` }));
-    client.destroy();
+    await deleteObject(rgw, storage.bucket, `${V2}.regaudit-prune.lock`);
     assert.deepEqual(await keys(), before);
   });
 
@@ -136,19 +129,19 @@ describe('object storage: prune on a bucket', { skip, timeout: 600_000 }, () => 
     );
     assert.ok(!after.some((k) => k.endsWith('.regaudit-prune.lock')), 'lock released');
 
-    const reg = await startRegistry('', { s3: storage });
-    try {
-      const listed = await catalog(reg);
-      assert.deepEqual(
-        listed,
-        catalogBefore.filter((n) => !gone.includes(n)),
-      );
-      for (const name of Object.keys(LIVE)) assert.ok(listed.includes(name), `${name} listed: ${listed}`);
-      for (const [repo, tags] of Object.entries(LIVE))
-        for (const t of tags) assert.ok(await pulls(reg, repo, t), `${repo}:${t} pulls`);
-    } finally {
-      await reg.stop();
-    }
+    await withRegistry(
+      () => startRegistry('', { s3: storage }),
+      async (reg) => {
+        const listed = await catalog(reg);
+        assert.deepEqual(
+          listed,
+          catalogBefore.filter((n) => !gone.includes(n)),
+        );
+        for (const name of Object.keys(LIVE)) assert.ok(listed.includes(name), `${name} listed: ${listed}`);
+        for (const [repo, tags] of Object.entries(LIVE))
+          for (const t of tags) assert.ok(await pulls(reg, repo, t), `${repo}:${t} pulls`);
+      },
+    );
     // Nothing left for a second run.
     assert.deepEqual(deletes(prune([url, '--min-age', '0s'])), []);
   });
@@ -162,22 +155,21 @@ describe('object storage: prune on a bucket', { skip, timeout: 600_000 }, () => 
     const scratch = applied.repositories.find((r) => r.name === 'scratch');
     assert.equal(scratch?.reason, 'changed-since-scan', JSON.stringify(applied));
     assert.ok((await keys()).includes(late));
-    const { client, sdk } = await s3Client(rgw);
-    await client.send(new sdk.DeleteObjectCommand({ Bucket: storage.bucket, Key: late }));
-    client.destroy();
+    await deleteObject(rgw, storage.bucket, late);
   });
 
   it('--quarantine s3://: copies, verifies, deletes; restore copies back and the registry lists it again', async () => {
     const q = await rgw.storage('quarantined', 'reg');
     const qUrl = `s3://${q.bucket}/reg`;
-    const reg = await startRegistry('', { s3: q });
-    try {
-      await pushImage(reg, 'team', 'v1', { layers: ['team base'] });
-      await deleteTag(reg, 'team', 'v1');
-      await pushImage(reg, 'team/app', 'v1', { layers: ['team base', 'team app'] });
-    } finally {
-      await reg.stop();
-    }
+    await pushThenCollect(
+      () => startRegistry('', { s3: q }),
+      async (reg) => {
+        await pushImage(reg, 'team', 'v1', { layers: ['team base'] });
+        await deleteTag(reg, 'team', 'v1');
+        await pushImage(reg, 'team/app', 'v1', { layers: ['team base', 'team app'] });
+      },
+      { gc: false },
+    );
     await rgw.createBucket('hold');
     const qdb = path.join(work, 'q.db');
     const teamKeys = async () =>
@@ -214,24 +206,19 @@ describe('object storage: prune on a bucket', { skip, timeout: 600_000 }, () => 
     const r = runCli(['restore', batch, '--format', 'json'], { env: rgw.env });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await teamKeys(), before, 'every key back');
-    const again = await startRegistry('', { s3: q });
-    try {
-      assert.ok((await catalog(again)).includes('team'));
-      assert.ok(await pulls(again, 'team/app', 'v1'));
-    } finally {
-      await again.stop();
-    }
+    await withRegistry(
+      () => startRegistry('', { s3: q }),
+      async (again) => {
+        assert.ok((await catalog(again)).includes('team'));
+        assert.ok(await pulls(again, 'team/app', 'v1'));
+      },
+    );
   });
 
   it('SIGKILL during apply: the lock is stale, a rerun takes it over and finishes; live images still pull', async () => {
     const k = await rgw.storage('killed', 'reg');
     const kUrl = `s3://${k.bucket}/reg`;
-    const reg = await startRegistry('', { s3: k });
-    try {
-      await pushImage(reg, 'live/app', 'v1', { layers: ['live base'] });
-    } finally {
-      await reg.stop();
-    }
+    await pushLiveApp(k);
     const { client, sdk } = await s3Client(rgw);
     const empties = Array.from({ length: 40 }, (_, i) => `gone/r${String(i).padStart(2, '0')}`);
     try {
@@ -255,25 +242,14 @@ describe('object storage: prune on a bucket', { skip, timeout: 600_000 }, () => 
     const kdb = path.join(work, 'killed.db');
     const emptyKeys = async () => (await keysUnder(rgw, k.bucket, 'reg/docker/registry/v2/repositories/gone/')).length;
     assert.equal(await emptyKeys(), 120);
-    const child = spawn(
-      process.execPath,
-      [cliPath, 'prune', kUrl, '--db', kdb, '--min-age', '0s', '--apply', '--quiet'],
-      {
-        env: rgw.env,
-        stdio: 'ignore',
-      },
+    await killOnceItDeletes(
+      ['prune', kUrl, '--db', kdb, '--min-age', '0s', '--apply', '--quiet'],
+      rgw.env,
+      emptyKeys,
+      120,
+      30,
     );
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    let left = 120;
-    let running = true;
-    void exited.then(() => (running = false));
-    while (running && left === 120) {
-      await new Promise((r) => setTimeout(r, 30));
-      left = await emptyKeys();
-    }
-    child.kill('SIGKILL');
-    await exited;
-    left = await emptyKeys();
+    const left = await emptyKeys();
     process.stderr.write(`[killed run] ${120 - left} of 120 keys deleted before SIGKILL\n`);
     const rerun = runCliJson<PruneJson>(
       ['prune', kUrl, '--db', kdb, '--min-age', '0s', '--apply', '--format', 'json', '--quiet'],
@@ -282,12 +258,6 @@ describe('object storage: prune on a bucket', { skip, timeout: 600_000 }, () => 
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.equal(await emptyKeys(), 0, 'the rerun finished the job');
     assert.ok(!(await keysUnder(rgw, k.bucket, 'reg/docker/registry/v2/')).some((x) => x.endsWith('.lock')));
-    const again = await startRegistry('', { s3: k });
-    try {
-      assert.deepEqual(await catalog(again), ['live/app']);
-      assert.ok(await pulls(again, 'live/app', 'v1'));
-    } finally {
-      await again.stop();
-    }
+    await assertOnlyLiveApp(k);
   });
 });

@@ -2,15 +2,21 @@
  * Shared pieces of the object-storage tests: the real-registry scenario (pushed the same way to a
  * filesystem registry and to one on a bucket), and an S3 client on the test RGW.
  */
+import assert from 'node:assert/strict';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  catalog,
+  pulls,
   pushBlobOnly,
+  pushImage,
   requireRegistryTools,
+  startRegistry,
   startUpload,
   type PushedImage,
   type Registry,
+  type S3Storage,
 } from '../helpers/registry.js';
-import { SEED_EMPTY, SEED_LIVE, pushSeedScenario, pushThenCollect } from '../helpers/scenario.js';
+import { SEED_EMPTY, SEED_LIVE, pushSeedScenario, pushThenCollect, withRegistry } from '../helpers/scenario.js';
 import { requireCephTools, type Ceph } from '../helpers/ceph.js';
 
 /** The skip reason of a suite needing both the registry and Ceph (CI=1 makes a missing tool a failure). */
@@ -57,21 +63,66 @@ export async function s3Client(ceph: Ceph): Promise<{ client: S3Client; sdk: typ
   return { client, sdk };
 }
 
-/** Every key under `prefix` in `bucket`. */
-export async function keysUnder(ceph: Ceph, bucket: string, prefix: string): Promise<string[]> {
+/** Every key under `prefix` in `bucket` with its size, in listing (key) order. */
+export async function objectsUnder(ceph: Ceph, bucket: string, prefix: string): Promise<Map<string, number>> {
   const { client, sdk } = await s3Client(ceph);
   try {
-    const out: string[] = [];
+    const out = new Map<string, number>();
     let token: string | undefined;
     do {
       const r = await client.send(
         new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
       );
-      for (const o of r.Contents ?? []) out.push(o.Key!);
+      for (const o of r.Contents ?? []) out.set(o.Key!, o.Size ?? 0);
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
-    return out.sort();
+    return out;
   } finally {
     client.destroy();
   }
+}
+
+/** Every key under `prefix` in `bucket`, sorted. */
+export async function keysUnder(ceph: Ceph, bucket: string, prefix: string): Promise<string[]> {
+  return [...(await objectsUnder(ceph, bucket, prefix)).keys()].sort();
+}
+
+/** Writes one object (a key written behind the registry's back). */
+export async function putObject(ceph: Ceph, bucket: string, key: string, body: string | Uint8Array): Promise<void> {
+  const { client, sdk } = await s3Client(ceph);
+  try {
+    await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Deletes one object. */
+export async function deleteObject(ceph: Ceph, bucket: string, key: string): Promise<void> {
+  const { client, sdk } = await s3Client(ceph);
+  try {
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The registry on `storage` with one live image, `live/app:v1`: the bucket the kill tests fill with garbage. */
+export async function pushLiveApp(storage: S3Storage): Promise<void> {
+  await pushThenCollect(
+    () => startRegistry('', { s3: storage }),
+    (r) => pushImage(r, 'live/app', 'v1', { layers: ['live base'] }),
+    { gc: false },
+  );
+}
+
+/** After the kill tests' rerun: the registry on `storage` lists only live/app, and live/app:v1 pulls. */
+export async function assertOnlyLiveApp(storage: S3Storage): Promise<void> {
+  await withRegistry(
+    () => startRegistry('', { s3: storage }),
+    async (r) => {
+      assert.deepEqual(await catalog(r), ['live/app']);
+      assert.ok(await pulls(r, 'live/app', 'v1'));
+    },
+  );
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, symlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -17,7 +17,9 @@ import { latestScan } from '../../src/index/scans.js';
 import { applyPlan } from '../../src/prune/apply.js';
 import { planPrune } from '../../src/prune/plan.js';
 import { scanStorage } from '../../src/scan/run.js';
+import { pathFor } from '../../src/layout/paths.js';
 import { runCli } from '../helpers/cli.js';
+import { StorageTree } from '../helpers/tree.js';
 import {
   V2,
   assertSameSnapshot,
@@ -158,13 +160,11 @@ describe('concurrency', () => {
       );
       // between the scan and the apply: a push tags one, links a layer into another, touches a third…
       const R = (p: string): string => path.join(v2, 'repositories', p);
-      const m = hex('pushed');
-      mkdirSync(R(`gets-tag/_manifests/revisions/sha256/${m}`), { recursive: true });
-      writeFileSync(R(`gets-tag/_manifests/revisions/sha256/${m}/link`), `sha256:${m}`);
-      mkdirSync(R(`gets-tag/_manifests/tags/latest/current`), { recursive: true });
-      writeFileSync(R(`gets-tag/_manifests/tags/latest/current/link`), `sha256:${m}`);
-      mkdirSync(R(`gets-layer/_layers/sha256/${m}`));
-      writeFileSync(R(`gets-layer/_layers/sha256/${m}/link`), `sha256:${m}`);
+      const m = `sha256:${hex('pushed')}`;
+      new StorageTree(root)
+        .revisionLink('gets-tag', m)
+        .file(pathFor({ kind: 'tagCurrentLink', repo: 'gets-tag', tag: 'latest' }), m)
+        .layerLink('gets-layer', m);
       const t = Date.now() / 1000;
       utimesSync(R('touched/_manifests/tags'), t, t);
       rmSync(R('gets-symlink/_uploads'), { recursive: true });

@@ -49,14 +49,22 @@ const batchesIn = (dir: string): string[] =>
     .sort();
 const journalOf = (batch: string): any => JSON.parse(readFileSync(path.join(batch, 'journal.json'), 'utf8'));
 
+/** The prune runs of the index journal, newest first (`journal --format json`). */
+const journalRuns = (db: string): any[] => cliJson<{ runs: any[] }>(['journal', '--db', db, '--format', 'json']).runs;
+/** The actions of one run of the index journal (`journal --run ID --format json`). */
+const journalActions = (db: string, run: number | undefined): any[] =>
+  cliJson<{ actions: any[] }>(['journal', '--db', db, '--format', 'json', '--run', String(run)]).actions;
+
 describe('quarantine, journal and restore', () => {
   const work = workDir('quarantine');
+  /** A storage built under the test's work directory as NAME, its index NAME.db and quarantine NAME-q. */
+  const fresh = (name: string): { root: string; v2: string; qdir: string; db: string } => {
+    const root = path.join(work(), name);
+    return { root, v2: build(root), qdir: path.join(work(), `${name}-q`), db: path.join(work(), `${name}.db`) };
+  };
 
   it('moves exactly the planned parts into DIR/<batch>, journals it, and restore puts storage back exactly', () => {
-    const root = path.join(work(), 'exact');
-    const v2 = build(root);
-    const qdir = path.join(work(), 'exact-q');
-    const db = path.join(work(), 'exact.db');
+    const { root, v2, qdir, db } = fresh('exact');
     const pristine = storageSnapshot(root);
 
     const out = cliJson<PruneJson>(runArgs('prune', root, db, { apply: true, age: '1h', quarantine: qdir }));
@@ -122,25 +130,17 @@ describe('quarantine, journal and restore', () => {
       assert.ok(j.directories[d], d);
 
     // index journal
-    const runs = cliJson<{ runs: any[] }>(['journal', '--db', db, '--format', 'json']).runs;
+    const runs = journalRuns(db);
     assert.equal(runs.length, 1);
     assert.equal(runs[0].mode, 'quarantine');
     assert.equal(runs[0].status, 'complete');
     assert.equal(runs[0].quarantineBatch, batch);
     assert.equal(runs[0].id, out.journalRun);
-    const detail = cliJson<{ actions: any[] }>([
-      'journal',
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--run',
-      String(out.journalRun),
-    ]);
-    const byTarget = new Map(detail.actions.map((a) => [a.target, a]));
+    const actions = journalActions(db, out.journalRun);
+    const byTarget = new Map(actions.map((a) => [a.target, a]));
     for (const n of EMPTY) assert.equal(byTarget.get(n)?.outcome, 'quarantined', n);
     assert.ok(
-      detail.actions.every((a) => a.outcome !== null),
+      actions.every((a) => a.outcome !== null),
       'every planned action has an outcome',
     );
 
@@ -157,9 +157,7 @@ describe('quarantine, journal and restore', () => {
   });
 
   it('refuses a quarantine directory inside repositories/ or blobs/, also through a symlink, before anything happens', () => {
-    const root = path.join(work(), 'inside');
-    const v2 = build(root);
-    const db = path.join(work(), 'inside.db');
+    const { root, v2, db } = fresh('inside');
     const pristine = storageSnapshot(root);
     symlinkSync(path.join(v2, 'repositories'), path.join(work(), 'sneaky'));
     for (const dir of [
@@ -180,10 +178,7 @@ describe('quarantine, journal and restore', () => {
   });
 
   it('restore refuses a repository re-created since and restores nothing', () => {
-    const root = path.join(work(), 'recreated');
-    build(root);
-    const qdir = path.join(work(), 'recreated-q');
-    const db = path.join(work(), 'recreated.db');
+    const { root, qdir, db } = fresh('recreated');
     const out = cliJson<PruneJson>(runArgs('prune', root, db, { apply: true, quarantine: qdir }));
     const batch = out.quarantine!.batch!;
     // a push re-creates `a` (the 2.x marker appears first)
@@ -202,12 +197,10 @@ describe('quarantine, journal and restore', () => {
   });
 
   it('journals dry runs and delete runs in the index too', () => {
-    const root = path.join(work(), 'journal');
-    build(root);
-    const db = path.join(work(), 'journal.db');
+    const { root, db } = fresh('journal');
     cliJson(['prune', root, '--db', db, '--format', 'json', '--min-age', '0s']);
     const applied = cliJson<PruneJson>(runArgs('prune', root, db, { apply: true }));
-    const runs = cliJson<{ runs: any[] }>(['journal', '--db', db, '--format', 'json']).runs;
+    const runs = journalRuns(db);
     assert.deepEqual(
       runs.map((r) => [r.mode, r.status]),
       [
@@ -215,25 +208,9 @@ describe('quarantine, journal and restore', () => {
         ['dry-run', 'complete'],
       ],
     );
-    const dry = cliJson<{ actions: any[] }>([
-      'journal',
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--run',
-      String(runs[1].id),
-    ]).actions;
+    const dry = journalActions(db, runs[1].id);
     assert.ok(dry.length > 0 && dry.every((a) => a.outcome === null), 'a dry run plans, does nothing');
-    const done = cliJson<{ actions: any[] }>([
-      'journal',
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--run',
-      String(applied.journalRun),
-    ]).actions;
+    const done = journalActions(db, applied.journalRun);
     assert.deepEqual(
       done
         .filter((a) => a.outcome === 'deleted')
@@ -246,10 +223,7 @@ describe('quarantine, journal and restore', () => {
   });
 
   it('a killed quarantine run is resumed into the same batch by the next prune', () => {
-    const root = path.join(work(), 'resume');
-    build(root);
-    const qdir = path.join(work(), 'resume-q');
-    const db = path.join(work(), 'resume.db');
+    const { root, qdir, db } = fresh('resume');
     const pristine = storageSnapshot(root);
     const args = runArgs('prune', root, db, { apply: true, quarantine: qdir });
     // calls 1-5 create the batch, 6-8 the deepest repository's directory in it, 9 moves its _manifests:
@@ -278,11 +252,8 @@ describe('quarantine, journal and restore', () => {
     const qdir = path.join(work(), 'purge-q');
     const batches: string[] = [];
     for (const name of ['p1', 'p2', 'p3']) {
-      const root = path.join(work(), name);
-      build(root);
-      const out = cliJson<PruneJson>(
-        runArgs('prune', root, path.join(work(), `${name}.db`), { apply: true, quarantine: qdir }),
-      );
+      const { root, db } = fresh(name);
+      const out = cliJson<PruneJson>(runArgs('prune', root, db, { apply: true, quarantine: qdir }));
       batches.push(out.quarantine!.batch!);
     }
     // p1 finished 40 days ago, p2 today; p3 is left running by a killed prune; plus a directory that is no batch

@@ -27,6 +27,8 @@ import type { PruneJson } from '../helpers/json.js';
 import type { Digest } from '../../src/layout/digest.js';
 import { STORAGE_PREFIX, pathFor } from '../../src/layout/paths.js';
 import { StorageTree } from '../helpers/tree.js';
+import { deleteTag, pushImage, type Registry } from '../helpers/registry.js';
+import { assertServes } from '../helpers/scenario.js';
 
 export const V2 = STORAGE_PREFIX;
 
@@ -196,6 +198,46 @@ export function assertSameSnapshot(a: Map<string, string>, b: Map<string, string
 export function copyTree(from: string, to: string): void {
   const r = spawnSync('cp', ['-a', '--no-target-directory', from, to], { encoding: 'utf8' });
   assert.equal(r.status, 0, `cp -a ${from} ${to}: ${r.stderr}`);
+}
+
+/**
+ * The crash suites' first pushes: keep (v1 deleted, v2 live) and lib (an OCI image, its only tag
+ * deleted), sharing a base layer with each other and with what the suite pushes next.
+ */
+export async function pushKeepAndLib(reg: Registry): Promise<void> {
+  await pushImage(reg, 'keep', 'v1', { layers: ['shared base', 'keep 1'] });
+  await pushImage(reg, 'keep', 'v2', { layers: ['shared base', 'keep 2'] });
+  await deleteTag(reg, 'keep', 'v1');
+  await pushImage(reg, 'lib', 'v1', { layers: ['shared base', 'lib 1'] }, { format: 'oci' });
+  await deleteTag(reg, 'lib', 'v1');
+}
+
+/**
+ * The crash suites' registry check at sampled kill points: at every kill point n with
+ * n % every === at, the registry is started on a copy of the interrupted storage and must list
+ * every repository of `tags` and pull every tag (assertServes).
+ */
+export class ServedAtKillPoints {
+  readonly sampled: number[] = [];
+  constructor(
+    private readonly tags: Array<[string, string]>,
+    private readonly every: number,
+    private readonly at: number,
+  ) {}
+
+  async check(n: number, root: string): Promise<void> {
+    if (n % this.every !== this.at) return;
+    this.sampled.push(n);
+    copyTree(root, `${root}-served`);
+    await assertServes(`${root}-served`, this.tags, `kill point ${n}`);
+  }
+
+  /** Requires at least `min` kill points and the registry started at two or more; returns the line to print. */
+  covered(label: string, kills: number, min: number): string {
+    assert.ok(kills >= min, `only ${kills} kill points`);
+    assert.ok(this.sampled.length >= 2, 'the registry was started on interrupted storage');
+    return `${label}: ${kills} kill points, registry checked at ${this.sampled.join(', ')}`;
+  }
 }
 
 export function explain(r: CliResult, args: string[]): string {

@@ -9,12 +9,7 @@ import { after, describe, it } from 'node:test';
 import { runCli, runCliJson } from '../helpers/cli.js';
 import { verifyJson } from '../helpers/verify.js';
 import { StorageTree } from '../helpers/tree.js';
-
-interface VerifyJson {
-  scope: { filter: { repositories: string[]; exclude: string[] } | null };
-  totals: { blobs: number };
-  findings: Array<{ kind: string; digest: string }>;
-}
+import type { VerifyJson } from '../helpers/json.js';
 
 const REPOS = ['team1/app', 'team1/app/sidecar', 'team1/web', 'team2/db', 'solo'];
 

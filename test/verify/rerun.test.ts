@@ -10,11 +10,7 @@ import { after, describe, it } from 'node:test';
 import { runCli, runCliJson } from '../helpers/cli.js';
 import { verifyJson } from '../helpers/verify.js';
 import { StorageTree } from '../helpers/tree.js';
-
-interface VerifyJson {
-  totals: { blobs: number; hashed: number; unchanged: number; ok: number; corrupt: number; unreadable: number };
-  findings: Array<{ kind: string; digest: string; message: string }>;
-}
+import type { VerifyJson } from '../helpers/json.js';
 
 describe('verify reruns notice changed blobs with and without a scan', () => {
   const tree = new StorageTree();
