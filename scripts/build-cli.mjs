@@ -24,6 +24,7 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,32 @@ const dist = distArg > 0 ? path.resolve(process.argv[distArg + 1] ?? 'dist') : p
 const cliDir = path.join(dist, 'src', 'cli');
 const outdir = path.join(cliDir, 'bundle');
 rmSync(outdir, { recursive: true, force: true });
+
+/**
+ * Node compiles a built-in module that is not in its start-up snapshot the first time it is loaded:
+ * child_process (commander requires it at its top level, only to run a command that is a separate
+ * executable, which regaudit has none of), crypto and worker_threads (needed only when something is
+ * hashed or a thread started) cost ~5 ms of every start together. In the bundle each is an object
+ * with the same export names whose getters load the real module on first use.
+ */
+const LAZY_BUILTINS = ['node:child_process', 'node:crypto', 'node:worker_threads'];
+const requireHere = createRequire(import.meta.url);
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.namespace !== 'lazy' && LAZY_BUILTINS.includes(args.path)
+        ? { path: args.path, namespace: 'lazy' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
+      contents: `let real;
+for (const key of ${JSON.stringify(Object.keys(requireHere(args.path)))})
+  Object.defineProperty(module.exports, key, { enumerable: true, get: () => (real ??= require(${JSON.stringify(args.path)}))[key] });`,
+      loader: 'js',
+    }));
+  },
+};
 
 const common = {
   absWorkingDir: root,
@@ -48,6 +75,7 @@ const cli = await build({
   ...common,
   metafile: true,
   entryPoints: { regaudit: 'src/cli/main.ts' },
+  plugins: [lazyBuiltins],
   outdir,
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
