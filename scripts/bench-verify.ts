@@ -9,6 +9,7 @@
  *   floor:  find blobs -name data -print0 | xargs -0 -P$(nproc) -n 64 sha256sum
  *   verify: regaudit verify --db IDX --all
  *   rerun:  regaudit verify --db IDX (nothing changed since the previous run)
+ *   and what bounds the rerun: `node -e 0` and `regaudit --version`
  * warm (one untimed pass each first) and, with --cold, with the page cache dropped before each run.
  * diff: scans --large-tree (a 1M-file tree from scripts/gen-tree.ts) into A, copies the tree with
  * `cp -al` (hard links) into bench-out/diff-b-tree, makes a few thousand changes there on disk (blobs
@@ -148,6 +149,9 @@ function benchVerify(): void {
   const floor = `cd ${v2} && find blobs -name data -print0 | xargs -0 -P$(nproc) -n 64 sha256sum > /dev/null`;
   const verify = `node ${CLI} verify --db ${db} --all -q --format json > /dev/null`;
   const rerun = `node ${CLI} verify --db ${db} -q --format json > /dev/null`;
+  // What bounds the rerun: Node's own start, and the CLI's start with no command work.
+  const bare = `node -e 0`;
+  const version = `node ${CLI} --version > /dev/null`;
   const res: Record<string, { secs: number[]; rss: number[] }> = {};
   const rec = (k: string, t: { secs: number; rssMiB: number }): void => {
     (res[k] ??= { secs: [], rss: [] }).secs.push(t.secs);
@@ -161,6 +165,8 @@ function benchVerify(): void {
     rec('floor warm', timed(floor));
     rec('verify --all warm', timed(verify));
     rec('verify rerun (unchanged)', timed(rerun));
+    rec('node -e 0 (bare Node)', timed(bare));
+    rec('regaudit --version', timed(version));
   }
   if (args.cold) {
     for (let i = 0; i < Math.max(1, Math.min(args.reps, 2)); i++) {
@@ -169,6 +175,8 @@ function benchVerify(): void {
       rec('floor cold', timed(floor));
       dropCaches();
       rec('verify --all cold', timed(verify));
+      dropCaches();
+      rec('verify rerun (unchanged) cold', timed(rerun));
     }
   }
   const lines = [
@@ -184,6 +192,7 @@ function benchVerify(): void {
     ...(args.cold
       ? [
           `- verify/floor cold: ${res['verify --all cold']!.secs.map((s, i) => (s / res['floor cold']!.secs[i]!).toFixed(2)).join(', ')}`,
+          `- rerun/verify cold: ${res['verify rerun (unchanged) cold']!.secs.map((s, i) => (s / res['verify --all cold']!.secs[i]!).toFixed(3)).join(', ')}`,
         ]
       : []),
   ];

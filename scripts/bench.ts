@@ -8,7 +8,7 @@
  *
  * - generates the tree once (cached under bench-out/<size>-<seed>/tree, reused while its summary.json exists);
  * - compiles scripts/floor.c with `cc -O2 -pthread`;
- * - builds the CLI (`tsc -p tsconfig.json`, unless --no-build) and runs `node dist/src/cli/main.js`;
+ * - builds the CLI (`tsc -p tsconfig.json` and scripts/build-cli.mjs, unless --no-build) and runs `node dist/src/cli/main.js`;
  * - runs every measurement under `/usr/bin/time -v` (wall clock measured here, peak RSS from time):
  *   warm (one untimed warm-up pass, then --reps passes) and, with --cold, cold
  *   (`sync; echo 3 > /proc/sys/vm/drop_caches` before every run; needs root);
@@ -682,6 +682,9 @@ function main(): void {
     ]);
     if (b.code !== 0)
       log(`!! tsc reported errors (measuring what was emitted):\n${b.out.split('\n').slice(0, 10).join('\n')}`);
+    // The CLI as `npm run build` ships it: bundled, each command's code loaded when it runs.
+    const bundled = sh(process.execPath, [path.join(REPO, 'scripts', 'build-cli.mjs'), '--dist', BUILD]);
+    if (bundled.code !== 0) throw new Error(`bundling the CLI failed: ${bundled.err}`);
     // src/version.ts looks for package.json next to the build's src/
     writeFileSync(path.join(BUILD, 'package.json'), readFileSync(path.join(REPO, 'package.json')));
   }

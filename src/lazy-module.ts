@@ -5,9 +5,10 @@
  */
 import { createRequire } from 'node:module';
 
-const require = createRequire(import.meta.url);
+// Named apart from `require`: the bundled CLI (scripts/build-cli.mjs) declares a module-scope `require` itself.
+const requireHere = createRequire(import.meta.url);
 
 export function lazyModule<T>(id: string): () => T {
   let mod: T | undefined;
-  return () => (mod ??= require(id) as T);
+  return () => (mod ??= requireHere(id) as T);
 }

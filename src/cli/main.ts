@@ -42,23 +42,26 @@ async function main(): Promise<void> {
     process.exit(process.exitCode ?? 0);
   });
   setTerminal(detectTerminal(process.stdout, process.env));
-  const program = createProgram({
-    stdout: (s) => void process.stdout.write(s),
-    stderr: (s) => void process.stderr.write(s),
-    now: () => Date.now(),
-    setExitCode: (code) => {
-      process.exitCode = code;
+  const program = createProgram(
+    {
+      stdout: (s) => void process.stdout.write(s),
+      stderr: (s) => void process.stderr.write(s),
+      now: () => Date.now(),
+      setExitCode: (code) => {
+        process.exitCode = code;
+      },
+      killableDuring: (fn) => {
+        // A JS handler could only run after the synchronous work, so let the signal end it at once.
+        listenForSignals(false);
+        try {
+          return fn();
+        } finally {
+          listenForSignals(true);
+        }
+      },
     },
-    killableDuring: (fn) => {
-      // A JS handler could only run after the synchronous work, so let the signal end it at once.
-      listenForSignals(false);
-      try {
-        return fn();
-      } finally {
-        listenForSignals(true);
-      }
-    },
-  });
+    process.argv,
+  );
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
@@ -84,4 +87,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// Not a top-level await: the bundled CLI (scripts/build-cli.mjs) is CommonJS, which has none.
+void main();

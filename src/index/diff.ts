@@ -3,8 +3,7 @@
  * Every comparison is an indexed anti-join or join run inside SQLite; the changes land in a
  * temporary table (on disk), so neither side is ever held in JavaScript.
  */
-import Database from 'better-sqlite3';
-import type { DB } from './open.js';
+import { newDatabase, type DB } from './open.js';
 
 export const CHANGE_KINDS = [
   'repository-added',
@@ -60,7 +59,7 @@ export interface DiffSide {
 /** An in-memory connection with both indexes attached read-only in spirit (nothing is written to them). */
 export function attachBoth(a: DiffSide, b: DiffSide): DB {
   // Typed as the index connection the queries take; it writes only its own temporary tables.
-  const db = new Database(':memory:') as unknown as DB;
+  const db = newDatabase(':memory:') as unknown as DB;
   db.pragma('temp_store = FILE');
   db.pragma('cache_size = -16384');
   db.prepare(`ATTACH DATABASE ? AS a`).run(a.file);

@@ -1,8 +1,35 @@
-import Database from 'better-sqlite3';
+import Sqlite from 'better-sqlite3';
 import { existsSync, readFileSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { IndexError, errnoCode } from '../errors.js';
 import { APPLICATION_ID, migrate, userVersion, SCHEMA_VERSION } from './migrations/index.js';
+
+let addon: { nativeBinding?: string } | undefined;
+
+/**
+ * better-sqlite3 finds its native addon through the `bindings` package, which searches upward from
+ * the calling file: in the bundled CLI (scripts/build-cli.mjs) that is regaudit's bundle, which holds
+ * better-sqlite3's JavaScript, so the addon is named where better-sqlite3's install builds it. When it
+ * is not there (another install layout), `bindings` searches as before.
+ */
+function nativeBinding(): { nativeBinding?: string } {
+  if (addon === undefined) {
+    try {
+      addon = {
+        nativeBinding: createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node'),
+      };
+    } catch {
+      addon = {};
+    }
+  }
+  return addon;
+}
+
+/** Every SQLite connection regaudit makes (index files, an index copy in memory, diff's scratch database). */
+export function newDatabase(file: string | Buffer, options: Sqlite.Options = {}): Sqlite.Database {
+  return new Sqlite(file, { ...options, ...nativeBinding() });
+}
 
 /**
  * Connections are branded by what they may do (as Signal-Desktop's ts/sql does): a function that
@@ -10,7 +37,7 @@ import { APPLICATION_ID, migrate, userVersion, SCHEMA_VERSION } from './migratio
  * WritableDB, so a reading command cannot hand its connection to a writer; the read connection is
  * also opened read-only by SQLite itself.
  */
-export type ReadableDB = Database.Database & { readonly __readableDb: never };
+export type ReadableDB = Sqlite.Database & { readonly __readableDb: never };
 export type WritableDB = ReadableDB & { readonly __writableDb: never };
 /** A writable connection: the scan, migrations, journal writes. */
 export type DB = WritableDB;
@@ -52,7 +79,7 @@ export function guardIndex<T>(file: string, fn: () => T): T {
   }
 }
 
-function configure(db: Database.Database): void {
+function configure(db: Sqlite.Database): void {
   db.pragma('busy_timeout = 3000');
   db.pragma('foreign_keys = ON');
   // Sorts for index builds and large queries spill to temporary files, so memory stays flat with the store's size.
@@ -73,7 +100,7 @@ function refuseNewer(file: string, version: number): void {
  * (set by migration 0010), or, for an index written before 0010, a user_version and a `scans`
  * table. An empty database (a new file) is regaudit's to create. Anything else is refused.
  */
-function refuseForeign(db: Database.Database, file: string): void {
+function refuseForeign(db: Sqlite.Database, file: string): void {
   const appId = db.pragma('application_id', { simple: true }) as number;
   if (appId === APPLICATION_ID) return;
   const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
@@ -104,9 +131,9 @@ export function openIndexForRebuild(file: string): WritableDB {
 
 function openWritable(file: string, journal: 'WAL' | 'OFF', synchronous: 'NORMAL' | 'OFF'): WritableDB {
   const created = file !== ':memory:' && !existsSync(file);
-  let db: Database.Database | undefined;
+  let db: Sqlite.Database | undefined;
   try {
-    db = new Database(file);
+    db = newDatabase(file);
     configure(db);
     refuseForeign(db, file);
     refuseNewer(file, userVersion(db));
@@ -127,7 +154,7 @@ function openWritable(file: string, journal: 'WAL' | 'OFF', synchronous: 'NORMAL
  * file alone is the whole index, so read a copy of it in memory (its header switched to rollback
  * mode, which deserializing needs).
  */
-function openInMemoryCopy(file: string): Database.Database | null {
+function openInMemoryCopy(file: string): Sqlite.Database | null {
   try {
     if (statSync(`${file}-wal`).size > 0) return null;
   } catch {
@@ -139,7 +166,7 @@ function openInMemoryCopy(file: string): Database.Database | null {
     buf[18] = 1;
     buf[19] = 1;
   }
-  return new Database(buf, { readonly: true });
+  return newDatabase(buf, { readonly: true });
 }
 
 /**
@@ -149,10 +176,10 @@ function openInMemoryCopy(file: string): Database.Database | null {
  */
 export function openIndexForRead(file: string): ReadableDB {
   if (!existsSync(file)) throw new IndexError(`${file}: no index here; run "regaudit scan <root> --db ${file}" first`);
-  let db: Database.Database | undefined;
+  let db: Sqlite.Database | undefined;
   try {
     try {
-      db = new Database(file, { readonly: true, fileMustExist: true });
+      db = newDatabase(file, { readonly: true, fileMustExist: true });
       configure(db);
       userVersion(db);
     } catch (err) {

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { runCatalog } from '../../app/catalog.js';
 import { sessionArgs, sessionCommand, type SessionCommandOptions } from '../options.js';
 import { endProgress } from '../progress.js';
 import type { CommandContext } from '../context.js';
@@ -15,6 +14,7 @@ export function catalogCommand(ctx: CommandContext): Command {
         .default('2'),
     )
     .action(async (root: string | undefined, o: SessionCommandOptions & { registryVersion: string }) => {
+      const { runCatalog } = await import('../../app/catalog.js');
       const out = await runCatalog({ ...sessionArgs(root, o), version: o.registryVersion === '3' ? 3 : 2 });
       endProgress(Boolean(o.quiet));
       ctx.stdout(out.output);

@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { runDiff } from '../../app/diff.js';
 import { ExitCode } from '../exit-codes.js';
 import { asFormat, dbFileOf, dbOption, formatOption, scanSettings, ScanningCommand } from '../options.js';
 import { endProgress, progressReporter } from '../progress.js';
@@ -37,6 +36,7 @@ export function diffCommand(ctx: CommandContext): Command {
         },
       ) => {
         const quiet = Boolean(o.quiet);
+        const { runDiff } = await import('../../app/diff.js');
         const out = await runDiff({
           ...dbFileOf(o),
           a,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runGcPreview } from '../../app/gc-preview.js';
 import { GC_SCENARIOS, type GcScenarioId } from '../../gc/scenarios.js';
 import {
   excludeOption,
@@ -32,6 +31,7 @@ export function gcPreviewCommand(ctx: CommandContext): Command {
         root: string | undefined,
         o: SessionCommandOptions & { scenario?: GcScenarioId[]; repository?: string[]; exclude?: string[] },
       ) => {
+        const { runGcPreview } = await import('../../app/gc-preview.js');
         const out = await runGcPreview({
           ...sessionArgs(root, o),
           ...(o.scenario ? { scenarios: o.scenario } : {}),

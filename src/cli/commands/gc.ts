@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { runGc } from '../../app/gc.js';
 import {
   asFormat,
   dbOption,
@@ -53,6 +52,7 @@ export function gcCommand(ctx: CommandContext): Command {
         },
       ) => {
         const quiet = Boolean(o.quiet);
+        const { runGc } = await import('../../app/gc.js');
         const out = await runGc({
           ...(root !== undefined ? { root } : {}),
           dbFile: o.db,

@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { runJournal } from '../../app/quarantine.js';
 import { UsageError } from '../../errors.js';
 import { asFormat, dbFileOf, dbOption, formatOption } from '../options.js';
 import type { CommandContext } from '../context.js';
@@ -11,11 +10,12 @@ export function journalCommand(ctx: CommandContext): Command {
     .addOption(formatOption())
     .addOption(new Option('--run <id>', 'one run in detail'))
     .addOption(new Option('--limit <n>', 'newest runs to list').default('20'))
-    .action((o: { db?: string; format: string; run?: string; limit: string }) => {
+    .action(async (o: { db?: string; format: string; run?: string; limit: string }) => {
       const whole = (v: string, flag: string): number => {
         if (!/^\d+$/.test(v)) throw new UsageError(`${flag} ${JSON.stringify(v)}: not a whole number`);
         return Number(v);
       };
+      const { runJournal } = await import('../../app/quarantine.js');
       ctx.stdout(
         runJournal({
           ...dbFileOf(o),

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { runPrune } from '../../app/prune.js';
 import {
   excludeOption,
   parseDuration,
@@ -43,6 +42,7 @@ export function pruneCommand(ctx: CommandContext): Command {
           exclude?: string[];
         },
       ) => {
+        const { runPrune } = await import('../../app/prune.js');
         const out = await runPrune({
           ...sessionArgs(root, o),
           apply: Boolean(o.apply),

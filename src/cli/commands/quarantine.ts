@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { runQuarantineList, runQuarantinePurge } from '../../app/quarantine.js';
 import { asFormat, formatOption, parseDuration } from '../options.js';
 import type { CommandContext } from '../context.js';
 
@@ -13,7 +12,8 @@ export function quarantineCommand(ctx: CommandContext): Command {
       .description('list the batches in DIR')
       .argument('<dir>', 'quarantine directory')
       .addOption(formatOption())
-      .action((dir: string, o: { format: string }) => {
+      .action(async (dir: string, o: { format: string }) => {
+        const { runQuarantineList } = await import('../../app/quarantine.js');
         ctx.stdout(runQuarantineList({ dir, format: asFormat(o.format) }));
       }),
   );
@@ -31,8 +31,9 @@ export function quarantineCommand(ctx: CommandContext): Command {
       // The default since every deleting command became a dry run unless --apply; kept for old scripts.
       .addOption(new Option('--dry-run', 'only show what would be purged (the default)').hideHelp())
       .addOption(formatOption())
-      .action((dir: string, o: { olderThan: string; apply?: boolean; format: string }) => {
+      .action(async (dir: string, o: { olderThan: string; apply?: boolean; format: string }) => {
         const olderThanMs = parseDuration(o.olderThan, '--older-than');
+        const { runQuarantinePurge } = await import('../../app/quarantine.js');
         const run = (): string =>
           runQuarantinePurge({
             dir,

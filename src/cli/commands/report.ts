@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { runReport } from '../../app/report.js';
 import { FINDING_KINDS, type FindingKind, type Severity } from '../../audit/findings.js';
 import { ExitCode } from '../exit-codes.js';
 import {
@@ -49,6 +48,7 @@ export function reportCommand(ctx: CommandContext): Command {
         },
       ) => {
         const top = parseTop(o.top);
+        const { runReport } = await import('../../app/report.js');
         const out = await runReport({
           ...sessionArgs(root, o),
           now: ctx.now(),

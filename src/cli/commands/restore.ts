@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { runBucketRestore, runRestore } from '../../app/quarantine.js';
 import { isS3Url } from '../../storage/s3/location.js';
 import { asFormat, formatOption } from '../options.js';
 import type { CommandContext } from '../context.js';
@@ -14,6 +13,7 @@ export function restoreCommand(ctx: CommandContext): Command {
     .addOption(new Option('--root <path>', "storage root to restore into (default: the batch journal's root)"))
     .addOption(formatOption())
     .action(async (batch: string, o: { root?: string; format: string }) => {
+      const { runBucketRestore, runRestore } = await import('../../app/quarantine.js');
       if (isS3Url(batch)) {
         // A bucket's batch: requests, not renames (storage/s3/quarantine.ts).
         const root = o.root !== undefined ? { root: o.root } : {};

@@ -1,8 +1,6 @@
 import { Command, Option } from 'commander';
-import { runScan } from '../../app/scan.js';
 import { UsageError } from '../../errors.js';
 import { configOption, dbFileOf, dbOption, rootArgument, ScanningCommand, scanSettings } from '../options.js';
-import { renderScan } from '../../report/scan.js';
 import { endProgress, progressReporter } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -31,6 +29,7 @@ export function scanCommand(ctx: CommandContext): Command {
         const root = rootArgument(given, o).root;
         if (root === undefined) throw new UsageError("missing argument 'root' (or --config CONFIG)");
         const quiet = Boolean(o.quiet);
+        const { runScan } = await import('../../app/scan.js');
         const r = await runScan(root, {
           ...dbFileOf(o),
           clock: () => ctx.now(),
@@ -50,7 +49,7 @@ export function scanCommand(ctx: CommandContext): Command {
                 : '') +
               (r.manifests ? `manifests: read ${r.manifests.read}, reused ${r.manifests.reused}\n` : ''),
           );
-        if (o.format === 'json') ctx.stdout(renderScan(r, r.dbFile));
+        if (o.format === 'json') ctx.stdout((await import('../../report/scan.js')).renderScan(r, r.dbFile));
         else if (!quiet) {
           const how = r.incremental
             ? `updated the previous scan: ${r.incremental.repositoriesReread} of ${r.incremental.repositories} repositories and ${r.incremental.fansReread} of ${r.incremental.fans} blob directories changed, ${r.incremental.manifestsRead} manifests read`

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { runUsage } from '../../app/usage.js';
 import type { UsageBy } from '../../report/usage.js';
 import {
   excludeOption,
@@ -39,6 +38,7 @@ export function usageCommand(ctx: CommandContext): Command {
         },
       ) => {
         const top = parseTop(o.top);
+        const { runUsage } = await import('../../app/usage.js');
         const out = await runUsage({
           ...sessionArgs(root, o),
           by: o.by,

@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { runVerify } from '../../app/verify.js';
 import type { Severity } from '../../audit/findings.js';
 import { UsageError } from '../../errors.js';
 import { byteProgressReporter } from '../byte-progress.js';
@@ -79,6 +78,7 @@ export function verifyCommand(ctx: CommandContext): Command {
           o.sample !== undefined
             ? { percent: parsePercent(o.sample), seed: parseWhole(o.seed, '--seed', 0, 2 ** 31) }
             : undefined;
+        const { runVerify } = await import('../../app/verify.js');
         const out = await runVerify({
           ...dbFileOf(o),
           ...(root !== undefined ? { root } : {}),

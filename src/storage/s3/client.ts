@@ -9,6 +9,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StorageError } from '../../errors.js';
+import { lazyModule } from '../../lazy-module.js';
 import type { BucketLocation } from './location.js';
 import { s3Settings, type S3Settings } from './settings.js';
 
@@ -52,12 +53,15 @@ export type GetResult =
   | { found: false; why: 'no such key' | 'access denied' };
 
 type Sdk = typeof import('@aws-sdk/client-s3');
-let sdk: Promise<Sdk> | undefined;
+/**
+ * Through require, not import(): the bundled CLI runs as a script that has no dynamic import
+ * (scripts/build-cli.mjs); the SDK is CommonJS either way (its package.json names no ES entry).
+ */
+const requireSdk = lazyModule<Sdk>('@aws-sdk/client-s3');
 
 function loadSdk(): Promise<Sdk> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  sdk ??= import('@aws-sdk/client-s3');
-  return sdk;
+  return Promise.resolve().then(requireSdk);
 }
 
 /**
