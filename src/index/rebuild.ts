@@ -19,7 +19,7 @@
  */
 import { closeSync, fsyncSync, openSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { newDatabase } from './open.js';
 import type { DB } from './open.js';
 
 /** Where the new index is written: beside the old one, so the rename stays on one filesystem. */
@@ -41,7 +41,7 @@ const REBUILD_PAGE_SIZE = 8192;
 
 /** An empty database file with the rebuild's page size, which `open` then migrates like any new file. */
 function createEmpty(file: string): void {
-  const db = new Database(file);
+  const db = newDatabase(file);
   try {
     db.pragma(`page_size = ${REBUILD_PAGE_SIZE}`);
     db.exec('VACUUM'); // writes the header, and with it the page size
