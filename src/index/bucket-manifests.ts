@@ -14,7 +14,7 @@ import type { ManifestRecord } from './records.js';
 import { TOOL_VERSION } from '../version.js';
 
 /** The latest complete bucket scan of `root` written by this version (another may parse differently). */
-function previousBucketScan(db: DB, root: string): number | undefined {
+export function previousBucketScan(db: DB, root: string): number | undefined {
   return db
     .prepare(
       `SELECT id FROM scans WHERE root = ? AND status = 'complete' AND storage_kind = 's3' AND tool_version = ?

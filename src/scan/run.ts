@@ -185,6 +185,7 @@ async function scanObjectStorage(db: DB, given: string, opts: ScanOptions): Prom
       now,
       // --thorough means "read everything" on a filesystem; a bucket has nothing more to list.
       full: Boolean(opts.full) || Boolean(opts.thorough),
+      ...(opts.rebuild ? { rebuildFile: opts.dbFile } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       phase: (name) => {
         const t = performance.now();
@@ -202,7 +203,9 @@ async function scanObjectStorage(db: DB, given: string, opts: ScanOptions): Prom
       phases,
       requests: r.requests,
       manifests: r.manifests,
-      db, // a bucket scan is written in place (index/rebuild.ts serves full filesystem scans)
+      // A first bucket scan may have written a new file and closed `db` (index/rebuild.ts).
+      db: r.db,
+      ...(r.rebuilt ? { rebuilt: true } : {}),
     };
   } catch (err) {
     if (sqliteCode(err) !== undefined) throw indexFailure(opts.dbFile, err);

@@ -6,16 +6,20 @@
  * - catalog on the bucket = the registry's /v2/_catalog; gc-preview on the bucket = garbage-collect
  *   --dry-run against it;
  * - the scan reads what it must and nothing more (request counts), a link the listing cannot vouch for
- *   is read and judged, and the errors a user meets are one line and exit 2.
+ *   is read and judged, and the errors a user meets are one line and exit 2;
+ * - a first scan writes a new index file renamed into place; killed before the rename it leaves the
+ *   previous index as it was; with the index open elsewhere, or on a repeat scan, it writes in place.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { startCeph, type Ceph } from '../helpers/ceph.js';
-import { runCli, runCliJson, type CliResult } from '../helpers/cli.js';
+import { runCli, runCliJson, spawnCli, type CliResult } from '../helpers/cli.js';
+import { dumpIndex } from '../helpers/index-dump.js';
+import { rebuildPath } from '../../src/index/rebuild.js';
 import type { GcPreviewJson as GcJson } from '../helpers/json.js';
 import {
   catalog,
@@ -26,7 +30,7 @@ import {
   type Registry,
   type S3Storage,
 } from '../helpers/registry.js';
-import { populate, putObject, rgwSuiteSkip, s3Client } from './support.js';
+import { holdingProxy, populate, putObject, rgwSuiteSkip, s3Client } from './support.js';
 
 const skip = rgwSuiteSkip();
 
@@ -281,6 +285,79 @@ describe('object storage: a registry on Ceph RGW, scanned from the bucket', { sk
       await again.client.send(new again.sdk.PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: original }));
       again.client.destroy();
     }
+  });
+
+  it('a first scan renames a new index file into place; killed before that, the previous index stays; open elsewhere, in place', async () => {
+    const db = path.join(work, 'rebuild.db');
+    type ScanJson = { manifests: { read: number; reused: number } };
+    const scan = (extra: string[] = []): ScanJson => json<ScanJson>(['scan', url, ...extra], db);
+    const report = () => ({ ...json<ReportJson>(['report'], db), scannedAt: undefined });
+    const inode = () => statSync(db).ino;
+    const pageSize = () => {
+      const h = new Database(db, { readonly: true });
+      try {
+        return h.pragma('page_size', { simple: true }) as number;
+      } finally {
+        h.close();
+      }
+    };
+    scan();
+    const stray = rebuildPath(realpathSync(db));
+    assert.equal(pageSize(), 8192, "the rebuild's page size: the first scan wrote a new file");
+    assert.ok(!existsSync(stray));
+    const rows = dumpIndex(db);
+    const firstReport = report();
+    // A repeat scan takes its manifests from the index and writes in place.
+    let before = inode();
+    assert.ok(scan().manifests.reused > 0);
+    assert.equal(inode(), before, 'a repeat scan: the same file');
+    // --full reads everything: a new file, the same rows.
+    scan(['--full']);
+    assert.notEqual(inode(), before, '--full: a new file');
+    assert.deepEqual(dumpIndex(db), rows);
+
+    // Killed while it lists and reads (every manifest GET held by a proxy): the previous index stays.
+    const proxy = await holdingProxy(
+      rgw.endpoint,
+      (method, u) => method === 'GET' && /\/blobs\/sha256\/.*\/data/.test(u),
+    );
+    try {
+      before = inode();
+      const run = spawnCli(['scan', url, '--full', '--db', db, '--quiet', '--endpoint', proxy.endpoint], rgw.env);
+      const deadline = Date.now() + 60_000;
+      while (!(proxy.held() > 0 && existsSync(stray)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      assert.ok(proxy.held() > 0 && existsSync(stray), 'the scan reached its manifest reads, writing a new file');
+      process.kill(run.pid, 'SIGKILL');
+      assert.equal((await run.done).signal, 'SIGKILL');
+    } finally {
+      await proxy.close();
+    }
+    assert.equal(inode(), before, 'killed: the previous file is still in place');
+    assert.deepEqual(dumpIndex(db), rows);
+    assert.deepEqual(report(), firstReport);
+
+    // Another connection has the index open (in WAL mode, as a scan leaves it): a first scan writes in place.
+    scan();
+    const reader = new Database(db, { readonly: true });
+    try {
+      reader.prepare(`SELECT count(*) FROM scans`).get(); // a WAL reader holds its lock until it closes
+      before = inode();
+      scan(['--full']);
+      assert.equal(inode(), before, 'the same file');
+      assert.equal(
+        (reader.prepare(`SELECT count(*) AS n FROM scans WHERE status = 'complete'`).get() as { n: number }).n,
+        1,
+      );
+    } finally {
+      reader.close();
+    }
+    assert.deepEqual(dumpIndex(db), rows);
+    // The next first scan replaces the file a killed one left.
+    scan(['--full']);
+    assert.notEqual(inode(), before);
+    assert.ok(!existsSync(stray));
+    assert.deepEqual(report(), firstReport);
   });
 
   it('errors a user meets are one line, exit 2', () => {

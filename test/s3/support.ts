@@ -126,3 +126,44 @@ export async function assertOnlyLiveApp(storage: S3Storage): Promise<void> {
     },
   );
 }
+
+/**
+ * A loopback HTTP proxy in front of RGW that passes every request on except the GETs `hold` picks,
+ * which it never answers: a scan through it lists the bucket, then waits forever on those reads (a
+ * process to kill at a known point). SigV4 signs the Host header, which is passed on unchanged.
+ */
+export async function holdingProxy(
+  target: string,
+  hold: (method: string, url: string) => boolean,
+): Promise<{ endpoint: string; held: () => number; close: () => Promise<void> }> {
+  const { createServer, request } = await import('node:http');
+  const to = new URL(target);
+  let held = 0;
+  const server = createServer((req, res) => {
+    if (hold(req.method ?? '', req.url ?? '')) {
+      held++;
+      return; // left unanswered until close()
+    }
+    const up = request(
+      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  assert.ok(addr && typeof addr === 'object');
+  return {
+    endpoint: `http://127.0.0.1:${addr.port}`,
+    held: () => held,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
