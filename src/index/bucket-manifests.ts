@@ -12,6 +12,7 @@ import type { Digest } from '../layout/digest.js';
 import type { ManifestRef, RefRole } from '../layout/manifest.js';
 import type { ManifestRecord } from './records.js';
 import { TOOL_VERSION } from '../version.js';
+import { Batch } from './writes.js';
 
 /** The latest complete bucket scan of `root` written by this version (another may parse differently). */
 export function previousBucketScan(db: DB, root: string): number | undefined {
@@ -119,17 +120,22 @@ export class PriorManifests {
   }
 }
 
-/** Records, for the scan being written, the ETag of the object each manifest was parsed from. */
+/** Records, for the scan being written, the ETag of the object each manifest was parsed from (call flush at the end). */
 export class ManifestEtags {
   private readonly ins;
   constructor(
     db: DB,
     private readonly scanId: number,
   ) {
-    this.ins = db.prepare(`INSERT OR REPLACE INTO manifest_etags (scan_id, digest, etag) VALUES (?, ?, ?)`);
+    // Batched like the scan's other rows: one statement per manifest cost more than the manifest rows.
+    this.ins = new Batch(db, `INSERT OR REPLACE INTO manifest_etags (scan_id, digest, etag)`, 3);
   }
 
   remember(digest: Digest, etag: string): void {
-    if (etag !== '') this.ins.run(this.scanId, digest, etag);
+    if (etag !== '') this.ins.add(this.scanId, digest, etag);
+  }
+
+  flush(): void {
+    this.ins.flush();
   }
 }

@@ -14,7 +14,7 @@ import { repositoryNameProblem } from '../layout/repository-name.js';
  * Rows of one INSERT statement, sent ROWS at a time: one multi-row statement costs about half of
  * the same rows inserted one call each (measured: 600k rows, 1.4 s → 0.7 s).
  */
-class Batch {
+export class Batch {
   private static readonly ROWS = 32;
   private readonly one: Statement;
   private readonly many: Statement;

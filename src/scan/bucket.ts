@@ -81,6 +81,7 @@ export async function scanBucket(db: DB, given: string, opts: BucketScanOptions)
       };
       const reader = new BucketReader(bucket, sink, memory);
       await reader.read();
+      etags.flush();
       prior?.close();
       prior = undefined;
       opts.phase('list');

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { aheadKey, midKey, splitPoint } from '../../src/storage/s3/read.js';
+import { createHash } from 'node:crypto';
+import { BucketReader, aheadKey, midKey, splitPoint } from '../../src/storage/s3/read.js';
+import type { Bucket, ListPage, ListedObject } from '../../src/storage/s3/client.js';
+import type { ScanSink } from '../../src/index/records.js';
 import { repositoryKey } from '../../src/layout/object-keys.js';
 import { parseS3Url } from '../../src/storage/s3/location.js';
 import { defaultIndexFile } from '../../src/index/location.js';
@@ -97,5 +100,88 @@ describe('object storage: listing ranges', () => {
       process.chdir(here);
     }
     assert.match(first, /^\/home\/u\/\.cache\/regaudit\/s3_my-bucket_a_b-[0-9a-f]{12}\.db$/);
+  });
+});
+
+describe('object storage: the ranges list every key once, and no page only to drop it', () => {
+  it('over an in-memory bucket of 30,000 blobs and 300 repositories', async () => {
+    const v2Prefix = 'root/docker/registry/v2/';
+    const hex = (i: number, salt: string): string => createHash('sha256').update(`${salt}${i}`).digest('hex');
+    const keys: string[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const h = hex(i, 'blob');
+      keys.push(`${v2Prefix}blobs/sha256/${h.slice(0, 2)}/${h}/data`);
+    }
+    for (let i = 0; i < 300; i++)
+      keys.push(`${v2Prefix}repositories/team${i % 17}/svc${i}/_layers/sha256/${hex(i, 'layer')}/link`);
+    keys.sort();
+    // A link's ETag is the MD5 of the digest its path names (a single-PUT object): nothing to read.
+    const listed = (key: string): ListedObject => {
+      const link = /sha256\/([0-9a-f]{64})\/link$/.exec(key);
+      const digest = `sha256:${link?.[1]}`;
+      return link
+        ? { key, size: digest.length, lastModifiedMs: 0, etag: createHash('md5').update(digest).digest('hex') }
+        : { key, size: 5, lastModifiedMs: 0, etag: 'x' };
+    };
+    // Each range's requests: where it started, and the keys of each page it was given.
+    const chains: Array<{ after: string; pages: string[][] }> = [];
+    const pageOf = (chain: number, start: number, prefix: string): ListPage => {
+      const objects: ListedObject[] = [];
+      let i = start;
+      for (; i < keys.length && objects.length < 1000; i++)
+        if (keys[i]!.startsWith(prefix)) objects.push(listed(keys[i]!));
+        else if (objects.length > 0 || keys[i]! > prefix) break;
+      chains[chain]!.pages.push(objects.map((o) => o.key));
+      const more = i < keys.length && keys[i]!.startsWith(prefix);
+      return { objects, ...(more ? { next: `${chain}:${i}` } : {}) };
+    };
+    const bucket = {
+      location: { v2Prefix },
+      requests: 32,
+      key: (rel: string) => v2Prefix + rel,
+      list: async (prefix: string, from: { startAfter?: string; token?: string } = {}): Promise<ListPage> => {
+        await new Promise((r) => setImmediate(r));
+        if (from.token !== undefined) {
+          const [chain, at] = from.token.split(':').map(Number);
+          return pageOf(chain!, at!, prefix);
+        }
+        chains.push({ after: from.startAfter ?? '', pages: [] });
+        let i = 0;
+        while (i < keys.length && (keys[i]! <= (from.startAfter ?? '') || !keys[i]!.startsWith(prefix))) i++;
+        return pageOf(chains.length - 1, i, prefix);
+      },
+      get: () => Promise.reject(new Error('nothing to read here')),
+    } as unknown as Bucket;
+    let blobs = 0;
+    const repos: string[] = [];
+    const sink: ScanSink = {
+      repository: (s) => repos.push(s.name),
+      blob: () => blobs++,
+      blobFan: () => undefined,
+      manifest: () => undefined,
+      debris: () => undefined,
+    };
+    const reader = new BucketReader(bucket, sink);
+    await reader.read();
+    assert.equal(blobs, 30_000);
+    assert.equal(repos.length, 300);
+    assert.equal(new Set(repos).size, 300);
+    assert.equal(reader.stats.keys, keys.length);
+    // The ranges split the key space: a range ends where the next one starts. Once a page ran past
+    // that point, a page after it would be a LIST only to drop its keys.
+    const starts = chains.map((c) => c.after).sort();
+    let pages = 0;
+    for (const c of chains) {
+      const end = starts.find((x) => x > c.after);
+      pages += c.pages.length;
+      c.pages.slice(0, -1).forEach((p, i) => {
+        const last = p.at(-1) ?? '';
+        assert.ok(
+          end === undefined || last <= end,
+          `page ${i + 2} of the range after ${c.after} asked for past ${end}`,
+        );
+      });
+    }
+    assert.ok(pages <= Math.ceil(keys.length / 1000) + chains.length, `${pages} pages, ${chains.length} ranges`);
   });
 });

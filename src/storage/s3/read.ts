@@ -252,8 +252,10 @@ export class BucketReader {
     };
     let page = await this.bucket.list(prefix, range.lower !== undefined ? { startAfter: base + range.lower } : {});
     for (;;) {
-      // Ask for the next page while this one is read.
-      const nextPage = page.next !== undefined ? this.bucket.list(prefix, { token: page.next }) : undefined;
+      // Ask for the next page while this one is read, unless this one already runs past the range
+      // (a page fetched only to be dropped: a LIST per range on RGW, where LISTs are the costly request).
+      const past = upper !== undefined && (page.objects.at(-1)?.key ?? '') > upper;
+      const nextPage = page.next !== undefined && !past ? this.bucket.list(prefix, { token: page.next }) : undefined;
       // Handled here so a failure while this page is read cannot leave it unhandled; awaited below.
       nextPage?.catch(() => undefined);
       let done = nextPage === undefined;
