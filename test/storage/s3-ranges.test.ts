@@ -68,6 +68,12 @@ describe('object storage: listing ranges', () => {
     assert.ok(names > 'repositories/team2/b/_layers/y' && names < 'repositories/teamz', names);
     // The rest of the range is shorter than the look-ahead: no cut at all.
     assert.equal(splitPoint('blobs/sha256/7a/7a00/data', 'blobs/sha256/80', 'blobs/sha256/70/7000/data'), undefined);
+    // A look-ahead past the last fan-out (letters beyond f): no cut, where the range after it would
+    // hold no blob and list the repositories only to drop them.
+    const hex = (fan: string): string => `blobs/sha256/${fan}/${fan}${'a'.repeat(62)}/data`;
+    assert.ok(aheadKey(hex('e0'), hex('ea'))! > 'blobs/sha256/ff/~');
+    assert.equal(splitPoint(hex('ea'), 'repositories/', hex('e0')), undefined);
+    assert.ok(splitPoint(hex('2a'), 'repositories/', hex('20'))! < 'blobs/sha256/80');
     // Keys outside the name alphabet: halfway, as without a first key.
     assert.equal(aheadKey('repositories/A', 'repositories/B'), undefined);
     assert.equal(

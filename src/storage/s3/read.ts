@@ -166,6 +166,13 @@ export function splitPoint(last: string, upper: string | undefined, first?: stri
     const slash = m.indexOf('/', REPOSITORIES.length + 1);
     if (slash !== -1) m = m.slice(0, slash);
   } else if (!m.startsWith(`${BLOBS}/`)) return undefined;
+  else {
+    // Past the last fan-out of its algorithm (a density cut over letters beyond `f`): nothing of it
+    // lies there, so the range after the cut would list the next part's keys only to drop them.
+    const alg = m.slice(BLOBS.length + 1).split('/')[0];
+    if (alg !== undefined && m.length > BLOBS.length + alg.length + 2 && m > `${BLOBS}/${alg}/ff/\u007f`)
+      return undefined;
+  }
   return m > last && (upper === undefined || m < upper) ? m : undefined;
 }
 
