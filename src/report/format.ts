@@ -303,6 +303,61 @@ export function* jsonChunks(unstamped: Record<string, unknown>, key: string, bat
   yield `${out}  ]\n}\n`;
 }
 
+/**
+ * The same bytes as json(value), in pieces of about `piece` characters: every long array, however
+ * deep (the gc-preview's blobs of each scenario), is serialised an item at a time, so neither the
+ * document nor any one of its parts is ever one string.
+ */
+export function* jsonDocChunks(value: Record<string, unknown>, piece = 1 << 16): Generator<string> {
+  let out = '';
+  for (const s of jsonPieces(stamped(value), '')) {
+    out += s;
+    if (out.length >= piece) {
+      yield out;
+      out = '';
+    }
+  }
+  yield `${out}\n`;
+}
+
+/** Arrays shorter than this are serialised whole, as is anything that holds no longer one. */
+const LONG_ARRAY = 64;
+
+function holdsLongArray(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > LONG_ARRAY || v.some(holdsLongArray);
+  if (v === null || typeof v !== 'object' || 'toJSON' in v) return false;
+  return Object.values(v).some((x) => x !== null && typeof x === 'object' && holdsLongArray(x));
+}
+
+/** JSON.stringify(v, null, 2) at indentation `indent`, in pieces (v must not be undefined). */
+function* jsonPieces(v: unknown, indent: string): Generator<string> {
+  if (!holdsLongArray(v)) {
+    yield JSON.stringify(v, null, 2).replace(/\n/g, `\n${indent}`);
+    return;
+  }
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) {
+    yield '[';
+    for (let i = 0; i < v.length; i++) {
+      yield `${i ? ',' : ''}\n${inner}`;
+      const x: unknown = v[i];
+      // JSON.stringify writes null for what it cannot serialise in an array
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') yield 'null';
+      else yield* jsonPieces(x, inner);
+    }
+    yield `\n${indent}]`;
+    return;
+  }
+  let first = true;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    yield `${first ? '{' : ','}\n${inner}${JSON.stringify(k)}: `;
+    first = false;
+    yield* jsonPieces(x, inner);
+  }
+  yield first ? '{}' : `\n${indent}}`;
+}
+
 /** The same bytes as csv(head, rows), a batch of rows at a time. */
 export function* csvChunks(
   head: string[],
