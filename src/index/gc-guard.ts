@@ -6,6 +6,7 @@
  * 1.25 M links) holding every repository's rows between the guard's two checks took 765 MB.
  */
 import type { ReadableDB } from './open.js';
+import { STAMP_COLUMNS, stampFields, type StoredStamp } from './stamps.js';
 
 export interface GcGuardLink {
   kind: 'layer' | 'revision' | 'tag-current' | 'tag-index';
@@ -36,16 +37,11 @@ export interface GcGuardRepositories {
   get(name: string): GcGuardRepository | undefined;
 }
 
-interface RepositoryRow {
+interface RepositoryRow extends StoredStamp {
   id: number;
   name: string;
   entries: number;
   newestMtimeMs: number;
-  hasLayers: number;
-  hasManifests: number;
-  hasUploads: number;
-  stamp: string | null;
-  extra: string | null;
 }
 
 /** What the bucket applier compares with the scan: one small row per repository. */
@@ -61,8 +57,7 @@ export function gcScannedRepositories(
 export function gcGuardRepositories(db: ReadableDB, scanId: number): GcGuardRepositories {
   const repos = db
     .prepare(
-      `SELECT id, name, entries, newest_mtime_ms AS newestMtimeMs, has_layers AS hasLayers, has_manifests AS hasManifests,
-         has_uploads AS hasUploads, stamp, extra
+      `SELECT id, name, entries, newest_mtime_ms AS newestMtimeMs, ${STAMP_COLUMNS}
        FROM repositories WHERE scan_id = ? ORDER BY name`,
     )
     .all(scanId) as RepositoryRow[];
@@ -83,11 +78,7 @@ export function gcGuardRepositories(db: ReadableDB, scanId: number): GcGuardRepo
         name: r.name,
         entries: r.entries,
         newestMtimeMs: r.newestMtimeMs,
-        hasLayers: r.hasLayers === 1,
-        hasManifests: r.hasManifests === 1,
-        hasUploads: r.hasUploads === 1,
-        stamp: r.stamp,
-        extra: r.extra ? (JSON.parse(r.extra) as string[]) : [],
+        ...stampFields(r),
         tags: tags.all(r.id) as string[],
         links: links.all(r.id) as GcGuardLink[],
       };

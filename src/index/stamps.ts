@@ -11,33 +11,34 @@ export interface RepositoryStampRow {
   extra: string[];
 }
 
+/** A repository's stamp columns as stored; STAMP_COLUMNS selects them under these names. */
+export interface StoredStamp {
+  hasLayers: number;
+  hasManifests: number;
+  hasUploads: number;
+  stamp: string | null;
+  extra: string | null;
+}
+
+export const STAMP_COLUMNS =
+  'has_layers AS hasLayers, has_manifests AS hasManifests, has_uploads AS hasUploads, stamp, extra';
+
+/** The stamp columns decoded (the rescan and gc's guard compare the storage with these). */
+export function stampFields(r: StoredStamp): Omit<RepositoryStampRow, 'id'> {
+  return {
+    hasLayers: r.hasLayers === 1,
+    hasManifests: r.hasManifests === 1,
+    hasUploads: r.hasUploads === 1,
+    stamp: r.stamp,
+    extra: r.extra ? (JSON.parse(r.extra) as string[]) : [],
+  };
+}
+
 export function repositoryStamps(db: DB, scanId: number): Map<string, RepositoryStampRow> {
-  const rows = db
-    .prepare(
-      `SELECT id, name, has_layers, has_manifests, has_uploads, stamp, extra FROM repositories WHERE scan_id = ?`,
-    )
-    .all(scanId) as Array<{
-    id: number;
-    name: string;
-    has_layers: number;
-    has_manifests: number;
-    has_uploads: number;
-    stamp: string | null;
-    extra: string | null;
-  }>;
-  return new Map(
-    rows.map((r) => [
-      r.name,
-      {
-        id: r.id,
-        hasLayers: r.has_layers === 1,
-        hasManifests: r.has_manifests === 1,
-        hasUploads: r.has_uploads === 1,
-        stamp: r.stamp,
-        extra: r.extra ? (JSON.parse(r.extra) as string[]) : [],
-      },
-    ]),
-  );
+  const rows = db.prepare(`SELECT id, name, ${STAMP_COLUMNS} FROM repositories WHERE scan_id = ?`).all(scanId) as Array<
+    StoredStamp & { id: number; name: string }
+  >;
+  return new Map(rows.map((r) => [r.name, { id: r.id, ...stampFields(r) }]));
 }
 
 /** The rows of one repository that imply paths on disk. */
