@@ -3,7 +3,7 @@
  * The performance benchmark: one run, one tree, every measurement, medians.
  *
  *   npx tsx scripts/bench.ts --size small|medium|large [--seed 1] [--reps 3] [--cold] [--out FILE]
- *                            [--only id,id] [--skip id,id] [--no-build] [--no-warm]
+ *                            [--only id,id] [--skip id,id] [--no-build] [--no-warm] [--no-outputs]
  *   npx tsx scripts/bench.ts --s3 [--size 60000] [--seed 1] [--reps 3] [--requests 32] [--extra-layers 0]   (object storage: bench-s3.ts)
  *
  * - generates the tree once (cached under bench-out/<size>-<seed>/tree, reused while its summary.json exists);
@@ -13,6 +13,9 @@
  *   warm (one untimed warm-up pass, then --reps passes) and, with --cold, cold
  *   (`sync; echo 3 > /proc/sys/vm/drop_caches` before every run; needs root);
  *   passes are interleaved (rep 1 of everything, then rep 2, ...) so that drift hits all alike;
+ * - then runs the commands whose output grows with the tree (report, usage, gc-preview, catalog, the
+ *   prune and gc plans) once each in every format (ids out-<command>-<format>; --no-outputs skips
+ *   them): a table of command × format → seconds and peak RSS, with large ÷ medium when medium ran;
  * - prints markdown tables (medians, ratios to the floor, peak RSS, targets pass/fail) and writes them
  *   to bench-out/<size>-<seed>/results.{md,json} and to --out when given.
  */
@@ -48,12 +51,14 @@ interface Args {
   only?: string[];
   skip: string[];
   build: boolean;
+  /** the output commands' peak RSS, one run each in every format (outputMeasurements) */
+  outputs: boolean;
   /** only re-render bench-out/<size>-<seed>/results.json (e.g. after a change to the report) */
   render?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { size: 'small', seed: 1, reps: 3, cold: false, warm: true, skip: [], build: true };
+  const a: Args = { size: 'small', seed: 1, reps: 3, cold: false, warm: true, skip: [], build: true, outputs: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = (): string => {
@@ -74,6 +79,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--only') a.only = v().split(',');
     else if (k === '--skip') a.skip = v().split(',');
     else if (k === '--no-build') a.build = false;
+    else if (k === '--no-outputs') a.outputs = false;
     else if (k === '--render') a.render = true;
     else if (k === '-h' || k === '--help') {
       console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]);
@@ -171,7 +177,7 @@ interface Measurement {
   before?: () => void;
   /** returns an error message when the run did not do the expected work */
   check?: (stdout: string) => string | undefined;
-  kind: 'floor' | 'reference' | 'regaudit' | 'query';
+  kind: 'floor' | 'reference' | 'regaudit' | 'query' | 'output';
 }
 
 interface Run {
@@ -353,6 +359,38 @@ function measurements(
 }
 
 /**
+ * The commands whose output grows with the tree, in every format, on the existing index (stdout to
+ * /dev/null, so the run writes all of it): their peak RSS is the issue-11 measure (at most 256 MB,
+ * large at most 1.2x medium). Read-only: plans and previews only, never --apply.
+ */
+const OUTPUT_COMMANDS: ReadonlyArray<{ id: string; argv: string[] }> = [
+  { id: 'report', argv: ['report'] },
+  { id: 'usage', argv: ['usage'] },
+  { id: 'usage-tag', argv: ['usage', '--by', 'tag'] },
+  { id: 'gc-preview', argv: ['gc-preview'] },
+  { id: 'catalog', argv: ['catalog'] },
+  { id: 'prune', argv: ['prune'] },
+  { id: 'gc', argv: ['gc'] },
+  { id: 'gc-untagged', argv: ['gc', '--delete-untagged'] },
+];
+const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
+
+function outputMeasurements(root: string, db: string): Measurement[] {
+  const ensureIndex = (): void => {
+    if (!existsSync(db)) sh(process.execPath, [CLI, 'scan', root, '--db', db, '--quiet']);
+  };
+  return OUTPUT_COMMANDS.flatMap((c) =>
+    OUTPUT_FORMATS.map((f): Measurement => ({
+      id: `out-${c.id}-${f}`,
+      label: `\`regaudit ${c.argv.join(' ')} --format ${f}\``,
+      argv: [process.execPath, CLI, ...c.argv, '--db', db, '--format', f, '--quiet'],
+      before: ensureIndex,
+      kind: 'output',
+    })),
+  );
+}
+
+/**
  * regaudit gc next to the registry's own garbage-collect on the same tree: the plan from the
  * existing index (read-only), and the apply on a fresh copy (copied with hard links and scanned,
  * untimed, before each run), beside a real `garbage-collect` on another fresh copy. The dry run is the
@@ -479,7 +517,7 @@ function phaseTable(results: readonly Result[]): string | null {
   return lines.join('\n');
 }
 
-function runAll(ms: Measurement[], work: string, mode: 'warm' | 'cold', reps: number): Result[] {
+function runAll(ms: Measurement[], work: string, mode: 'warm' | 'cold', reps: number, warmUp = true): Result[] {
   const results = new Map<string, Result>();
   for (const m of ms)
     results.set(m.id, {
@@ -506,7 +544,7 @@ function runAll(ms: Measurement[], work: string, mode: 'warm' | 'cold', reps: nu
     if (err) res.error = err;
     else if (keep) res.runs.push(run);
   };
-  if (mode === 'warm') for (const m of ms) once(m, 'warm-up', false);
+  if (mode === 'warm' && warmUp) for (const m of ms) once(m, 'warm-up', false);
   for (let r = 1; r <= reps; r++) for (const m of ms) once(m, `${r}/${reps}`, true);
   for (const res of results.values()) {
     if (res.runs.length === 0) continue;
@@ -555,6 +593,9 @@ interface Target {
   pass: boolean | null;
 }
 
+/** The measurements of regaudit itself, whose peak RSS the targets bound. */
+const RSS_KINDS: ReadonlySet<Measurement['kind']> = new Set(['regaudit', 'query', 'output']);
+
 function targets(warm: Result[], cold: Result[], size: Args['size'], mediumRss: Map<string, number> | null): Target[] {
   const get = (rs: Result[], id: string): Result | undefined =>
     rs.find((r) => r.id === id && !r.error && r.runs.length > 0);
@@ -593,9 +634,7 @@ function targets(warm: Result[], cold: Result[], size: Args['size'], mediumRss: 
       'not measured (run with --cold)',
     ),
   );
-  const rssOf = [...warm, ...cold].filter(
-    (r) => (r.kind === 'regaudit' || r.kind === 'query') && r.rssMB !== null && !r.error,
-  );
+  const rssOf = [...warm, ...cold].filter((r) => RSS_KINDS.has(r.kind) && r.rssMB !== null && !r.error);
   const peakOf = (id: string): number => Math.max(...rssOf.filter((r) => r.id === id).map((r) => r.rssMB ?? 0));
   const peak = rssOf.length ? Math.max(...rssOf.map((r) => r.rssMB ?? 0)) : null;
   const peakId = rssOf.find((r) => r.rssMB === peak)?.id;
@@ -696,13 +735,18 @@ function main(): void {
   const cli = existsSync(CLI) ? cliCommands() : new Map<string, string>();
 
   let ms = measurements(tree, work, floorBin, summary, cli);
+  if (args.outputs && cli.size > 0) ms.push(...outputMeasurements(tree, path.join(work, 'bench.db')));
   if (args.only) ms = ms.filter((m) => args.only?.includes(m.id));
   ms = ms.filter((m) => !args.skip.includes(m.id));
   if (!existsSync(TIME)) log(`!! ${TIME} missing (apt-get install -y time): peak RSS is not measured`);
 
   const info = machine();
   const load0 = os.loadavg();
+  const outputs = ms.filter((m) => m.kind === 'output');
+  ms = ms.filter((m) => m.kind !== 'output');
   const warm = args.warm ? runAll(ms, work, 'warm', args.reps) : [];
+  // One run each, no warm-up: the measure is peak RSS, and on large the table outputs take seconds.
+  if (outputs.length) warm.push(...runAll(outputs, work, 'warm', 1, false));
   let cold: Result[] = [];
   let coldNote = '';
   if (args.cold) {
@@ -739,7 +783,7 @@ function report(r: Rendered, work: string, tree: string): void {
     const prev = JSON.parse(readFileSync(mediumResults, 'utf8')) as { warm: Result[]; cold: Result[] };
     mediumRss = new Map();
     for (const x of [...prev.warm, ...prev.cold])
-      if ((x.kind === 'regaudit' || x.kind === 'query') && x.rssMB !== null && !x.error)
+      if (RSS_KINDS.has(x.kind) && x.rssMB !== null && !x.error)
         mediumRss.set(x.id, Math.max(mediumRss.get(x.id) ?? 0, x.rssMB));
   }
   const tg = targets(warm, cold, args.size, mediumRss);
@@ -761,8 +805,17 @@ function report(r: Rendered, work: string, tree: string): void {
       `${genSeconds !== null ? `; generated in ${genSeconds.toFixed(0)} s` : ''}; ${existsSync(tree) ? du(tree) : '?'} on disk.`,
   );
   md.push('');
-  if (warm.length)
-    md.push(`Warm cache (one untimed warm-up run each, then ${args.reps} timed):`, '', table(warm, 2), '');
+  const timed = warm.filter((x) => x.kind !== 'output');
+  if (timed.length)
+    md.push(`Warm cache (one untimed warm-up run each, then ${args.reps} timed):`, '', table(timed, 2), '');
+  const outTable = outputTable(warm, mediumRss);
+  if (outTable)
+    md.push(
+      'Commands whose output grows with the tree, on the index of the scan above, stdout to /dev/null (one run each; wall s, peak RSS MB; large ÷ medium RSS when medium was run):',
+      '',
+      outTable,
+      '',
+    );
   if (cold.length)
     md.push('Cold cache (`sync; echo 3 > /proc/sys/vm/drop_caches` before every run):', '', table(cold, 8), '');
   for (const rs of [warm, cold]) {
@@ -784,6 +837,35 @@ function report(r: Rendered, work: string, tree: string): void {
   writeFileSync(path.join(work, 'results.md'), `${machineMd}\n\n${text}`);
   writeFileSync(path.join(work, 'results.json'), JSON.stringify({ ...r, targets: tg }, null, 2) + '\n');
   if (args.out) writeFileSync(args.out, `${machineMd}\n\n${text}`);
+}
+
+/** Command × format → wall seconds and peak RSS (and large ÷ medium RSS). */
+function outputTable(results: readonly Result[], mediumRss: Map<string, number> | null): string | null {
+  const byId = new Map(results.filter((r) => r.kind === 'output').map((r) => [r.id, r]));
+  if (byId.size === 0) return null;
+  const ratio = mediumRss !== null;
+  const md = [
+    `| command | ${OUTPUT_FORMATS.map((f) => `${f} s | ${f} MB${ratio ? ` | ${f} ÷ medium` : ''}`).join(' | ')} |`,
+    `|---|${OUTPUT_FORMATS.map(() => `---:|---:${ratio ? '|---:' : ''}`).join('|')}|`,
+  ];
+  for (const c of OUTPUT_COMMANDS) {
+    const cells = OUTPUT_FORMATS.map((f) => {
+      const id = `out-${c.id}-${f}`;
+      const r = byId.get(id);
+      const cell = !r
+        ? ['–', '–']
+        : r.error
+          ? ['failed', '–']
+          : [f2(r.median), r.rssMB === null ? '–' : r.rssMB.toFixed(0)];
+      if (ratio) {
+        const m = mediumRss.get(id);
+        cell.push(r && !r.error && r.rssMB !== null && m ? `${f2(r.rssMB / m)}×` : '–');
+      }
+      return cell.join(' | ');
+    });
+    md.push(`| \`${c.argv.join(' ')}\` | ${cells.join(' | ')} |`);
+  }
+  return md.join('\n');
 }
 
 function du(p: string): string {

@@ -4,7 +4,7 @@ import { debris } from '../index/queries.js';
 import { GC_SCENARIOS, gcIssues, type GcScenarioId } from '../gc/scenarios.js';
 import { catalogOrder } from '../layout/catalog.js';
 import type { Format } from '../report/format.js';
-import { renderGcPreview } from '../report/gc.js';
+import { renderGcPreviewChunks } from '../report/gc.js';
 import { repositoryFilterOf, repositorySelected, type Selection } from '../audit/select.js';
 import { withSession, type SessionOptions } from './session.js';
 
@@ -19,7 +19,9 @@ export interface GcPreviewOptions extends SessionOptions {
 }
 
 /** What each garbage-collect variant would delete, remove and break on the scanned storage. */
-export async function runGcPreview(opts: GcPreviewOptions): Promise<{ output: string; predictions: GcPrediction[] }> {
+export async function runGcPreview(
+  opts: GcPreviewOptions,
+): Promise<{ output: Iterable<string>; predictions: GcPrediction[] }> {
   return withSession(opts, (s) => {
     const predictions = s.guard(() => {
       const issueInput = {
@@ -39,7 +41,7 @@ export async function runGcPreview(opts: GcPreviewOptions): Promise<{ output: st
     const shown = filter ? predictions.map((p) => listedFor(p, sel)) : predictions;
     const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
     return {
-      output: renderGcPreview({ root: s.scan.root, scannedAt, filter, predictions: shown }, opts.format),
+      output: renderGcPreviewChunks({ root: s.scan.root, scannedAt, filter, predictions: shown }, opts.format),
       predictions: shown,
     };
   });

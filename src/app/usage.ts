@@ -1,6 +1,6 @@
 import { repositoryUsage, tagUsage, usageTotals } from '../index/usage.js';
 import type { Format } from '../report/format.js';
-import { renderUsage, sortUsage, type UsageBy, type UsageRow } from '../report/usage.js';
+import { renderUsageChunks, sortUsage, type UsageBy, type UsageRow } from '../report/usage.js';
 import { repositoryFilterOf, repositorySelected, type Selection } from '../audit/select.js';
 import { withSession, type SessionOptions } from './session.js';
 
@@ -14,7 +14,7 @@ export interface UsageOptions extends SessionOptions {
 }
 
 /** Disk usage per repository or per tag, with the totals that add up to blobs/ exactly. */
-export async function runUsage(opts: UsageOptions): Promise<{ output: string }> {
+export async function runUsage(opts: UsageOptions): Promise<{ output: Iterable<string> }> {
   return withSession(opts, (s) => {
     const { totals, rows } = s.guard<{ totals: ReturnType<typeof usageTotals>; rows: UsageRow[] }>(() => ({
       totals: usageTotals(s.db, s.scan.id),
@@ -25,7 +25,7 @@ export async function runUsage(opts: UsageOptions): Promise<{ output: string }> 
     const sorted = sortUsage(selected, opts.by, opts.sort, opts.top);
     const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
     return {
-      output: renderUsage(
+      output: renderUsageChunks(
         {
           root: s.scan.root,
           scannedAt,

@@ -1,4 +1,6 @@
 import Table from 'cli-table3';
+// cli-table3's own width measure (string-width, colours ignored), so fixed widths equal the ones it computes.
+import { strlen as cellWidth } from 'cli-table3/src/utils.js';
 import { SCHEMA_VERSION } from '../index/migrations/index.js';
 import { TOOL_VERSION } from '../version.js';
 import { lazyModule } from '../lazy-module.js';
@@ -89,7 +91,8 @@ export function fitColumns(natural: number[], mins: number[], width: number): nu
   return w;
 }
 
-const COMPACT = {
+/** cli-table3's characters for a compact table: outer borders and column lines, nothing between rows. */
+export const COMPACT = {
   top: '─',
   'top-mid': '┬',
   'top-left': '┌',
@@ -108,38 +111,141 @@ const COMPACT = {
 };
 
 /**
+ * Content widths of a table's columns whose widest cells are `natural` wide: those, or fitted to
+ * `width` (see fitColumns), headers kept whole while they can be.
+ */
+export function fittedWidths(head: string[], natural: number[], width: number | undefined): number[] {
+  if (width === undefined) return natural;
+  const mins = head.map((h, i) => Math.min(natural[i]!, Math.max(6, ...h.split(' ').map((x) => x.length))));
+  const widths = fitColumns(natural, mins, width);
+  if (widths.reduce((a, b) => a + b, 3 * widths.length + 1) <= width) return widths;
+  // Still too wide with whole header words: let headers break too, down to 4 columns each.
+  return fitColumns(
+    natural,
+    natural.map((n) => Math.min(n, 4)),
+    width,
+  );
+}
+
+type Cell = string | number;
+
+/**
+ * The rows of a table: an array, or a function that yields them afresh on every call. A table reads
+ * its rows three times (natural widths, fitted widths, lines), so a function lets a caller derive
+ * the cells of 50k findings as they are needed instead of holding them all.
+ */
+export type Rows = ReadonlyArray<ReadonlyArray<Cell>> | (() => Iterable<ReadonlyArray<Cell>>);
+
+/**
+ * Rows drawn and written together: cli-table3's layout work grows faster than the rows it is given,
+ * and a short-lived batch leaves little for the heap to keep (COLUMNS=80 `report` on large: 291 MB
+ * peak with 250 rows, 205 MB with 64).
+ */
+export const TABLE_BATCH = 64;
+
+/**
  * A table with compact borders (no line between rows; a line under the header), fitted to the
  * terminal width by wrapping the widest cells; full width when there is no terminal.
  */
-export function table(head: string[], rows: Array<Array<string | number>>, width = terminal.width): string {
-  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? String(c) : c)));
-  const natural = head.map((h, i) => Math.max(visible(h), ...cells.map((r) => maxLine(r[i] ?? ''))));
-  const mins = head.map((h, i) => Math.min(natural[i]!, Math.max(6, ...h.split(' ').map((x) => x.length))));
-  let widths = width === undefined ? natural : fitColumns(natural, mins, width);
-  // Still too wide with whole header words: let headers break too, down to 4 columns each.
-  if (width !== undefined && widths.reduce((a, b) => a + b, 3 * widths.length + 1) > width)
-    widths = fitColumns(
-      natural,
-      natural.map((n) => Math.min(n, 4)),
-      width,
-    );
+export function table(head: string[], rows: Rows, width = terminal.width): string {
+  return [...tableChunks(head, rows, width)].join('').slice(0, -1);
+}
+
+/**
+ * The same bytes as table(head, rows, width) followed by a newline, a batch of rows at a time: the
+ * column widths come from every row first, then each batch is drawn by cli-table3 with those widths
+ * fixed, so no string (or cli-table3 layout) of the whole table is ever built.
+ */
+export function* tableChunks(
+  head: string[],
+  rows: Rows,
+  width = terminal.width,
+  batch = TABLE_BATCH,
+): Generator<string> {
+  const each = typeof rows === 'function' ? rows : (): Iterable<ReadonlyArray<Cell>> => rows;
+  const text = (c: Cell | undefined): string => (typeof c === 'number' ? String(c) : (c ?? ''));
+  const natural = head.map(visible);
+  for (const r of each()) for (let i = 0; i < head.length; i++) natural[i] = Math.max(natural[i]!, maxLine(text(r[i])));
+  const widths = fittedWidths(head, natural, width);
   const fit = (s: string, i: number): string =>
     s
       .split('\n')
       .map((l) => wrapText(l, widths[i]!))
       .join('\n');
-  const t = new Table({
-    head: head.map((h, i) => fit(h, i)),
-    style: { head: [], border: [], compact: true },
-    chars: COMPACT,
-  });
-  for (const r of cells) t.push(r.map((c, i) => fit(c, i)));
-  const lines = t.toString().split('\n');
+  const fitRow = (r: ReadonlyArray<Cell>): string[] => r.map((c, i) => fit(text(c), i));
+  const fittedHead = head.map((h, i) => fit(h, i));
+  // What cli-table3 would make each column (its own measure of the widest fitted cell, padding 1+1).
+  const colWidths = fittedHead.map((h) => Math.max(1, measure(h) + 2));
+  for (const r of each()) {
+    const cells = fitRow(r);
+    for (let i = 0; i < cells.length; i++) colWidths[i] = Math.max(colWidths[i] ?? 1, measure(cells[i]!) + 2);
+  }
+  const draw = (body: string[][]): string[] => {
+    const t = new Table({
+      head: fittedHead,
+      colWidths,
+      style: { head: [], border: [], compact: true },
+      chars: COMPACT,
+    });
+    for (const r of body) t.push(r);
+    return t.toString().split('\n');
+  };
+  const lines = (ls: string[]): string => `${ls.map((l) => l.trimEnd()).join('\n')}\n`;
   // compact mode drops every row separator, the header's too: put one back under the header.
-  const headLines = Math.max(...head.map((h, i) => fit(h, i).split('\n').length));
-  const rule = lines[0]!.replace('┌', '├').replace('┐', '┤').replace(/┬/g, '┼');
-  lines.splice(1 + headLines, 0, rule);
-  return lines.map((l) => l.trimEnd()).join('\n');
+  const headLines = Math.max(...fittedHead.map((h) => h.split('\n').length));
+  const bare = draw([]);
+  const rule = bare[0]!.replace('┌', '├').replace('┐', '┤').replace(/┬/g, '┼');
+  yield lines([...bare.slice(0, 1 + headLines), rule]);
+  // Every batch is drawn under the header (so cli-table3 lays its rows out as in one table); only
+  // the rows' lines are kept.
+  // Plain rows (one column a character, no colour) are drawn here as cli-table3 draws them, which
+  // measures every line of every cell with a regular expression compiled per call.
+  let group: string[][] = [];
+  let out = '';
+  let n = 0;
+  const flush = (): string => {
+    const s = out + (group.length > 0 ? lines(draw(group).slice(1 + headLines, -1)) : '');
+    group = [];
+    out = '';
+    n = 0;
+    return s;
+  };
+  for (const r of each()) {
+    const cells = fitRow(r);
+    if (cells.length === head.length && cells.every((c) => PLAIN.test(c))) {
+      if (group.length > 0) out += lines(draw(group).slice(1 + headLines, -1));
+      group = [];
+      out += plainRow(cells, colWidths);
+    } else group.push(cells);
+    if (++n === batch) yield flush();
+  }
+  if (n > 0) yield flush();
+  yield lines(bare.slice(-1));
+}
+
+/** Text every character of which is one column wide to cli-table3 (string-width), with no escape codes. */
+const PLAIN = /^[\x20-\x7e\u2026\u2192\n]*$/;
+
+/** cli-table3's width of a cell: its widest line, in terminal columns. */
+function measure(s: string): number {
+  if (!PLAIN.test(s)) return cellWidth(s);
+  let w = 0;
+  for (const l of s.split('\n')) w = Math.max(w, l.length);
+  return w;
+}
+
+/** The lines cli-table3 draws for a row of plain cells: left-aligned, padded 1+1, as tall as its tallest cell. */
+function plainRow(cells: string[], colWidths: number[]): string {
+  const split = cells.map((c) => c.split('\n'));
+  const height = Math.max(...split.map((l) => l.length));
+  let out = '';
+  for (let k = 0; k < height; k++) {
+    let line = COMPACT.left;
+    for (let i = 0; i < split.length; i++)
+      line += ` ${(split[i]![k] ?? '').padEnd(colWidths[i]! - 2)} ${i === split.length - 1 ? COMPACT.right : COMPACT.middle}`;
+    out += `${line.trimEnd()}\n`;
+  }
+  return out;
 }
 
 function maxLine(s: string): number {
@@ -199,6 +305,61 @@ export function* jsonChunks(unstamped: Record<string, unknown>, key: string, bat
     }
   }
   yield `${out}  ]\n}\n`;
+}
+
+/**
+ * The same bytes as json(value), in pieces of about `piece` characters: every long array, however
+ * deep (the gc-preview's blobs of each scenario), is serialised an item at a time, so neither the
+ * document nor any one of its parts is ever one string.
+ */
+export function* jsonDocChunks(value: Record<string, unknown>, piece = 1 << 16): Generator<string> {
+  let out = '';
+  for (const s of jsonPieces(stamped(value), '')) {
+    out += s;
+    if (out.length >= piece) {
+      yield out;
+      out = '';
+    }
+  }
+  yield `${out}\n`;
+}
+
+/** Arrays shorter than this are serialised whole, as is anything that holds no longer one. */
+const LONG_ARRAY = 64;
+
+function holdsLongArray(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > LONG_ARRAY || v.some(holdsLongArray);
+  if (v === null || typeof v !== 'object' || 'toJSON' in v) return false;
+  return Object.values(v).some((x) => x !== null && typeof x === 'object' && holdsLongArray(x));
+}
+
+/** JSON.stringify(v, null, 2) at indentation `indent`, in pieces (v must not be undefined). */
+function* jsonPieces(v: unknown, indent: string): Generator<string> {
+  if (!holdsLongArray(v)) {
+    yield JSON.stringify(v, null, 2).replace(/\n/g, `\n${indent}`);
+    return;
+  }
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) {
+    yield '[';
+    for (let i = 0; i < v.length; i++) {
+      yield `${i ? ',' : ''}\n${inner}`;
+      const x: unknown = v[i];
+      // JSON.stringify writes null for what it cannot serialise in an array
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') yield 'null';
+      else yield* jsonPieces(x, inner);
+    }
+    yield `\n${indent}]`;
+    return;
+  }
+  let first = true;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    yield `${first ? '{' : ','}\n${inner}${JSON.stringify(k)}: `;
+    first = false;
+    yield* jsonPieces(x, inner);
+  }
+  yield first ? '{}' : `\n${indent}}`;
 }
 
 /** The same bytes as csv(head, rows), a batch of rows at a time. */

@@ -4,9 +4,9 @@ import type { GcPrediction } from '../gc/prediction.js';
 import {
   fitText,
   storageHeading,
-  csv,
+  csvChunks,
   humanBytes,
-  json,
+  jsonDocChunks,
   printable,
   shortDigest,
   table,
@@ -24,7 +24,7 @@ export interface GcPreviewView {
 const sum = (xs: Array<{ size: number }>): number => xs.reduce((n, x) => n + x.size, 0);
 
 /** The JSON contract of `gc-preview --format json` (documented in the README). */
-export function gcPreviewJson(v: GcPreviewView): unknown {
+export function gcPreviewJson(v: GcPreviewView): Record<string, unknown> {
   return {
     root: v.root,
     scannedAt: v.scannedAt,
@@ -48,21 +48,30 @@ export function gcPreviewJson(v: GcPreviewView): unknown {
 const LIST_LIMIT = 20;
 
 export function renderGcPreview(v: GcPreviewView, format: Format): string {
-  if (format === 'json') return json(gcPreviewJson(v));
+  return [...renderGcPreviewChunks(v, format)].join('');
+}
+
+/** The output in the pieces it is written in: JSON and CSV an item at a time. */
+export function renderGcPreviewChunks(v: GcPreviewView, format: Format): Iterable<string> {
+  if (format === 'json') return jsonDocChunks(gcPreviewJson(v));
   if (format === 'csv') {
-    const rows: Array<Array<string | number | null>> = [];
-    for (const p of v.predictions) {
-      const id = p.scenario.id;
-      for (const i of p.issues)
-        rows.push([id, i.effect, i.repository, null, i.digest ?? i.path ?? null, null, i.message]);
-      for (const b of p.blobs) rows.push([id, 'delete-blob', null, null, b.digest, b.size, null]);
-      for (const m of p.manifests) rows.push([id, 'delete-manifest', m.repository, null, m.digest, m.size, null]);
-      for (const l of p.layerLinks) rows.push([id, 'remove-layer-link', l.repository, null, l.digest, l.size, null]);
-      for (const t of p.brokenTags)
-        rows.push([id, 'break-tag', t.repository, t.tag, t.digest, t.bytes, t.deletedManifests.join(' ')]);
-    }
-    return csv(['scenario', 'action', 'repository', 'tag', 'digest', 'bytes', 'detail'], rows);
+    const rows = function* (): Generator<Array<string | number | null>> {
+      for (const p of v.predictions) {
+        const id = p.scenario.id;
+        for (const i of p.issues) yield [id, i.effect, i.repository, null, i.digest ?? i.path ?? null, null, i.message];
+        for (const b of p.blobs) yield [id, 'delete-blob', null, null, b.digest, b.size, null];
+        for (const m of p.manifests) yield [id, 'delete-manifest', m.repository, null, m.digest, m.size, null];
+        for (const l of p.layerLinks) yield [id, 'remove-layer-link', l.repository, null, l.digest, l.size, null];
+        for (const t of p.brokenTags)
+          yield [id, 'break-tag', t.repository, t.tag, t.digest, t.bytes, t.deletedManifests.join(' ')];
+      }
+    };
+    return csvChunks(['scenario', 'action', 'repository', 'tag', 'digest', 'bytes', 'detail'], rows());
   }
+  return [gcPreviewTable(v)];
+}
+
+function gcPreviewTable(v: GcPreviewView): string {
   const lines = [
     ...storageHeading(v.root, v.scannedAt),
     'What `registry garbage-collect` would do (nothing is changed; run it only on a stopped or read-only registry):',

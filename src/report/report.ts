@@ -1,14 +1,14 @@
 import type { Finding } from '../audit/findings.js';
 import type { RepositoryReport } from '../audit/rules.js';
 import {
-  csv,
+  csvChunks,
   humanBytes,
-  json,
   jsonChunks,
   paint,
   printable,
   shortDigest,
   table,
+  tableChunks,
   yesNo,
   type Format,
   storageHeading,
@@ -84,65 +84,76 @@ function overview(v: ReportView): string[] {
   ];
 }
 
-/** The report in the pieces it is written in (JSON is streamed a batch of findings at a time). */
+/** The report in the pieces it is written in: JSON and CSV a batch of findings at a time, tables a batch of rows. */
 export function renderReportChunks(
   v: ReportView,
   format: Format,
   layout: ReportLayout = { details: true },
 ): Iterable<string> {
   if (format === 'json') return jsonChunks(reportJson(v), 'findings');
-  return [format === 'table' ? fitText(renderReport(v, format, layout)) : renderReport(v, format, layout)];
+  if (format === 'csv') {
+    const rows = function* (): Generator<Array<string | number | null | undefined>> {
+      for (const f of v.findings) yield [f.kind, f.severity, f.repository, f.tag, f.digest, f.path, f.bytes, f.message];
+    };
+    return csvChunks(['kind', 'severity', 'repository', 'tag', 'digest', 'path', 'bytes', 'message'], rows());
+  }
+  return reportTable(v, layout);
 }
 
 export function renderReport(v: ReportView, format: Format, layout: ReportLayout = { details: true }): string {
-  if (format === 'json') return json(reportJson(v));
-  if (format === 'csv') {
-    return csv(
-      ['kind', 'severity', 'repository', 'tag', 'digest', 'path', 'bytes', 'message'],
-      v.findings.map((f) => [f.kind, f.severity, f.repository, f.tag, f.digest, f.path, f.bytes, f.message]),
-    );
-  }
+  return [...renderReportChunks(v, format, layout)].join('');
+}
+
+function* reportTable(v: ReportView, layout: ReportLayout): Generator<string> {
   const head = [...storageHeading(v.root, v.scannedAt), ...overview(v)];
   if (!layout.details) {
-    return [
-      ...head,
-      '',
-      'Findings:',
-      summary(v.findings),
-      '',
-      'Every repository and finding: --details (or --format json|csv).',
-      'Narrow with --severity, --kind, --repository, --exclude, --top.',
-      '',
-    ].join('\n');
+    yield fitText(
+      [
+        ...head,
+        '',
+        'Findings:',
+        summary(v.findings),
+        '',
+        'Every repository and finding: --details (or --format json|csv).',
+        'Narrow with --severity, --kind, --repository, --exclude, --top.',
+        '',
+      ].join('\n'),
+    );
+    return;
   }
   const listed = layout.top !== undefined ? v.findings.slice(0, layout.top) : v.findings;
-  const repos = table(
+  const repos = tableChunks(
     ['repository', 'state', 'tags', 'revisions', 'layer links', 'uploads', 'listed 2.x', 'listed 3.x'],
-    v.repositories.map((r) => [
-      printable(r.name),
-      paint(r.state),
-      r.tagLinks,
-      r.revisions,
-      r.layerLinks,
-      r.uploads,
-      yesNo(r.listedByV2),
-      yesNo(r.listedByV3),
-    ]),
+    function* () {
+      for (const r of v.repositories)
+        yield [
+          printable(r.name),
+          paint(r.state),
+          r.tagLinks,
+          r.revisions,
+          r.layerLinks,
+          r.uploads,
+          yesNo(r.listedByV2),
+          yesNo(r.listedByV3),
+        ];
+    },
   );
   const details = listed.length
-    ? table(
-        ['severity', 'kind', 'repository', 'where', 'message'],
-        listed.map((f) => [
-          paint(f.severity),
-          f.kind,
-          printable(f.repository ?? ''),
-          printable(shortDigest([f.tag ? `tag ${f.tag}` : '', f.digest ?? '', f.path ?? ''].filter(Boolean).join(' '))),
-          printable(shortDigest(f.message)),
-        ]),
-      )
+    ? tableChunks(['severity', 'kind', 'repository', 'where', 'message'], function* () {
+        for (const f of listed)
+          yield [
+            paint(f.severity),
+            f.kind,
+            printable(f.repository ?? ''),
+            printable(
+              shortDigest([f.tag ? `tag ${f.tag}` : '', f.digest ?? '', f.path ?? ''].filter(Boolean).join(' ')),
+            ),
+            printable(shortDigest(f.message)),
+          ];
+      })
     : '';
   const more = v.findings.length - listed.length;
-  return [
+  const blocks = [
     ...head,
     repos,
     '',
@@ -152,9 +163,11 @@ export function renderReport(v: ReportView, format: Format, layout: ReportLayout
     more > 0
       ? `… and ${more} more findings (--top ${layout.top ?? 0}; all of them: without --top, or --format json|csv)`
       : '',
-  ]
-    .filter((s, i, a) => !(s === '' && a[i - 1] === ''))
-    .join('\n')
-    .trimEnd()
-    .concat('\n');
+  ].filter((s, i, a) => !(s === '' && a[i - 1] === ''));
+  // No blank line at the end: the text ends with its last block and one newline.
+  while (blocks[blocks.length - 1] === '') blocks.pop();
+  for (const b of blocks) {
+    if (typeof b === 'string') yield `${fitText(b)}\n`;
+    else yield* b; // a table, already fitted, each line ending in a newline
+  }
 }

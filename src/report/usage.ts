@@ -5,12 +5,12 @@ import type { RepositoryUsageRow, TagUsageRow, UsageTotals } from '../index/usag
 import {
   fitText,
   storageHeading,
-  csv,
+  csvChunks,
   humanBytes,
-  json,
+  jsonChunks,
   printable,
   shortDigest,
-  table,
+  tableChunks,
   type Format,
 } from './format.js';
 
@@ -64,7 +64,7 @@ export interface UsageView {
 }
 
 /** The JSON contract of `usage --format json` (documented in the README). */
-export function usageJson(v: UsageView): unknown {
+export function usageJson(v: UsageView): Record<string, unknown> {
   return {
     root: v.root,
     scannedAt: v.scannedAt,
@@ -81,32 +81,49 @@ const filterWords = (f: { repositories: string[]; exclude: string[] }): string =
   describeRepositoryFilter({ repositories: f.repositories, exclude: f.exclude });
 
 export function renderUsage(v: UsageView, format: Format): string {
-  if (format === 'json') return json(usageJson(v));
+  return [...renderUsageChunks(v, format)].join('');
+}
+
+/** The output in the pieces it is written in: rows a batch at a time in every format. */
+export function renderUsageChunks(v: UsageView, format: Format): Iterable<string> {
+  if (format === 'json') return jsonChunks(usageJson(v), v.by === 'tag' ? 'tags' : 'repositories');
   const cols = USAGE_COLUMNS[v.by];
   const head = v.by === 'tag' ? [...cols.slice(0, 2), 'digest', ...cols.slice(2)] : [...cols];
   const cell = (r: UsageRow, c: string): string | number => (r as unknown as Record<string, string | number>)[c] ?? '';
-  if (format === 'csv')
-    return csv(
-      head,
-      v.rows.map((r) => head.map((c) => cell(r, c))),
-    );
+  if (format === 'csv') {
+    const rows = function* (): Generator<Array<string | number>> {
+      for (const r of v.rows) yield head.map((c) => cell(r, c));
+    };
+    return csvChunks(head, rows());
+  }
+  return usageTable(v, head, cell);
+}
+
+function* usageTable(
+  v: UsageView,
+  head: string[],
+  cell: (r: UsageRow, c: string) => string | number,
+): Generator<string> {
   const bytesCols = new Set(['reachable', 'exclusive', 'shared', 'freed']);
-  const rows = v.rows.map((r) =>
-    head.map((c) => {
-      const x = cell(r, c);
-      if (bytesCols.has(c)) return humanBytes(Number(x));
-      if (c === 'digest') return shortDigest(String(x));
-      return typeof x === 'string' ? printable(x) : x;
-    }),
-  );
   const t = v.totals;
-  return fitText(
+  yield `${fitText(
     [
       ...storageHeading(v.root, v.scannedAt),
       `blobs/: ${t.blobs} blobs, ${humanBytes(t.bytes)} (${t.bytes} bytes) = exclusive ${humanBytes(t.exclusiveBytes)} + shared ${humanBytes(t.sharedBytes)} + unreferenced ${humanBytes(t.unreferencedBytes)}`,
       `By ${v.by}, largest ${v.sort} first${v.top !== null ? `, top ${v.top}` : ''}${v.filter ? `, ${filterWords(v.filter)}: only the matching repositories` : ''}:`,
-      rows.length ? table(head, rows) : `No ${v.by === 'tag' ? 'tags' : 'repositories'}.`,
-      '',
     ].join('\n'),
-  );
+  )}\n`;
+  if (v.rows.length === 0) {
+    yield `No ${v.by === 'tag' ? 'tags' : 'repositories'}.\n`;
+    return;
+  }
+  yield* tableChunks(head, function* () {
+    for (const r of v.rows)
+      yield head.map((c) => {
+        const x = cell(r, c);
+        if (bytesCols.has(c)) return humanBytes(Number(x));
+        if (c === 'digest') return shortDigest(String(x));
+        return typeof x === 'string' ? printable(x) : x;
+      });
+  });
 }

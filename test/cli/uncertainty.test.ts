@@ -94,7 +94,7 @@ test('an aborting scenario lists no deletions (an aborted run deletes nothing)',
     assert.deepEqual([p.blobs, p.manifests, p.layerLinks, p.brokenTags], [[], [], [], []]);
     assert.ok(p.withheld && p.withheld.blobs >= 1);
   }
-  const json = JSON.parse(r.output) as { scenarios: any[] };
+  const json = JSON.parse([...r.output].join('')) as { scenarios: any[] };
   assert.ok(json.scenarios.every((x) => x.outcome === 'aborts' && x.blobs.count === 0));
 });
 

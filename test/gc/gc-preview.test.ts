@@ -16,7 +16,7 @@ const hex = (d: string): string => d.slice(d.indexOf(':') + 1);
 
 async function preview(tree: StorageTree): Promise<Map<string, GcPrediction>> {
   const r = await runGcPreview({ dbFile: path.join(tree.root, 'idx.db'), root: tree.root, format: 'json', jobs: 0 });
-  JSON.parse(r.output); // the JSON renders
+  JSON.parse([...r.output].join('')); // the JSON renders
   return new Map(r.predictions.map((p) => [p.scenario.id, p]));
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { json, jsonChunks } from '../../src/report/format.js';
+import { json, jsonChunks, jsonDocChunks } from '../../src/report/format.js';
 
 test('jsonChunks writes the bytes of json(), whatever the number of items and the batch size', () => {
   const finding = (i: number): Record<string, unknown> => ({
@@ -28,4 +28,34 @@ test('jsonChunks writes the bytes of json(), whatever the number of items and th
   // Not the last key, or not an array: one piece, still the same bytes.
   const odd = { findings: [1, 2], after: true };
   assert.deepEqual([...jsonChunks(odd, 'findings')], [json(odd)]);
+});
+
+test('jsonDocChunks writes the bytes of json(), long arrays at any depth included', () => {
+  const item = (i: number): Record<string, unknown> => ({
+    digest: `sha256:${i.toString(16).padStart(64, '0')}`,
+    size: i,
+    repository: i % 2 ? `team/app-${i} "q"\n` : null,
+    skipped: undefined,
+    list: i % 3 ? [] : [i, { deep: {} }],
+  });
+  for (const n of [0, 1, 64, 65, 3000]) {
+    const doc = {
+      root: '/srv/registry',
+      filter: null,
+      scenarios: [1, 2].map((s) => ({
+        id: s,
+        issues: [],
+        blobs: { count: n, items: Array.from({ length: n }, (_, i) => item(i)) },
+        odd: [undefined, () => 1, Symbol('x'), 3],
+        fn: () => 1,
+        brokenTags: Array.from({ length: n }, (_, i) => ({ tag: `v${i}`, deleted: [String(i)] })),
+      })),
+      empty: {},
+    };
+    for (const piece of [1, 100, 1 << 16]) {
+      const chunks = [...jsonDocChunks(doc, piece)];
+      assert.equal(chunks.join(''), json(doc), `${n} items, pieces of ${piece}`);
+      if (n > 64 && piece === 100) assert.ok(chunks.length > n, 'streamed in pieces');
+    }
+  }
 });

@@ -27,7 +27,7 @@ interface Out {
 
 async function usage(tree: StorageTree, by: 'repository' | 'tag'): Promise<Out> {
   const r = await runUsage({ dbFile: path.join(tree.root, 'idx.db'), root: tree.root, format: 'json', by, jobs: 0 });
-  return JSON.parse(r.output) as Out;
+  return JSON.parse([...r.output].join('')) as Out;
 }
 
 test('usage: exclusive, shared, freed per repository and tag; the byte-sum equality', async (t) => {

@@ -38,7 +38,7 @@ export function gcPreviewCommand(ctx: CommandContext): Command {
           selection: repositorySelection(o),
         });
         endProgress(Boolean(o.quiet));
-        ctx.stdout(out.output);
+        for (const chunk of out.output) ctx.stdout(chunk);
       },
     );
 }

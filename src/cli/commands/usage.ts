@@ -47,7 +47,7 @@ export function usageCommand(ctx: CommandContext): Command {
           selection: repositorySelection(o),
         });
         endProgress(Boolean(o.quiet));
-        ctx.stdout(out.output);
+        for (const chunk of out.output) ctx.stdout(chunk);
       },
     );
 }
