@@ -63,13 +63,46 @@ export function gcSets(
       );
       for (const [name, pos] of positions) ins.run({ ...p, name, pos });
     }
-    return scenarios.map((s) => scenario(db, p, s, table));
+    // The scenarios list the same digests and repository names over and over (every scenario sweeps
+    // nearly the same blobs): one shared copy of each string, not one per row, keeps the four lists
+    // of a large registry within the memory of one.
+    const pool = new Map<string, string>();
+    const intern = (x: string): string => {
+      const had = pool.get(x);
+      if (had !== undefined) return had;
+      pool.set(x, x);
+      return x;
+    };
+    // A blob's size is its digest's: the swept-blob items themselves are shared between scenarios.
+    const blobs = new Map<string, GcBlob>();
+    const blob = (digest: string, size: number): GcBlob => {
+      let b = blobs.get(digest);
+      if (b === undefined) blobs.set(digest, (b = { digest: intern(digest), size }));
+      return b;
+    };
+    return scenarios.map((s) => scenario(db, p, s, table, intern, blob));
   } finally {
     dropAll();
   }
 }
 
-function scenario(db: ReadableDB, p: { scan: number }, s: GcMarkRule, table: boolean): GcSets {
+function scenario(
+  db: ReadableDB,
+  p: { scan: number },
+  s: GcMarkRule,
+  table: boolean,
+  intern: (x: string) => string,
+  blob: (digest: string, size: number) => GcBlob,
+): GcSets {
+  // Rows as arrays (no intermediate object per row), their strings interned.
+  const items = (sql: string, params: object = {}): Array<GcManifest & GcLayerLink> => {
+    const out: Array<GcManifest & GcLayerLink> = [];
+    for (const [repository, digest, size] of db.prepare(sql).raw().iterate(params) as Iterable<
+      [string, string, number]
+    >)
+      out.push({ repository: intern(repository), digest: intern(digest), size });
+    return out;
+  };
   const marked = (digest: string): string =>
     table
       ? `EXISTS (SELECT 1 FROM gc_marks k WHERE k.digest = ${digest} AND k.${markColumn(s)} = 1)`
@@ -101,15 +134,13 @@ function scenario(db: ReadableDB, p: { scan: number }, s: GcMarkRule, table: boo
       `INSERT INTO gc_minpos SELECT x.digest, min(q.pos) FROM gc_pos q JOIN held x ON x.repo_id = q.repo_id
        JOIN repositories rx ON rx.id = x.repo_id WHERE ${marks(s)} GROUP BY x.digest`,
     ).run();
-    layerLinks = db
-      .prepare(
-        `SELECT r.name AS repository, h.digest, h.size FROM gc_pos q
-         JOIN repositories r ON r.id = q.repo_id JOIN held h ON h.repo_id = q.repo_id
-         WHERE h.linked = 1 AND h.size IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM gc_minpos m WHERE m.digest = h.digest AND m.pos <= q.pos)
-         ORDER BY r.name, h.digest`,
-      )
-      .all() as GcLayerLink[];
+    layerLinks = items(
+      `SELECT r.name AS repository, h.digest, h.size FROM gc_pos q
+       JOIN repositories r ON r.id = q.repo_id JOIN held h ON h.repo_id = q.repo_id
+       WHERE h.linked = 1 AND h.size IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM gc_minpos m WHERE m.digest = h.digest AND m.pos <= q.pos)
+       ORDER BY r.name, h.digest`,
+    );
   }
 
   // What tags lose: closure manifests deleted, closure blobs swept.
@@ -152,13 +183,17 @@ function scenario(db: ReadableDB, p: { scan: number }, s: GcMarkRule, table: boo
     )
     .all(p) as Array<Omit<GcBrokenTag, 'deletedManifests'> & { deletedManifests: string | null }>;
 
+  const blobs: GcBlob[] = [];
+  for (const [digest, size] of db
+    .prepare(`SELECT digest, size FROM gc_sweep ORDER BY digest`)
+    .raw()
+    .iterate() as Iterable<[string, number]>)
+    blobs.push(blob(digest, size));
   return {
-    blobs: db.prepare(`SELECT digest, size FROM gc_sweep ORDER BY digest`).all() as GcBlob[],
-    manifests: db
-      .prepare(
-        `SELECT r.name AS repository, d.digest, d.size FROM gc_deleted d JOIN repositories r ON r.id = d.repo_id ORDER BY r.name, d.digest`,
-      )
-      .all() as GcManifest[],
+    blobs,
+    manifests: items(
+      `SELECT r.name AS repository, d.digest, d.size FROM gc_deleted d JOIN repositories r ON r.id = d.repo_id ORDER BY r.name, d.digest`,
+    ),
     layerLinks,
     brokenTags: broken.map((b) => ({
       ...b,

@@ -366,7 +366,7 @@ function* jsonPieces(v: unknown, indent: string): Generator<string> {
 export function* csvChunks(
   head: string[],
   rows: Iterable<Array<string | number | boolean | null | undefined>>,
-  batch = 1000,
+  batch = 128,
 ): Generator<string> {
   yield csv(head, []);
   let group: Array<Array<string | number | boolean | null | undefined>> = [];
