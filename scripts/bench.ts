@@ -34,8 +34,12 @@ let FASTGLOB_JS = path.join(REPO, 'dist', 'scripts', 'bench-fastglob.js');
 const TIME = '/usr/bin/time';
 /** CLI commands measured as queries when the CLI has them (prune without --apply is a dry run). */
 const QUERY_COMMANDS = ['report', 'usage', 'prune', 'gc-preview', 'catalog'];
-/** Extra arguments of a query command: the GC preview the target names is scenario 2 (2.8 without --delete-untagged). */
-const QUERY_ARGS: Record<string, string[]> = { 'gc-preview': ['--scenario', '2'] };
+/**
+ * Extra arguments of a query command: the GC preview the target names is scenario 2 (2.8 without
+ * --delete-untagged). Plans take `--min-age 0s`: a freshly generated tree is younger than the default
+ * age, and the plan measured must not depend on when the tree was generated.
+ */
+const QUERY_ARGS: Record<string, string[]> = { 'gc-preview': ['--scenario', '2'], prune: ['--min-age', '0s'] };
 
 // ---------------------------------------------------------------------------------------------
 // arguments
@@ -369,9 +373,9 @@ const OUTPUT_COMMANDS: ReadonlyArray<{ id: string; argv: string[] }> = [
   { id: 'usage-tag', argv: ['usage', '--by', 'tag'] },
   { id: 'gc-preview', argv: ['gc-preview'] },
   { id: 'catalog', argv: ['catalog'] },
-  { id: 'prune', argv: ['prune'] },
-  { id: 'gc', argv: ['gc'] },
-  { id: 'gc-untagged', argv: ['gc', '--delete-untagged'] },
+  { id: 'prune', argv: ['prune', '--min-age', '0s'] },
+  { id: 'gc', argv: ['gc', '--min-age', '0s'] },
+  { id: 'gc-untagged', argv: ['gc', '--delete-untagged', '--min-age', '0s'] },
 ];
 const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
 
@@ -420,8 +424,8 @@ function gcMeasurements(root: string, work: string, db: string): Measurement[] {
   const ms: Measurement[] = [
     {
       id: 'gc-plan',
-      label: '`regaudit gc --db DB --format json` (plan from an existing index)',
-      argv: [process.execPath, CLI, 'gc', '--db', db, '--format', 'json', '--quiet'],
+      label: '`regaudit gc --db DB --min-age 0s --format json` (plan from an existing index)',
+      argv: [process.execPath, CLI, 'gc', '--db', db, '--min-age', '0s', '--format', 'json', '--quiet'],
       before: ensureIndex,
       kind: 'query',
     },
