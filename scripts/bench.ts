@@ -35,11 +35,12 @@ const TIME = '/usr/bin/time';
 /** CLI commands measured as queries when the CLI has them (prune without --apply is a dry run). */
 const QUERY_COMMANDS = ['report', 'usage', 'prune', 'gc-preview', 'catalog'];
 /**
- * Extra arguments of a query command: the GC preview the target names is scenario 2 (2.8 without
- * --delete-untagged). Plans take `--min-age 0s`: a freshly generated tree is younger than the default
- * age, and the plan measured must not depend on when the tree was generated.
+ * Plans (prune, gc) take `--min-age 0s`: a freshly generated tree is younger than the default age,
+ * and the plan measured must not depend on when the tree was generated.
  */
-const QUERY_ARGS: Record<string, string[]> = { 'gc-preview': ['--scenario', '2'], prune: ['--min-age', '0s'] };
+const ANY_AGE = ['--min-age', '0s'];
+/** Extra arguments of a query command: the GC preview the target names is scenario 2 (2.8 without --delete-untagged). */
+const QUERY_ARGS: Record<string, string[]> = { 'gc-preview': ['--scenario', '2'], prune: ANY_AGE };
 
 // ---------------------------------------------------------------------------------------------
 // arguments
@@ -373,9 +374,9 @@ const OUTPUT_COMMANDS: ReadonlyArray<{ id: string; argv: string[] }> = [
   { id: 'usage-tag', argv: ['usage', '--by', 'tag'] },
   { id: 'gc-preview', argv: ['gc-preview'] },
   { id: 'catalog', argv: ['catalog'] },
-  { id: 'prune', argv: ['prune', '--min-age', '0s'] },
-  { id: 'gc', argv: ['gc', '--min-age', '0s'] },
-  { id: 'gc-untagged', argv: ['gc', '--delete-untagged', '--min-age', '0s'] },
+  { id: 'prune', argv: ['prune', ...ANY_AGE] },
+  { id: 'gc', argv: ['gc', ...ANY_AGE] },
+  { id: 'gc-untagged', argv: ['gc', '--delete-untagged', ...ANY_AGE] },
 ];
 const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
 
@@ -425,14 +426,14 @@ function gcMeasurements(root: string, work: string, db: string): Measurement[] {
     {
       id: 'gc-plan',
       label: '`regaudit gc --db DB --min-age 0s --format json` (plan from an existing index)',
-      argv: [process.execPath, CLI, 'gc', '--db', db, '--min-age', '0s', '--format', 'json', '--quiet'],
+      argv: [process.execPath, CLI, 'gc', '--db', db, ...ANY_AGE, '--format', 'json', '--quiet'],
       before: ensureIndex,
       kind: 'query',
     },
     {
       id: 'gc-apply',
       label: '`regaudit gc --db DB --apply --min-age 0s` (on a fresh copy, scanned untimed)',
-      argv: [process.execPath, CLI, 'gc', '--db', copyDb, '--apply', '--min-age', '0s', '--format', 'json', '--quiet'],
+      argv: [process.execPath, CLI, 'gc', '--db', copyDb, '--apply', ...ANY_AGE, '--format', 'json', '--quiet'],
       before: () => {
         freshCopy();
         for (const f of [copyDb, `${copyDb}-wal`, `${copyDb}-shm`]) rmSync(f, { force: true });

@@ -95,11 +95,9 @@ function scenario(
   blob: (digest: string, size: number) => GcBlob,
 ): GcSets {
   // Rows as arrays (no intermediate object per row), their strings interned.
-  const items = (sql: string, params: object = {}): Array<GcManifest & GcLayerLink> => {
+  const items = (sql: string): Array<GcManifest & GcLayerLink> => {
     const out: Array<GcManifest & GcLayerLink> = [];
-    for (const [repository, digest, size] of db.prepare(sql).raw().iterate(params) as Iterable<
-      [string, string, number]
-    >)
+    for (const [repository, digest, size] of db.prepare(sql).raw().iterate() as Iterable<[string, string, number]>)
       out.push({ repository: intern(repository), digest: intern(digest), size });
     return out;
   };

@@ -362,11 +362,17 @@ function* jsonPieces(v: unknown, indent: string): Generator<string> {
   yield first ? '{}' : `\n${indent}}`;
 }
 
+/**
+ * Rows a CSV batch holds. csv-stringify leaves garbage per batch that the heap keeps when a batch
+ * lives long: 1,000 rows took `gc-preview --format csv` on large to 266 MB, 128 rows to 244 MB.
+ */
+const CSV_BATCH = 128;
+
 /** The same bytes as csv(head, rows), a batch of rows at a time. */
 export function* csvChunks(
   head: string[],
   rows: Iterable<Array<string | number | boolean | null | undefined>>,
-  batch = 128,
+  batch = CSV_BATCH,
 ): Generator<string> {
   yield csv(head, []);
   let group: Array<Array<string | number | boolean | null | undefined>> = [];
