@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { StorageReader } from '../storage/driver.js';
-import { DATA_FILE, LINK_FILE, REPOSITORY_PARTS, fanDataPath, repoPathFor } from '../layout/paths.js';
+import { REPOSITORY_PARTS, fanDataPath, repoPathFor } from '../layout/paths.js';
 import type { Digest } from '../layout/digest.js';
 
 export interface StatEntry {
@@ -36,33 +36,21 @@ export function stampOf(entries: readonly StatEntry[]): string {
   return createHash('sha1').update(lines.join('')).digest('base64');
 }
 
-const COVERING_FILES = [LINK_FILE, DATA_FILE];
-
 /**
- * The stamp of what a reader stat'ed, with the paths `derived` does not cover.
- * A digest directory holding its `link` or `data` file is left out: the file's own ctime already
- * changes when it is replaced or removed, so the directory's stat would only add a second syscall
- * per link and per blob. What that gives up: a stray file (such as `link.<uuid>.tmp`) appearing
- * next to an unchanged link is found by the next full scan (`scan --full`), not by a rescan.
+ * The stamp of everything a reader stat'ed, with the paths `derived` does not cover.
+ * A digest directory holding its `link` or `data` file is never stat'ed (the readers open the file
+ * by name, or list the directory and find it): the file's own ctime already changes when it is
+ * replaced or removed, so the directory's stat would only add a syscall per link and per blob. What
+ * that gives up: a stray file (such as `link.<uuid>.tmp`) appearing next to an unchanged link is
+ * found by the next full scan (`scan --full`), not by a rescan. Earlier versions also left out any
+ * stat'ed directory with a stat'ed entry named `data` or `link` inside (in practice an upload
+ * directory), which cost a set of every link's directory per repository; an index they wrote still
+ * rescans exactly, since a rescan hashes the paths stored with the stamp and never calls this.
  */
 export function makeStamp(statted: readonly StatEntry[], derived: ReadonlySet<string>): Stamp {
-  // The directories whose link or data file was stat'ed: one slice per such file, rather than a set of
-  // every path and two concatenated lookups per entry (a few per cent of the walk's CPU).
-  const covered = new Set<string>();
-  for (const { rel } of statted) {
-    for (const file of COVERING_FILES) {
-      const slash = rel.length - file.length - 1;
-      if (rel[slash] === '/' && rel.endsWith(file)) covered.add(rel.slice(0, slash));
-    }
-  }
-  const kept = statted.filter((e) => !covered.has(e.rel));
-  return {
-    stamp: stampOf(kept),
-    extra: kept
-      .filter((e) => !derived.has(e.rel))
-      .map((e) => e.rel)
-      .sort(),
-  };
+  const extra: string[] = [];
+  for (const e of statted) if (!derived.has(e.rel)) extra.push(e.rel);
+  return { stamp: stampOf(statted), extra: extra.sort() };
 }
 
 /** Re-stats derived ∪ extra under `base`; true when the stamp still matches. */

@@ -72,6 +72,10 @@ test('an incremental rescan gives the same index as a full scan after each kind 
   writeFileSync(path.join(tree.v2, 'repositories/team0/app2/_manifests/tags/v1/stray.tmp'), 'x');
   assertRescanExact(tree, db, 'structural changes');
 
+  // A file added inside an upload directory that already holds data: only that directory's mtime moves.
+  writeFileSync(path.join(tree.v2, 'repositories/team1/app1/_uploads/u1/hashstates-sha256-6'), 'h');
+  assertRescanExact(tree, db, 'file added inside an upload directory');
+
   // A manifest blob that was missing comes back (restore).
   const m = imgs[0]!.manifest.slice(7);
   const mdir = path.join(tree.v2, `blobs/sha256/${m.slice(0, 2)}/${m}`);
