@@ -97,23 +97,23 @@ export function takeLooseDebris(db: DB, scanId: number): DebrisRecord[] {
   return rows;
 }
 
-export function revisionDigests(db: DB, scanId: number): string[] {
+/**
+ * The revision digests (distinct, in digest order) whose manifest a rescan must read: never read,
+ * missing or unreadable last time, or parsed while its blob is gone now. One query, so that a
+ * rescan holds no list of every revision (112 k digests on the large benchmark tree).
+ */
+export function manifestsToRead(db: DB, scanId: number): string[] {
   return db
     .prepare(
       `SELECT DISTINCT l.digest FROM links l JOIN repositories r ON r.id = l.repo_id
-       WHERE r.scan_id = ? AND l.kind = 'revision' AND l.digest IS NOT NULL ORDER BY l.digest`,
+       WHERE r.scan_id = :scan AND l.kind = 'revision' AND l.digest IS NOT NULL
+         AND NOT (EXISTS (SELECT 1 FROM manifests m WHERE m.scan_id = :scan AND m.digest = l.digest
+                          AND (m.problem IS NULL OR m.problem NOT IN ('missing', 'unreadable')))
+                  AND EXISTS (SELECT 1 FROM blobs b WHERE b.scan_id = :scan AND b.digest = l.digest))
+       ORDER BY l.digest`,
     )
     .pluck()
-    .all(scanId) as string[];
-}
-
-/** digest → true when parsed for good (content-addressed: never changes), false when worth retrying. */
-export function parsedManifests(db: DB, scanId: number): Map<string, boolean> {
-  const rows = db.prepare(`SELECT digest, problem FROM manifests WHERE scan_id = ?`).all(scanId) as Array<{
-    digest: string;
-    problem: string | null;
-  }>;
-  return new Map(rows.map((r) => [r.digest, r.problem !== 'missing' && r.problem !== 'unreadable']));
+    .all({ scan: scanId }) as string[];
 }
 
 export function deleteManifest(db: DB, scanId: number, digest: string): void {
@@ -121,13 +121,15 @@ export function deleteManifest(db: DB, scanId: number, digest: string): void {
   db.prepare(`DELETE FROM manifests WHERE scan_id = ? AND digest = ?`).run(scanId, digest);
 }
 
-export function deleteManifestsExcept(db: DB, scanId: number, keep: readonly string[]): void {
-  const keepSet = new Set(keep);
-  const all = db.prepare(`SELECT digest FROM manifests WHERE scan_id = ?`).pluck().all(scanId) as string[];
-  for (const d of all) if (!keepSet.has(d)) deleteManifest(db, scanId, d);
-}
-
-export function blobPresence(db: DB, scanId: number): (digest: string) => boolean {
-  const stmt = db.prepare(`SELECT 1 FROM blobs WHERE scan_id = ? AND digest = ?`).pluck();
-  return (digest) => stmt.get(scanId, digest) !== undefined;
+/** Drops the manifests (and their references) that no revision link of the scan names any more. */
+export function deleteUnlinkedManifests(db: DB, scanId: number): void {
+  const unlinked = db
+    .prepare(
+      `SELECT m.digest FROM manifests m WHERE m.scan_id = :scan AND NOT EXISTS (
+         SELECT 1 FROM links l JOIN repositories r ON r.id = l.repo_id
+         WHERE l.digest = m.digest AND l.kind = 'revision' AND r.scan_id = :scan)`,
+    )
+    .pluck()
+    .all({ scan: scanId }) as string[];
+  for (const d of unlinked) deleteManifest(db, scanId, d);
 }

@@ -187,18 +187,11 @@ async function rereadChanged(
 
 /** Phase 4: read the manifests not parsed yet (or missing/unreadable last time); drop the unneeded. */
 async function refreshManifests(db: DB, scanId: number, sink: CollectingSink, runner: TaskRunner): Promise<number> {
-  const wanted = stamps.revisionDigests(db, scanId);
-  const parsed = stamps.parsedManifests(db, scanId);
-  const hasBlob = stamps.blobPresence(db, scanId);
-  const toRead: Digest[] = [];
-  for (const d of wanted) {
-    const settled = parsed.get(d);
-    if (settled === true && hasBlob(d)) continue;
-    if (settled !== undefined) stamps.deleteManifest(db, scanId, d);
-    toRead.push(d as Digest);
-  }
+  const toRead = stamps.manifestsToRead(db, scanId) as Digest[];
+  // The rows of a manifest read again go first (none when it was never read).
+  for (const d of toRead) stamps.deleteManifest(db, scanId, d);
   await runner.drain(manifestTasksFor(toRead), sink);
-  stamps.deleteManifestsExcept(db, scanId, wanted);
+  stamps.deleteUnlinkedManifests(db, scanId);
   return toRead.length;
 }
 
