@@ -327,8 +327,8 @@ function batchOfItems(items: unknown[]): string {
 
 /**
  * The same bytes as json(value), in pieces of about `piece` characters: every long array, however
- * deep (the gc-preview's blobs of each scenario), is serialised an item at a time, so neither the
- * document nor any one of its parts is ever one string.
+ * deep (the gc-preview's blobs of each scenario), is serialised JSON_ITEMS_PER_PIECE items at a time,
+ * so neither the document nor any one of its parts is ever one string.
  */
 export function* jsonDocChunks(value: Record<string, unknown>, piece = 1 << 16): Generator<string> {
   let out = '';

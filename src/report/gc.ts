@@ -51,7 +51,7 @@ export function renderGcPreview(v: GcPreviewView, format: Format): string {
   return [...renderGcPreviewChunks(v, format)].join('');
 }
 
-/** The output in the pieces it is written in: JSON and CSV an item at a time. */
+/** The output in the pieces it is written in: JSON and CSV a batch of items at a time. */
 export function renderGcPreviewChunks(v: GcPreviewView, format: Format): Iterable<string> {
   if (format === 'json') return jsonDocChunks(gcPreviewJson(v));
   if (format === 'csv') {
