@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { symlinkSync, utimesSync } from 'node:fs';
+import { symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runGc } from '../../src/app/gc.js';
 import { StorageError } from '../../src/errors.js';
@@ -106,6 +106,20 @@ test('part of the storage unreadable: the plan says why, --apply refuses and cha
     (e: unknown) => e instanceof StorageError && /could not be read/.test(e.message),
   );
   assert.deepEqual(s.listing(), before);
+});
+
+test('a revision whose manifest could not be parsed blocks the plan, which names it', async (t) => {
+  const s = tree(t);
+  const img = s.image('app', 'v1', ['base']);
+  s.blob('garbage');
+  s.age(2 * HOUR);
+  const hex = img.manifest.slice('sha256:'.length);
+  writeFileSync(path.join(s.v2, `blobs/sha256/${hex.slice(0, 2)}/${hex}/data`), 'not a manifest');
+  const run = await gc(s);
+  assert.deepEqual(
+    run.plan.blocked.filter((b) => b.why.startsWith('manifest ')),
+    [{ where: 'app', why: `manifest ${img.manifest} was not read (not-json)` }],
+  );
 });
 
 test('storage changed since the scan: --apply from the index refuses and changes nothing', async (t) => {
