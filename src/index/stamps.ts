@@ -116,9 +116,14 @@ export function manifestsToRead(db: DB, scanId: number): string[] {
     .all({ scan: scanId }) as string[];
 }
 
-export function deleteManifest(db: DB, scanId: number, digest: string): void {
-  db.prepare(`DELETE FROM manifest_refs WHERE scan_id = ? AND manifest_digest = ?`).run(scanId, digest);
-  db.prepare(`DELETE FROM manifests WHERE scan_id = ? AND digest = ?`).run(scanId, digest);
+/** Deletes the rows of these manifests and their references (none for a digest never read). */
+export function deleteManifests(db: DB, scanId: number, digests: readonly string[]): void {
+  const refs = db.prepare(`DELETE FROM manifest_refs WHERE scan_id = ? AND manifest_digest = ?`);
+  const rows = db.prepare(`DELETE FROM manifests WHERE scan_id = ? AND digest = ?`);
+  for (const d of digests) {
+    refs.run(scanId, d);
+    rows.run(scanId, d);
+  }
 }
 
 /** Drops the manifests (and their references) that no revision link of the scan names any more. */
@@ -131,5 +136,5 @@ export function deleteUnlinkedManifests(db: DB, scanId: number): void {
     )
     .pluck()
     .all({ scan: scanId }) as string[];
-  for (const d of unlinked) deleteManifest(db, scanId, d);
+  deleteManifests(db, scanId, unlinked);
 }

@@ -188,8 +188,8 @@ async function rereadChanged(
 /** Phase 4: read the manifests not parsed yet (or missing/unreadable last time); drop the unneeded. */
 async function refreshManifests(db: DB, scanId: number, sink: CollectingSink, runner: TaskRunner): Promise<number> {
   const toRead = stamps.manifestsToRead(db, scanId) as Digest[];
-  // The rows of a manifest read again go first (none when it was never read).
-  for (const d of toRead) stamps.deleteManifest(db, scanId, d);
+  // The rows of a manifest read again go first.
+  stamps.deleteManifests(db, scanId, toRead);
   await runner.drain(manifestTasksFor(toRead), sink);
   stamps.deleteUnlinkedManifests(db, scanId);
   return toRead.length;
