@@ -302,27 +302,36 @@ export function* jsonChunks(
     return;
   }
   const head = JSON.stringify({ ...value, [key]: [] }, null, 2);
-  // head ends with `"<key>": []\n}`: open the array instead, then close it after the items.
-  yield `${head.slice(0, head.length - '[]\n}'.length)}[\n`;
+  // head ends with `"<key>": []\n}`: leave the array open, then close it after the items.
+  yield `${head.slice(0, head.length - ']\n}'.length)}`;
   let pending: unknown[] = [];
   while (!next.done) {
     pending.push(next.value);
     next = it.next();
     if (pending.length === batch || next.done) {
-      yield `${batchOfItems(pending)}${next.done ? '' : ','}\n`;
+      yield `${arrayItems(pending, 1)}${next.done ? '' : ','}`;
       pending = [];
     }
   }
-  yield '  ]\n}\n';
+  yield '\n  ]\n}\n';
 }
 
 /**
- * Items as JSON.stringify(value, null, 2) writes them in an array one level down (four spaces in),
- * without the brackets: one native call per batch instead of a stringify and a re-indent per item.
+ * Items as JSON.stringify(…, null, 2) writes them in an array nested `depth` levels deep, without the
+ * array's brackets: `\n<2·depth + 2 spaces>a,\n…b`. One native call per batch of items and no
+ * re-indent: the items are serialised inside `depth` one-element arrays whose brackets are cut off.
  */
-function batchOfItems(items: unknown[]): string {
-  const s = JSON.stringify({ k: items }, null, 2);
-  return s.slice('{\n  "k": [\n'.length, s.length - '\n  ]\n}'.length);
+function arrayItems(items: unknown[], depth: number): string {
+  let wrapped: unknown = items;
+  let open = '[';
+  let close = '\n]';
+  for (let k = 1; k <= depth; k++) {
+    wrapped = [wrapped];
+    open += `\n${'  '.repeat(k)}[`;
+    close = `\n${'  '.repeat(k)}]${close}`;
+  }
+  const s = JSON.stringify(wrapped, null, 2);
+  return s.slice(open.length, s.length - close.length);
 }
 
 /**
@@ -366,9 +375,7 @@ function* jsonPieces(v: unknown, indent: string): Generator<string> {
       let end = i;
       while (end < v.length && end - i < JSON_ITEMS_PER_PIECE && !holdsLongArray(v[end])) end++;
       if (end > i) {
-        const s = JSON.stringify(v.slice(i, end), null, 2).replace(/\n/g, `\n${indent}`);
-        // `[\n<inner>a,\n<inner>b\n<indent>]` without its brackets: `\n<inner>a,\n<inner>b`
-        yield `${i ? ',' : ''}${s.slice(1, s.length - indent.length - 2)}`;
+        yield `${i ? ',' : ''}${arrayItems(v.slice(i, end), indent.length / 2)}`;
         i = end;
         continue;
       }
