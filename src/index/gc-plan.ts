@@ -95,19 +95,23 @@ export function gcBlobRows(db: ReadableDB, scanId: number, c: GcCandidates): Ite
   );
 }
 
-/** Sorted by the link directory's path, `repositories/<name>/<dir>/<alg>/<hex>` (src/layout/paths.ts). */
+/**
+ * Sorted by the link directory's path, `repositories/<name>/<dir>/<alg>/<hex>` (src/layout/paths.ts).
+ * `where` selects from the held row of (repository, digest): every link whose content is the digest
+ * its path spells has one (the derivation adds a row for each digest a `_layers` link names), and
+ * its size is the blob's. Reading from held and looking up the few chosen links is 3 times faster on
+ * the large benchmark tree than looking up a blob and a held row for each of its 300 k layer links.
+ */
 function linkRows(db: ReadableDB, scanId: number, kind: 'layer' | 'revision', where: string): Iterable<GcLinkRow> {
   const dir = kind === 'layer' ? '_layers' : '_manifests/revisions';
   return streamed(
     db,
-    `SELECT r.name AS repository, l.path_digest AS digest, l.mtime_ms AS mtimeMs, b.size,
-         coalesce(h.holders > 0, 0) AS held, coalesce(h.holders > 0 AND h.live = 1, 0) AS live
-       FROM repositories r JOIN links l ON l.repo_id = r.id AND l.kind = :kind
-       LEFT JOIN blobs b ON b.scan_id = :scan AND b.digest = l.path_digest
-       LEFT JOIN held h ON h.repo_id = r.id AND h.digest = l.path_digest
-       WHERE r.scan_id = :scan AND l.problem IS NULL AND l.path_digest IS NOT NULL AND l.digest = l.path_digest
-         AND (${where})
-       ORDER BY r.name || '/${dir}/' || replace(l.path_digest, ':', '/')`,
+    `SELECT r.name AS repository, h.digest, l.mtime_ms AS mtimeMs, h.size,
+         h.holders > 0 AS held, h.holders > 0 AND h.live = 1 AS live
+       FROM repositories r JOIN held h ON h.repo_id = r.id
+       JOIN links l INDEXED BY links_by_repo ON l.repo_id = h.repo_id AND l.kind = :kind AND l.path_digest = h.digest
+       WHERE r.scan_id = :scan AND (${where}) AND l.problem IS NULL AND l.digest = l.path_digest
+       ORDER BY r.name || '/${dir}/' || replace(h.digest, ':', '/')`,
     { scan: scanId, kind },
     flags<GcLinkRow>,
   );
@@ -115,7 +119,7 @@ function linkRows(db: ReadableDB, scanId: number, kind: 'layer' | 'revision', wh
 
 /** `_layers` links that parse and name the digest their path spells, whose blob is gone or not kept. */
 export function gcLayerLinkRows(db: ReadableDB, scanId: number, c: GcCandidates): Iterable<GcLinkRow> {
-  return linkRows(db, scanId, 'layer', `b.size IS NULL OR h.holders IS NULL OR NOT (${keeps(c)})`);
+  return linkRows(db, scanId, 'layer', `h.linked = 1 AND (h.size IS NULL OR NOT (${keeps(c)}))`);
 }
 
 /** With deleteUntagged, revision links of untagged manifests (held, outside every tag's closure); else none. */
