@@ -27,6 +27,7 @@ import {
 import { repositories } from '../index/queries.js';
 import { beginGcRun, finishGcRun, recordGcOutcomes, setGcBatch } from '../index/journal.js';
 import { guardIndex, type WritableDB } from '../index/open.js';
+import { ItemSpill } from '../index/spill.js';
 import { processFs } from '../prune/fsops.js';
 import { ensureDir } from '../prune/tree.js';
 import { acquireQuarantineLock } from '../prune/lock.js';
@@ -50,9 +51,12 @@ export interface GcOptions extends SessionOptions, Omit<GcPlanOptions, 'now'> {
   aroundApply?: <T>(fn: () => T) => T;
   /**
    * Where the output goes, a piece at a time, while the index is open (`output` is then empty): a
-   * dry run's plan too large to hold is computed again from the index as it is written.
+   * dry run's plan too large to hold goes to a spill file and is read back as it is written (its
+   * `items` are then empty, and a table, which lists none, keeps none).
    */
   write?: (chunk: string) => void;
+  /** With `write`: items a dry run holds before it spills them (default HELD_ITEMS; tests make it small). */
+  heldItems?: number;
 }
 
 export interface GcRun {
@@ -99,78 +103,105 @@ export async function runGc(opts: GcOptions): Promise<GcRun> {
           emptyBlobDirs: gcEmptyBlobDirs(s.db, s.scan.id),
         };
       });
-      const plan = s.guard(() => (!opts.apply && opts.write ? planDryRun(input, opts) : planGc(input, opts)));
-      const applied: { result: GcApplyResult; batch?: string; requests?: RequestCounts; runId?: number } | undefined =
-        !opts.apply
-          ? undefined
-          : onBucket
-            ? await applyGcOnBucket(plan, s.scan.root, gcScannedRepositories(s.db, s.scan.id), {
-                ...(opts.quarantine !== undefined ? { quarantine: opts.quarantine } : {}),
-                now: Date.now,
-              })
-            : applyWithBatch(plan, s.scan.root, gcGuardRepositories(s.db, s.scan.id), guard.quarantineDir, opts, {
-                db: journal!,
-                dbFile: s.dbFile,
-              });
-      const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
-      const chunks = renderGcChunks(
-        {
-          root: s.scan.root,
-          scannedAt,
-          applied: opts.apply,
+      // A dry run's plan too large to hold goes to a spill file while it is written; closed when done.
+      let spill: ItemSpill<GcItem> | undefined;
+      const spillOf = (): ItemSpill<GcItem> => (spill ??= new ItemSpill<GcItem>());
+      try {
+        const plan = s.guard(() =>
+          // The table lists totals and repositories, no items: a dry run then keeps none.
+          !opts.apply && opts.write
+            ? planDryRun(input, opts, opts.format === 'table' ? undefined : (opts.heldItems ?? HELD_ITEMS), spillOf)
+            : planGc(input, opts),
+        );
+        const applied: { result: GcApplyResult; batch?: string; requests?: RequestCounts; runId?: number } | undefined =
+          !opts.apply
+            ? undefined
+            : onBucket
+              ? await applyGcOnBucket(plan, s.scan.root, gcScannedRepositories(s.db, s.scan.id), {
+                  ...(opts.quarantine !== undefined ? { quarantine: opts.quarantine } : {}),
+                  now: Date.now,
+                })
+              : applyWithBatch(plan, s.scan.root, gcGuardRepositories(s.db, s.scan.id), guard.quarantineDir, opts, {
+                  db: journal!,
+                  dbFile: s.dbFile,
+                });
+        const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
+        const chunks = renderGcChunks(
+          {
+            root: s.scan.root,
+            scannedAt,
+            applied: opts.apply,
+            plan,
+            ...(applied ? { result: applied.result } : {}),
+            ...(applied?.batch ? { batch: applied.batch } : {}),
+            ...(applied?.runId !== undefined ? { journalRun: applied.runId } : {}),
+            ...(applied?.requests ? { requests: applied.requests } : {}),
+          },
+          opts.format,
+        );
+        let output = '';
+        if (opts.write)
+          s.guard(() => {
+            for (const c of chunks) opts.write!(c);
+          });
+        else output = [...chunks].join('');
+        return {
+          output,
           plan,
           ...(applied ? { result: applied.result } : {}),
           ...(applied?.batch ? { batch: applied.batch } : {}),
-          ...(applied?.runId !== undefined ? { journalRun: applied.runId } : {}),
           ...(applied?.requests ? { requests: applied.requests } : {}),
-        },
-        opts.format,
-      );
-      let output = '';
-      if (opts.write)
-        s.guard(() => {
-          for (const c of chunks) opts.write!(c);
-        });
-      else output = [...chunks].join('');
-      return {
-        output,
-        plan,
-        ...(applied ? { result: applied.result } : {}),
-        ...(applied?.batch ? { batch: applied.batch } : {}),
-        ...(applied?.requests ? { requests: applied.requests } : {}),
-      };
+        };
+      } finally {
+        spill?.close();
+      }
     }
   }
 }
 
-/** A dry run holds a plan of up to this many items (one pass over the index; about 20 MB). */
+/** A dry run holds a plan of up to this many items (about 20 MB); a larger one goes to a spill file. */
 const HELD_ITEMS = 50_000;
 
 /**
- * A dry run's plan: one pass over the index for the totals, the repositories and what is kept;
- * the items are held when there are few, otherwise computed again as they are written (`each`), so
- * memory does not grow with the plan (`--delete-untagged` on the large benchmark tree: 408 k items,
- * 135 MB of JSON). The index gives each kind's rows in path order; should it not (a name the
- * database orders otherwise than JavaScript does), the plan is held and sorted instead.
+ * A dry run's plan in one pass over the index: the totals, the repositories and what is kept, with
+ * up to `hold` items held, the rest added to a spill file (index/spill.ts) and read back as they are
+ * written (`each`), so memory does not grow with the plan (`--delete-untagged` on the large benchmark
+ * tree: 409 k items, 135 MB of JSON); no items at all when `hold` is undefined (the output lists
+ * none). The index gives each kind's rows in path order; should it not (a name the database orders
+ * otherwise than JavaScript does), the plan is held and sorted instead.
  */
-function planDryRun(input: GcPlanInput, opts: GcPlanOptions): GcPlan {
+function planDryRun(
+  input: GcPlanInput,
+  opts: GcPlanOptions,
+  hold: number | undefined,
+  spillOf: () => ItemSpill<GcItem>,
+): GcPlan {
   const kept: GcKept[] = [];
-  let held: GcItem[] | undefined = [];
+  let held: GcItem[] | undefined = hold === undefined ? undefined : [];
+  let spill: ItemSpill<GcItem> | undefined;
   let last: GcItem | undefined;
   let ordered = true;
   const pass = function* (): Generator<GcItem> {
     for (const i of gcItems(input, opts, (k) => kept.push(k))) {
       if (last && byKindAndPath(last, i) > 0) ordered = false;
       last = i;
-      if (held && held.push(i) > HELD_ITEMS) held = undefined;
+      if (spill) spill.add(i);
+      else if (held && held.push(i) > hold!) {
+        spill = spillOf();
+        for (const h of held) spill.add(h);
+        held = undefined;
+      }
       yield i;
     }
   };
   const summary = summarise(pass());
   if (!ordered) return planGc(input, opts);
   const plan = { deleteUntagged: opts.deleteUntagged, blocked: [...input.unknowns], kept: sortKept(kept), ...summary };
-  if (held) return { ...plan, items: held };
-  return { ...plan, items: [], each: () => gcItems(input, opts, () => {}) };
+  if (spill) {
+    const spilled = spill;
+    return { ...plan, items: [], each: () => spilled.items() };
+  }
+  return { ...plan, items: held ?? [] };
 }
 
 /** Outcomes go to the index journal in groups of this many (one transaction each). */

@@ -149,3 +149,44 @@ test('storage changed since the scan: --apply from the index refuses and changes
   );
   assert.deepEqual(s.listing(), before);
 });
+
+/** Each run scans again: its scan time is the one difference. */
+const scanTime = (out: string): string => out.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'T');
+
+test('a dry run written as it is planned: items spilled to a file read back exactly as planned in memory', async (t) => {
+  const s = tree(t);
+  s.image('app', 'v1', ['base']);
+  s.image('app', null, ['untagged']); // an untagged manifest, its config and layer
+  const deleted = s.image('gone', 'v1', ['only here']);
+  s.apiDelete('gone', deleted.manifest, ['v1']);
+  for (let i = 0; i < 5; i++) s.blob(`garbage ${i}`);
+  s.layerLink('app', s.blob('linked garbage'));
+  s.upload('app', 'stale', '2020-01-01T00:00:00Z', 'partial');
+  s.age(200 * HOUR);
+  for (const deleteUntagged of [false, true])
+    for (const format of ['json', 'csv', 'table'] as const) {
+      const held = await gc(s, { deleteUntagged, format, uploadAgeMs: HOUR });
+      assert.ok(held.plan.items.length >= 8, `${format}: a plan of several kinds (${held.plan.items.length} items)`);
+      for (const heldItems of [1, 3, 1000]) {
+        const chunks: string[] = [];
+        const written = await gc(s, {
+          deleteUntagged,
+          format,
+          uploadAgeMs: HOUR,
+          heldItems,
+          write: (c) => chunks.push(c),
+        });
+        assert.equal(
+          scanTime(chunks.join('')),
+          scanTime(held.output),
+          `${format}, deleteUntagged ${deleteUntagged}, ${heldItems} held`,
+        );
+        assert.deepEqual(written.plan.totals, held.plan.totals);
+        if (format === 'table') assert.equal(written.plan.items.length, 0, 'a table lists no items, so none are kept');
+        else if (heldItems < held.plan.items.length) {
+          assert.equal(written.plan.items.length, 0);
+          assert.ok(written.plan.each, 'spilled: items read back from the spill file as they were written');
+        } else assert.deepEqual(written.plan.items, held.plan.items);
+      }
+    }
+});
