@@ -47,8 +47,12 @@ export function paint(word: string): string {
   return terminal.colour && c !== undefined ? `\x1b[${c}m${word}\x1b[0m` : word;
 }
 
+/** Colour codes or surrogate pairs: without either, a string's columns are its length (tables count every cell thrice). */
 // eslint-disable-next-line no-control-regex
-const visible = (s: string): number => [...s.replace(/\x1b\[[0-9;]*m/g, '')].length;
+const NOT_PLAIN_LENGTH = /[\x1b\ud800-\udfff]/;
+const visible = (s: string): number =>
+  // eslint-disable-next-line no-control-regex
+  NOT_PLAIN_LENGTH.test(s) ? [...s.replace(/\x1b\[[0-9;]*m/g, '')].length : s.length;
 
 /** Wraps text to `width` columns at spaces, breaking longer words; lines joined by \n. */
 export function wrapText(text: string, width: number): string {
@@ -430,6 +434,7 @@ export const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 
 /** sha256:<64 hex> → sha256:<12 hex>…, for tables; JSON and CSV keep the full digest. */
 export function shortDigest(s: string): string {
+  if (!s.includes('sha')) return s;
   return s.replace(/\b(sha256|sha384|sha512):([0-9a-f]{12})[0-9a-f]+/g, '$1:$2…');
 }
 

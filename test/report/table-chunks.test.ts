@@ -41,14 +41,18 @@ function singleTable(head: string[], rows: Array<Array<string | number>>, width:
 
 const HEAD = ['severity', 'kind', 'repository', 'where', 'message', 'bytes'];
 
-/** Rows of every shape a report has: coloured words, long paths, spaces to wrap at, wide characters, numbers. */
+/** Rows of every shape a report has: coloured words, long paths, spaces to wrap at, wide characters, surrogate pairs, numbers. */
 function rows(n: number): Array<Array<string | number>> {
   return Array.from({ length: n }, (_, i) => [
     paint(['error', 'warning', 'info'][i % 3]!),
     i % 5 ? 'untagged-manifest' : 'unreferenced-blob',
     `team-${i % 17}/service-${'x'.repeat(i % 40)}`,
     i % 7 ? `tag v${i} sha256:${(i * 7919).toString(16).padStart(12, '0')}…` : '',
-    i % 11 ? `a message of ${i % 23} words ${'lorem ipsum '.repeat(i % 9)}`.trim() : 'line one\nline two → 漢字',
+    i % 11
+      ? `a message of ${i % 23} words ${'lorem ipsum '.repeat(i % 9)}`.trim()
+      : i % 2
+        ? 'line one\nline two → 漢字'
+        : `a name beyond the BMP 🐳${'𝔵'.repeat(i % 30)} and more words`,
     i * 1024,
   ]);
 }
