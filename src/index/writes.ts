@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { DB } from './open.js';
 import type {
   BlobFanRecord,
@@ -21,7 +21,7 @@ export class Batch {
   private values: unknown[] = [];
 
   constructor(
-    db: DB,
+    db: Database,
     head: string,
     private readonly width: number,
   ) {
