@@ -1,5 +1,5 @@
 import { catalogEntries, gcBadLinks, gcManifests, gcRepositories, gcSets } from '../index/gc.js';
-import { predict, type GcPrediction } from '../gc/prediction.js';
+import { filterList, heldPrediction, predict, type GcPrediction } from '../gc/prediction.js';
 import { debris } from '../index/queries.js';
 import { GC_SCENARIOS, gcIssues, type GcScenarioId } from '../gc/scenarios.js';
 import { catalogOrder } from '../layout/catalog.js';
@@ -16,6 +16,12 @@ export interface GcPreviewOptions extends SessionOptions {
    * listed. The prediction itself (outcome, blobs) stays the whole storage's: garbage-collect runs over all of it.
    */
   selection?: Selection;
+  /**
+   * Where the output goes, a piece at a time, while the index is open (`output` is then empty and
+   * the predictions' lists, read from the index, can no longer be read): the lists are never held.
+   * Without it the lists are read into memory before the index closes.
+   */
+  write?: (chunk: string) => void;
 }
 
 /** What each garbage-collect variant would delete, remove and break on the scanned storage. */
@@ -38,12 +44,18 @@ export async function runGcPreview(
     });
     const sel = opts.selection ?? {};
     const filter = repositoryFilterOf(sel);
-    const shown = filter ? predictions.map((p) => listedFor(p, sel)) : predictions;
+    const shown = s.guard(() => (filter ? predictions.map((p) => listedFor(p, sel)) : predictions));
     const scannedAt = new Date(s.scan.finishedMs ?? s.scan.startedMs).toISOString();
-    return {
-      output: renderGcPreviewChunks({ root: s.scan.root, scannedAt, filter, predictions: shown }, opts.format),
-      predictions: shown,
-    };
+    const view = (ps: GcPrediction[]): Iterable<string> =>
+      renderGcPreviewChunks({ root: s.scan.root, scannedAt, filter, predictions: ps }, opts.format);
+    if (opts.write) {
+      s.guard(() => {
+        for (const chunk of view(shown)) opts.write!(chunk);
+      });
+      return { output: [], predictions: shown };
+    }
+    const held = s.guard(() => shown.map(heldPrediction));
+    return { output: view(held), predictions: held };
   });
 }
 
@@ -54,8 +66,8 @@ function listedFor(p: GcPrediction, sel: Selection): GcPrediction {
   return {
     ...p,
     issues: p.issues.filter(keep),
-    manifests: p.manifests.filter(keep),
-    layerLinks: p.layerLinks.filter(keep),
+    manifests: filterList(p.manifests, keep),
+    layerLinks: filterList(p.layerLinks, keep),
     brokenTags: p.brokenTags.filter(keep),
   };
 }

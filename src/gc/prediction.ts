@@ -1,8 +1,8 @@
 /** What gc-preview predicts for one garbage-collect scenario: the model's output, which the index computes and reports render. */
 import { gcOutcome, type GcIssue, type GcOutcome, type GcScenario } from './scenarios.js';
-import type { GcSets } from '../index/gc-rows.js';
+import { HeldList, type GcList, type GcSets } from '../index/gc-rows.js';
 
-export type { GcBlob, GcBrokenTag, GcLayerLink, GcManifest, GcSets } from '../index/gc-rows.js';
+export type { GcBlob, GcBrokenTag, GcLayerLink, GcList, GcManifest, GcSets } from '../index/gc-rows.js';
 
 export interface GcPrediction extends GcSets {
   scenario: GcScenario;
@@ -24,15 +24,43 @@ export function predict(scenario: GcScenario, issues: GcIssue[], sets: GcSets): 
     issues,
     outcome,
     withheld: {
-      blobs: sets.blobs.length,
-      bytes: sets.blobs.reduce((n, b) => n + b.size, 0),
-      manifests: sets.manifests.length,
-      layerLinks: sets.layerLinks.length,
+      blobs: sets.blobs.count,
+      bytes: sets.blobs.bytes,
+      manifests: sets.manifests.count,
+      layerLinks: sets.layerLinks.count,
     },
-    blobs: [],
-    manifests: [],
-    layerLinks: [],
+    blobs: new HeldList([]),
+    manifests: new HeldList([]),
+    layerLinks: new HeldList([]),
     // An aborted run breaks nothing; an uncertain one may still break these tags.
     brokenTags: outcome === 'aborts' ? [] : sets.brokenTags,
+  };
+}
+
+/** The items of `list` that `keep` accepts, counted in one pass over it (a list of the index is read, not held). */
+export function filterList<T extends { size: number }>(list: GcList<T>, keep: (x: T) => boolean): GcList<T> {
+  let count = 0;
+  let bytes = 0;
+  for (const x of list)
+    if (keep(x)) {
+      count++;
+      bytes += x.size;
+    }
+  return {
+    count,
+    bytes,
+    *[Symbol.iterator]() {
+      for (const x of list) if (keep(x)) yield x;
+    },
+  };
+}
+
+/** The prediction with its lists read into memory: usable after the index it was computed from is closed. */
+export function heldPrediction(p: GcPrediction): GcPrediction {
+  return {
+    ...p,
+    blobs: new HeldList([...p.blobs]),
+    manifests: new HeldList([...p.manifests]),
+    layerLinks: new HeldList([...p.layerLinks]),
   };
 }

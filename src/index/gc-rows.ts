@@ -86,9 +86,35 @@ export interface GcBrokenTag {
   bytes: number;
 }
 
+/**
+ * A list of a scenario, with its count and bytes known before its items are read: on a large store
+ * the lists run to hundreds of thousands of rows, which the index gives each time they are read
+ * (index/gc.ts) instead of memory holding them.
+ */
+export interface GcList<T> extends Iterable<T> {
+  readonly count: number;
+  /** Sum of the items' sizes. */
+  readonly bytes: number;
+}
+
+/** A list held in memory (filtered, emptied, or read whole before the index closes). */
+export class HeldList<T extends { size: number }> implements GcList<T> {
+  readonly count: number;
+  readonly bytes: number;
+
+  constructor(readonly items: readonly T[]) {
+    this.count = items.length;
+    this.bytes = items.reduce((n, x) => n + x.size, 0);
+  }
+
+  [Symbol.iterator](): Iterator<T> {
+    return this.items[Symbol.iterator]();
+  }
+}
+
 export interface GcSets {
-  blobs: GcBlob[];
-  manifests: GcManifest[];
-  layerLinks: GcLayerLink[];
+  blobs: GcList<GcBlob>;
+  manifests: GcList<GcManifest>;
+  layerLinks: GcList<GcLayerLink>;
   brokenTags: GcBrokenTag[];
 }

@@ -8,6 +8,7 @@ import type {
   GcBlob,
   GcBrokenTag,
   GcLayerLink,
+  GcList,
   GcManifest,
   GcManifestRow,
   GcMarkRule,
@@ -25,11 +26,20 @@ function marks(s: GcMarkRule): string {
 /** gc_marks column saying whether a digest is marked in this scenario. */
 const markColumn = (s: GcMarkRule): string => `m${s.id.replace('-', '_')}`;
 
-const TEMP = ['gc_marks', 'gc_sweep', 'gc_deleted', 'gc_pos', 'gc_minpos', 'gc_lost'];
+/** Every temporary table of a previous computation on this connection (the scenarios' lists included). */
+function dropGcTables(db: ReadableDB): void {
+  const names = db
+    .prepare(`SELECT name FROM temp.sqlite_schema WHERE type = 'table' AND name LIKE 'gc\\_%' ESCAPE '\\'`)
+    .pluck()
+    .all() as string[];
+  for (const t of names) db.exec(`DROP TABLE IF EXISTS temp.${t}`);
+}
 
 /**
  * Computes the scenarios. `positions` maps repository name → position in the 3.x catalog walk
  * (3.x layer links: a link survives only if its repository or an earlier one marked the blob).
+ * The lists stay in temporary tables of `db` and are read from them each time they are iterated
+ * (GcList): read them before the connection closes.
  */
 export function gcSets(
   db: ReadableDB,
@@ -38,102 +48,95 @@ export function gcSets(
   positions: ReadonlyMap<string, number>,
 ): GcSets[] {
   const p = { scan: scanId };
-  const dropAll = (): void => {
-    for (const t of TEMP) db.exec(`DROP TABLE IF EXISTS temp.${t}`);
-  };
-  dropAll();
-  try {
-    // Every held digest with, per scenario, whether some enumerated repository marks it: one pass
-    // (a GROUP BY over every held row). Only worth it when a scenario marks by a flag of the held
-    // row: without one, each lookup is answered from held_by_digest and the repository alone.
-    const table = scenarios.some((s) => s.markFlag !== null);
-    if (table) {
-      db.exec(
-        `CREATE TEMP TABLE gc_marks (digest TEXT PRIMARY KEY, ${scenarios.map((s) => `${markColumn(s)} INTEGER NOT NULL`).join(', ')}) WITHOUT ROWID`,
-      );
-      db.prepare(
-        `INSERT INTO gc_marks SELECT x.digest, ${scenarios.map((s) => `max(${marks(s)})`).join(', ')}
-         FROM repositories rx JOIN held x ON x.repo_id = rx.id WHERE rx.scan_id = :scan AND x.holders > 0 GROUP BY x.digest`,
-      ).run(p);
-    }
-    if (scenarios.some((s) => s.version === 3)) {
-      db.exec(`CREATE TEMP TABLE gc_pos (repo_id INTEGER PRIMARY KEY, pos INTEGER NOT NULL)`);
-      const ins = db.prepare(
-        `INSERT INTO gc_pos SELECT id, :pos FROM repositories WHERE scan_id = :scan AND name = :name AND has_manifests = 1`,
-      );
-      for (const [name, pos] of positions) ins.run({ ...p, name, pos });
-    }
-    // The scenarios list the same digests and repository names over and over (every scenario sweeps
-    // nearly the same blobs): one shared copy of each string, not one per row, keeps the four lists
-    // of a large registry within the memory of one.
-    const pool = new Map<string, string>();
-    const intern = (x: string): string => {
-      const had = pool.get(x);
-      if (had !== undefined) return had;
-      pool.set(x, x);
-      return x;
-    };
-    // A blob's size is its digest's: the swept-blob items themselves are shared between scenarios.
-    const blobs = new Map<string, GcBlob>();
-    const blob = (digest: string, size: number): GcBlob => {
-      let b = blobs.get(digest);
-      if (b === undefined) blobs.set(digest, (b = { digest: intern(digest), size }));
-      return b;
-    };
-    return scenarios.map((s) => scenario(db, p, s, table, intern, blob));
-  } finally {
-    dropAll();
+  dropGcTables(db);
+  // Every held digest with, per scenario, whether some enumerated repository marks it: one pass
+  // (a GROUP BY over every held row). Only worth it when a scenario marks by a flag of the held
+  // row: without one, each lookup is answered from held_by_digest and the repository alone.
+  const table = scenarios.some((s) => s.markFlag !== null);
+  if (table) {
+    db.exec(
+      `CREATE TEMP TABLE gc_marks (digest TEXT PRIMARY KEY, ${scenarios.map((s) => `${markColumn(s)} INTEGER NOT NULL`).join(', ')}) WITHOUT ROWID`,
+    );
+    db.prepare(
+      `INSERT INTO gc_marks SELECT x.digest, ${scenarios.map((s) => `max(${marks(s)})`).join(', ')}
+       FROM repositories rx JOIN held x ON x.repo_id = rx.id WHERE rx.scan_id = :scan AND x.holders > 0 GROUP BY x.digest`,
+    ).run(p);
   }
+  if (scenarios.some((s) => s.version === 3)) {
+    db.exec(`CREATE TEMP TABLE gc_pos (repo_id INTEGER PRIMARY KEY, pos INTEGER NOT NULL)`);
+    const ins = db.prepare(
+      `INSERT INTO gc_pos SELECT id, :pos FROM repositories WHERE scan_id = :scan AND name = :name AND has_manifests = 1`,
+    );
+    for (const [name, pos] of positions) ins.run({ ...p, name, pos });
+  }
+  return scenarios.map((s, i) => scenario(db, p, s, table, i));
 }
 
-function scenario(
+/** A list read from the index each time it is iterated, its count and bytes counted once. */
+function indexList<T>(
   db: ReadableDB,
-  p: { scan: number },
-  s: GcMarkRule,
-  table: boolean,
-  intern: (x: string) => string,
-  blob: (digest: string, size: number) => GcBlob,
-): GcSets {
-  // Rows as arrays (no intermediate object per row), their strings interned.
-  const items = (sql: string): Array<GcManifest & GcLayerLink> => {
-    const out: Array<GcManifest & GcLayerLink> = [];
-    for (const [repository, digest, size] of db.prepare(sql).raw().iterate() as Iterable<[string, string, number]>)
-      out.push({ repository: intern(repository), digest: intern(digest), size });
-    return out;
+  from: string,
+  select: string,
+  order: string,
+  row: (r: unknown[]) => T,
+): GcList<T> {
+  const { count, bytes } = db.prepare(`SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes ${from}`).get() as {
+    count: number;
+    bytes: number;
   };
+  return {
+    count,
+    bytes,
+    *[Symbol.iterator]() {
+      for (const r of db.prepare(`${select} ${from} ORDER BY ${order}`).raw().iterate() as Iterable<unknown[]>)
+        yield row(r);
+    },
+  };
+}
+
+const repositoryItem = ([repository, digest, size]: unknown[]): GcManifest & GcLayerLink =>
+  ({ repository, digest, size }) as GcManifest & GcLayerLink;
+
+function scenario(db: ReadableDB, p: { scan: number }, s: GcMarkRule, table: boolean, n: number): GcSets {
   const marked = (digest: string): string =>
     table
       ? `EXISTS (SELECT 1 FROM gc_marks k WHERE k.digest = ${digest} AND k.${markColumn(s)} = 1)`
       : `EXISTS (SELECT 1 FROM held x INDEXED BY held_by_digest JOIN repositories rx ON rx.id = x.repo_id
          WHERE x.scan_id = :scan AND x.digest = ${digest} AND ${marks(s)})`;
-  for (const t of ['gc_sweep', 'gc_deleted', 'gc_minpos', 'gc_lost']) db.exec(`DROP TABLE IF EXISTS temp.${t}`);
-  db.exec(`CREATE TEMP TABLE gc_sweep (digest TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID`);
+  // This scenario's lists, kept until the connection closes; gc_minpos and gc_lost are its working tables.
+  const sweep = `gc_sweep_${n}`;
+  const deleted = `gc_deleted_${n}`;
+  const links = `gc_links_${n}`;
+  for (const t of ['gc_minpos', 'gc_lost']) db.exec(`DROP TABLE IF EXISTS temp.${t}`);
+  db.exec(`CREATE TEMP TABLE ${sweep} (digest TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID`);
   db.prepare(
-    `INSERT INTO gc_sweep SELECT b.digest, b.size FROM blobs b WHERE b.scan_id = :scan AND NOT ${marked('b.digest')}`,
+    `INSERT INTO ${sweep} SELECT b.digest, b.size FROM blobs b WHERE b.scan_id = :scan AND NOT ${marked('b.digest')}`,
   ).run(p);
 
   db.exec(
-    `CREATE TEMP TABLE gc_deleted (repo_id INTEGER NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (repo_id, digest)) WITHOUT ROWID`,
+    `CREATE TEMP TABLE ${deleted} (repo_id INTEGER NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (repo_id, digest)) WITHOUT ROWID`,
   );
   if (s.deleteUntagged) {
     // 2.x deletes every untagged revision it enumerates; 3.x skips repositories without a tags
     // directory and keeps any manifest something marked (unmarkReferencedManifest).
     const v3 = s.version === 3 ? `AND r.has_tags_dir IS NOT 0 AND NOT ${marked('h.digest')}` : '';
     db.prepare(
-      `INSERT INTO gc_deleted SELECT h.repo_id, h.digest, h.size FROM repositories r JOIN held h ON h.repo_id = r.id
+      `INSERT INTO ${deleted} SELECT h.repo_id, h.digest, h.size FROM repositories r JOIN held h ON h.repo_id = r.id
        WHERE r.scan_id = :scan AND r.${s.marker} = 1 AND h.revision = 1 AND h.current = 0 ${v3}`,
     ).run(p);
   }
 
-  let layerLinks: GcLayerLink[] = [];
+  // In the order they are listed (by repository, then digest): the table's rowid order.
+  db.exec(`CREATE TEMP TABLE ${links} (repository TEXT NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL)`);
   if (s.version === 3) {
     db.exec(`CREATE TEMP TABLE gc_minpos (digest TEXT PRIMARY KEY, pos INTEGER NOT NULL) WITHOUT ROWID`);
     db.prepare(
       `INSERT INTO gc_minpos SELECT x.digest, min(q.pos) FROM gc_pos q JOIN held x ON x.repo_id = q.repo_id
        JOIN repositories rx ON rx.id = x.repo_id WHERE ${marks(s)} GROUP BY x.digest`,
     ).run();
-    layerLinks = items(
-      `SELECT r.name AS repository, h.digest, h.size FROM gc_pos q
+    db.exec(
+      `INSERT INTO ${links}
+       SELECT r.name AS repository, h.digest, h.size FROM gc_pos q
        JOIN repositories r ON r.id = q.repo_id JOIN held h ON h.repo_id = q.repo_id
        WHERE h.linked = 1 AND h.size IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM gc_minpos m WHERE m.digest = h.digest AND m.pos <= q.pos)
@@ -146,10 +149,10 @@ function scenario(
     PRIMARY KEY (repo_id, digest)) WITHOUT ROWID`);
   db.prepare(
     `INSERT OR IGNORE INTO gc_lost
-     SELECT h.repo_id, h.digest, h.size, 0 FROM gc_sweep w CROSS JOIN held h ON h.scan_id = :scan AND h.digest = w.digest
+     SELECT h.repo_id, h.digest, h.size, 0 FROM ${sweep} w CROSS JOIN held h ON h.scan_id = :scan AND h.digest = w.digest
      WHERE h.live = 1 AND h.holders > 0`,
   ).run(p);
-  db.exec(`INSERT INTO gc_lost SELECT d.repo_id, d.digest, 0, 1 FROM gc_deleted d JOIN held h ON h.repo_id = d.repo_id AND h.digest = d.digest
+  db.exec(`INSERT INTO gc_lost SELECT d.repo_id, d.digest, 0, 1 FROM ${deleted} d JOIN held h ON h.repo_id = d.repo_id AND h.digest = d.digest
            WHERE h.live = 1 ON CONFLICT (repo_id, digest) DO UPDATE SET deleted = 1`);
   const broken = db
     .prepare(
@@ -181,18 +184,22 @@ function scenario(
     )
     .all(p) as Array<Omit<GcBrokenTag, 'deletedManifests'> & { deletedManifests: string | null }>;
 
-  const blobs: GcBlob[] = [];
-  for (const [digest, size] of db
-    .prepare(`SELECT digest, size FROM gc_sweep ORDER BY digest`)
-    .raw()
-    .iterate() as Iterable<[string, number]>)
-    blobs.push(blob(digest, size));
   return {
-    blobs,
-    manifests: items(
-      `SELECT r.name AS repository, d.digest, d.size FROM gc_deleted d JOIN repositories r ON r.id = d.repo_id ORDER BY r.name, d.digest`,
+    blobs: indexList(
+      db,
+      `FROM ${sweep}`,
+      'SELECT digest, size',
+      'digest',
+      ([digest, size]) => ({ digest, size }) as GcBlob,
     ),
-    layerLinks,
+    manifests: indexList(
+      db,
+      `FROM ${deleted} d JOIN repositories r ON r.id = d.repo_id`,
+      'SELECT r.name, d.digest, d.size',
+      'r.name, d.digest',
+      repositoryItem,
+    ),
+    layerLinks: indexList(db, `FROM ${links}`, 'SELECT repository, digest, size', 'rowid', repositoryItem),
     brokenTags: broken.map((b) => ({
       ...b,
       deletedManifests: b.deletedManifests ? b.deletedManifests.split(',').sort() : [],

@@ -341,7 +341,8 @@ function arrayItems(items: unknown[], depth: number): string {
 /**
  * The same bytes as json(value), in pieces of about `piece` characters: every long array, however
  * deep (the gc-preview's blobs of each scenario), is serialised JSON_ITEMS_PER_PIECE items at a time,
- * so neither the document nor any one of its parts is ever one string.
+ * so neither the document nor any one of its parts is ever one string. An iterable that is not an
+ * array is written as the array of its items, read as they are written (isStream).
  */
 export function* jsonDocChunks(value: Record<string, unknown>, piece = 1 << 16): Generator<string> {
   let out = '';
@@ -358,7 +359,23 @@ export function* jsonDocChunks(value: Record<string, unknown>, piece = 1 << 16):
 /** Arrays shorter than this are serialised whole, as is anything that holds no longer one. */
 const LONG_ARRAY = 64;
 
+/**
+ * An iterable that is not an array (nor a string, Map or Set): a list read as it is written, such as
+ * gc-preview's lists (GcList), always serialised in pieces. Its items must hold no long arrays.
+ */
+function isStream(v: unknown): v is Iterable<unknown> {
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    !(v instanceof Map) &&
+    !(v instanceof Set) &&
+    Symbol.iterator in v
+  );
+}
+
 function holdsLongArray(v: unknown): boolean {
+  if (isStream(v)) return true;
   if (Array.isArray(v)) return v.length > LONG_ARRAY || v.some(holdsLongArray);
   if (v === null || typeof v !== 'object' || 'toJSON' in v) return false;
   return Object.values(v).some((x) => x !== null && typeof x === 'object' && holdsLongArray(x));
@@ -371,6 +388,19 @@ function* jsonPieces(v: unknown, indent: string): Generator<string> {
     return;
   }
   const inner = `${indent}  `;
+  if (isStream(v)) {
+    let batch: unknown[] = [];
+    let open = false;
+    const items = function* (): Generator<string> {
+      yield `${open ? ',' : '['}${arrayItems(batch, indent.length / 2)}`;
+      open = true;
+      batch = [];
+    };
+    for (const x of v) if (batch.push(x) === JSON_ITEMS_PER_PIECE) yield* items();
+    if (batch.length > 0) yield* items();
+    yield open ? `\n${indent}]` : '[]';
+    return;
+  }
   if (Array.isArray(v)) {
     yield '[';
     for (let i = 0; i < v.length;) {

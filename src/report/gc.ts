@@ -21,8 +21,6 @@ export interface GcPreviewView {
   predictions: GcPrediction[];
 }
 
-const sum = (xs: Array<{ size: number }>): number => xs.reduce((n, x) => n + x.size, 0);
-
 /** The JSON contract of `gc-preview --format json` (documented in the README). */
 export function gcPreviewJson(v: GcPreviewView): Record<string, unknown> {
   return {
@@ -37,9 +35,10 @@ export function gcPreviewJson(v: GcPreviewView): Record<string, unknown> {
       outcome: p.outcome,
       withheld: p.withheld,
       issues: p.issues,
-      blobs: { count: p.blobs.length, bytes: sum(p.blobs), items: p.blobs },
-      manifests: { count: p.manifests.length, bytes: sum(p.manifests), items: p.manifests },
-      layerLinks: { count: p.layerLinks.length, items: p.layerLinks },
+      // The lists are iterables the JSON writer streams (GcList: read from the index as they are written).
+      blobs: { count: p.blobs.count, bytes: p.blobs.bytes, items: p.blobs },
+      manifests: { count: p.manifests.count, bytes: p.manifests.bytes, items: p.manifests },
+      layerLinks: { count: p.layerLinks.count, items: p.layerLinks },
       brokenTags: p.brokenTags,
     })),
   };
@@ -93,10 +92,10 @@ function gcPreviewTable(v: GcPreviewView): string {
       v.predictions.map((p) => [
         p.scenario.command,
         p.outcome,
-        p.withheld ? '-' : p.blobs.length,
-        p.withheld ? '-' : humanBytes(sum(p.blobs)),
-        p.withheld ? '-' : p.manifests.length,
-        p.scenario.version !== 3 ? 'never (2.x)' : p.withheld ? '-' : p.layerLinks.length,
+        p.withheld ? '-' : p.blobs.count,
+        p.withheld ? '-' : humanBytes(p.blobs.bytes),
+        p.withheld ? '-' : p.manifests.count,
+        p.scenario.version !== 3 ? 'never (2.x)' : p.withheld ? '-' : p.layerLinks.count,
         p.brokenTags.length,
       ]),
     ),
@@ -144,9 +143,9 @@ function gcPreviewTable(v: GcPreviewView): string {
         ),
       ),
     ];
-    if (p.blobs.length && p.blobs.length <= LIST_LIMIT)
-      detail.push(p.blobs.map((b) => `  delete ${b.digest} (${humanBytes(b.size)})`).join('\n'));
-    else if (p.blobs.length) detail.push(`  ${p.blobs.length} blobs (the list: --format json or csv)`);
+    if (p.blobs.count && p.blobs.count <= LIST_LIMIT)
+      detail.push([...p.blobs].map((b) => `  delete ${b.digest} (${humanBytes(b.size)})`).join('\n'));
+    else if (p.blobs.count) detail.push(`  ${p.blobs.count} blobs (the list: --format json or csv)`);
     if (detail.length) lines.push('', `${p.scenario.command}:`, ...detail);
   }
   return fitText(`${lines.join('\n')}\n`);

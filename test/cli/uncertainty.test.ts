@@ -75,7 +75,7 @@ test('a readable tree: gc-preview runs and lists its deletions', async (t) => {
     assert.equal(p.outcome, 'runs');
     assert.equal(p.withheld, null);
     assert.deepEqual(
-      p.blobs.map((b) => b.digest),
+      [...p.blobs].map((b) => b.digest),
       [orphan],
     );
   }
@@ -91,7 +91,7 @@ test('an aborting scenario lists no deletions (an aborted run deletes nothing)',
   const r = await runGcPreview({ dbFile: db, root: s.root, format: 'json', jobs: 0 });
   for (const p of r.predictions) {
     assert.equal(p.outcome, 'aborts', p.scenario.id);
-    assert.deepEqual([p.blobs, p.manifests, p.layerLinks, p.brokenTags], [[], [], [], []]);
+    assert.deepEqual([[...p.blobs], [...p.manifests], [...p.layerLinks], p.brokenTags], [[], [], [], []]);
     assert.ok(p.withheld && p.withheld.blobs >= 1);
   }
   const json = JSON.parse([...r.output].join('')) as { scenarios: any[] };

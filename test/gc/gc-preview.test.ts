@@ -8,20 +8,33 @@ import assert from 'node:assert/strict';
 import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { runGcPreview } from '../../src/app/gc-preview.js';
-import type { GcPrediction } from '../../src/gc/prediction.js';
+import type { GcBlob, GcLayerLink, GcManifest, GcPrediction } from '../../src/gc/prediction.js';
 import { gcIssues, GC_SCENARIOS, type GcIssueInput } from '../../src/gc/scenarios.js';
 import { StorageTree } from '../helpers/tree.js';
 
 const hex = (d: string): string => d.slice(d.indexOf(':') + 1);
 
-async function preview(tree: StorageTree): Promise<Map<string, GcPrediction>> {
+/** A prediction with its lists as arrays, to compare. */
+type Listed = Omit<GcPrediction, 'blobs' | 'manifests' | 'layerLinks'> & {
+  blobs: GcBlob[];
+  manifests: GcManifest[];
+  layerLinks: GcLayerLink[];
+};
+const listed = (p: GcPrediction): Listed => ({
+  ...p,
+  blobs: [...p.blobs],
+  manifests: [...p.manifests],
+  layerLinks: [...p.layerLinks],
+});
+
+async function preview(tree: StorageTree): Promise<Map<string, Listed>> {
   const r = await runGcPreview({ dbFile: path.join(tree.root, 'idx.db'), root: tree.root, format: 'json', jobs: 0 });
   JSON.parse([...r.output].join('')); // the JSON renders
-  return new Map(r.predictions.map((p) => [p.scenario.id, p]));
+  return new Map(r.predictions.map((p) => [p.scenario.id, listed(p)]));
 }
 
 const digests = (xs: Array<{ digest: string }>): string[] => xs.map((x) => x.digest).sort();
-const effects = (p: GcPrediction): string[] => p.issues.map((i) => `${i.effect} ${i.repository ?? ''}`).sort();
+const effects = (p: Listed): string[] => p.issues.map((i) => `${i.effect} ${i.repository ?? ''}`).sort();
 
 function tree(t: { after(fn: () => void): void }): StorageTree {
   const s = new StorageTree();
@@ -127,7 +140,7 @@ test('one scenario alone (marks looked up per blob) predicts what it predicts be
     const all = await preview(s);
     for (const scenario of GC_SCENARIOS) {
       const r = await runGcPreview({ dbFile: path.join(s.root, 'idx.db'), format: 'json', scenarios: [scenario.id] });
-      assert.deepEqual(r.predictions, [all.get(scenario.id)], scenario.id);
+      assert.deepEqual(r.predictions.map(listed), [all.get(scenario.id)], scenario.id);
     }
     const sizes = (id: string): number[] => {
       const p = all.get(id)!;
@@ -262,4 +275,28 @@ test('issues: invalid links and names stop every enumerating version; media type
     'uncertain:blobs/sha256/zz:not part of the blob lay',
   ]);
   void hex;
+});
+
+test('written while the index is open, the lists read from it give the bytes of the held lists', async (t) => {
+  const s = tree(t);
+  s.image('app', 'v1', ['app 1']);
+  s.image('app', null, ['app 0']);
+  const c1 = s.image('multi', null, ['amd64']);
+  s.index('multi', 'latest', [c1.manifest, s.image('multi', null, ['arm64']).manifest]);
+  s.layerLink('other', s.blob('stray'));
+  for (let i = 0; i < 70; i++) s.blob(`orphan ${i}`); // longer than a JSON batch of short arrays
+  await preview(s); // scans into the index
+  const dbFile = path.join(s.root, 'idx.db');
+  for (const format of ['json', 'csv', 'table'] as const)
+    for (const selection of [{}, { repositories: ['multi'] }, { exclude: ['multi'] }]) {
+      const held = await runGcPreview({ dbFile, format, selection });
+      const chunks: string[] = [];
+      const written = await runGcPreview({ dbFile, format, selection, write: (c) => chunks.push(c) });
+      assert.deepEqual([...written.output], []);
+      assert.equal(chunks.join(''), [...held.output].join(''), `${format} ${JSON.stringify(selection)}`);
+      if (format === 'json') {
+        const doc = JSON.parse(chunks.join('')) as { scenarios: Array<{ blobs: { count: number; items: unknown[] } }> };
+        assert.ok(doc.scenarios.every((x) => x.blobs.items.length === x.blobs.count && x.blobs.count >= 70));
+      }
+    }
 });

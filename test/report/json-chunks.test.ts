@@ -60,3 +60,25 @@ test('jsonDocChunks writes the bytes of json(), long arrays at any depth include
     }
   }
 });
+
+test('jsonDocChunks writes an iterable that is not an array as the array of its items, read as it writes', () => {
+  const item = (i: number): Record<string, unknown> => ({
+    digest: `sha256:${i}`,
+    size: i,
+    repository: i % 2 ? 'a' : null,
+  });
+  for (const n of [0, 1, 64, 65, 3000]) {
+    const items = Array.from({ length: n }, (_, i) => item(i));
+    let reads = 0;
+    const stream = {
+      *[Symbol.iterator]() {
+        reads++;
+        yield* items;
+      },
+    };
+    const asArrays = { scenarios: [{ id: 1, blobs: { count: n, items }, tags: new Map([['v', 1]]) }] };
+    const streamed = { scenarios: [{ id: 1, blobs: { count: n, items: stream }, tags: new Map([['v', 1]]) }] };
+    assert.equal([...jsonDocChunks(streamed, 100)].join(''), json(asArrays), `${n} items`);
+    assert.equal(reads, 1, 'read once, as it is written');
+  }
+});

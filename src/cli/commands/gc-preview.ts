@@ -32,13 +32,19 @@ export function gcPreviewCommand(ctx: CommandContext): Command {
         o: SessionCommandOptions & { scenario?: GcScenarioId[]; repository?: string[]; exclude?: string[] },
       ) => {
         const { runGcPreview } = await import('../../app/gc-preview.js');
-        const out = await runGcPreview({
+        // Written while the index is open: the scenarios' lists are read from it as they are written.
+        let started = false;
+        await runGcPreview({
           ...sessionArgs(root, o),
           ...(o.scenario ? { scenarios: o.scenario } : {}),
           selection: repositorySelection(o),
+          write: (chunk) => {
+            if (!started) endProgress(Boolean(o.quiet));
+            started = true;
+            ctx.stdout(chunk);
+          },
         });
-        endProgress(Boolean(o.quiet));
-        for (const chunk of out.output) ctx.stdout(chunk);
+        if (!started) endProgress(Boolean(o.quiet));
       },
     );
 }
