@@ -122,3 +122,32 @@ export function suspendIndexes(db: DB, tables: readonly string[] = BULK_TABLES):
 export function restoreIndexes(db: DB, sqls: readonly string[]): void {
   for (const s of sqls) db.exec(s);
 }
+
+/**
+ * The distinct digests the scan's revision links name, in digest order (locality in blobs/), a page
+ * at a time: a full scan reads their manifests from these pages instead of holding every digest
+ * while it walks (112 k on the large benchmark tree, 10 MB of strings; ten times that on a store ten
+ * times larger). Call after the links are written; the pages come from a temporary table.
+ */
+export function* revisionDigestPages(db: DB, scanId: number, size: number): Generator<string[]> {
+  db.exec(`DROP TABLE IF EXISTS temp.scan_revisions`);
+  db.exec(`CREATE TEMP TABLE scan_revisions (digest TEXT NOT NULL)`);
+  try {
+    db.prepare(
+      `INSERT INTO temp.scan_revisions
+       SELECT DISTINCT l.digest FROM repositories r JOIN links l ON l.repo_id = r.id
+       WHERE r.scan_id = ? AND l.kind = 'revision' AND l.digest IS NOT NULL ORDER BY l.digest`,
+    ).run(scanId);
+    const page = db
+      .prepare(`SELECT rowid, digest FROM temp.scan_revisions WHERE rowid > ? ORDER BY rowid LIMIT ?`)
+      .raw();
+    for (let last = 0; ;) {
+      const rows = page.all(last, size) as Array<[number, string]>;
+      if (rows.length === 0) return;
+      last = rows[rows.length - 1]![0];
+      yield rows.map((r) => r[1]);
+    }
+  } finally {
+    db.exec(`DROP TABLE IF EXISTS temp.scan_revisions`);
+  }
+}

@@ -9,6 +9,7 @@ import {
   insertScan,
   reusableScan,
   restoreIndexes,
+  revisionDigestPages,
   suspendIndexes,
 } from '../index/scans.js';
 import { deriveGraph, graphInputCounts } from '../index/derive.js';
@@ -17,7 +18,8 @@ import { RegauditError, sqliteCode } from '../errors.js';
 import { resolveStorageRoot, type StorageRoot } from './root.js';
 import { WorkerPool } from './parallel.js';
 import { InlineRunner, type TaskRunner } from './runners.js';
-import type { WalkContext } from './tasks.js';
+import { MANIFEST_BATCH, type WalkContext } from './tasks.js';
+import type { Digest } from '../layout/digest.js';
 import { CollectingSink, runWalk, type WalkProgress } from './walk.js';
 import { fsStorage } from '../storage/fs.js';
 import { rescanInPlace, type RescanStats } from './rescan.js';
@@ -139,7 +141,13 @@ export async function scanStorage(db: DB, given: string, opts: ScanOptions): Pro
       const indexes = suspendIndexes(target);
       const scanId = insertScan(target, root.v2, given, started, thorough);
       const sink = new CollectingSink(new IndexWriter(target, scanId), opts.onProgress);
-      await runWalk(ctx, sink, runner, phase);
+      await runWalk(
+        ctx,
+        sink,
+        runner,
+        () => revisionDigestPages(target, scanId, MANIFEST_BATCH) as Iterable<Digest[]>,
+        phase,
+      );
       // The workers' heaps are not needed for the index builds and the derivation: give them back now.
       await runner.close();
       restoreIndexes(target, indexes);

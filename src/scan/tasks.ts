@@ -273,9 +273,13 @@ export function readManifest(ctx: WalkContext, digest: Digest): ManifestRecord {
   return rec;
 }
 
-/** Manifest reads in batches of 256 digests, in the order given. */
+/** Digests a manifests task reads. */
+export const MANIFEST_BATCH = 256;
+
+/** Manifest reads in batches of MANIFEST_BATCH digests, in the order given. */
 export function manifestTasksFor(digests: readonly Digest[]): WalkTask[] {
   const tasks: WalkTask[] = [];
-  for (let i = 0; i < digests.length; i += 256) tasks.push({ kind: 'manifests', digests: digests.slice(i, i + 256) });
+  for (let i = 0; i < digests.length; i += MANIFEST_BATCH)
+    tasks.push({ kind: 'manifests', digests: digests.slice(i, i + MANIFEST_BATCH) });
   return tasks;
 }

@@ -12,7 +12,7 @@ import type {
   ScanSink,
 } from '../index/records.js';
 import type { TaskRunner } from './runners.js';
-import { initialTasks, manifestTasksFor, type WalkContext, type WalkTask } from './tasks.js';
+import { initialTasks, type WalkContext, type WalkTask } from './tasks.js';
 
 export interface WalkProgress {
   files: number;
@@ -21,13 +21,9 @@ export interface WalkProgress {
   phase: 'repositories' | 'blobs' | 'manifests';
 }
 
-/**
- * Wraps the real sink: counts progress and remembers every revision digest, so the manifests
- * phase reads each manifest once however many repositories link it.
- */
+/** Wraps the real sink: counts progress. */
 export class CollectingSink implements ScanSink {
   readonly progress: WalkProgress = { files: 0, dirs: 0, repositories: 0, phase: 'repositories' };
-  readonly revisionDigests = new Set<Digest>();
   private lastReport = 0;
 
   constructor(
@@ -46,7 +42,6 @@ export class CollectingSink implements ScanSink {
 
   repository(s: RepositorySnapshot): void {
     this.progress.repositories++;
-    for (const l of s.links) if (l.kind === 'revision' && l.digest) this.revisionDigests.add(l.digest);
     this.tick(s.links.length + s.uploads.length, Math.max(0, s.entries - s.links.length));
     this.inner.repository(s);
   }
@@ -76,26 +71,27 @@ export class CollectingSink implements ScanSink {
   readonly taskStarting = (task: WalkTask): void => {
     if (task.kind === 'blobFan') this.progress.phase = 'blobs';
   };
-
-  /** The manifests phase, in digest order (locality in blobs/), in batches. */
-  manifestTasks(): WalkTask[] {
-    const digests = [...this.revisionDigests].sort();
-    this.revisionDigests.clear();
-    return manifestTasksFor(digests);
-  }
 }
 
-/** A full walk: repositories and blobs, then every manifest a revision link names. */
+/**
+ * A full walk: repositories and blobs, then every manifest a revision link names, read once however
+ * many repositories link it: `revisions` gives their digests a page at a time once the links are
+ * written (index/scans.ts revisionDigestPages).
+ */
 export async function runWalk(
   ctx: WalkContext,
   sink: CollectingSink,
   runner: TaskRunner,
+  revisions: () => Iterable<Digest[]>,
   phase?: (name: string) => void,
 ): Promise<void> {
   sink.progress.phase = 'repositories';
   await runner.drain(initialTasks(ctx, sink), sink, { onStart: sink.taskStarting });
   phase?.('walk');
   sink.progress.phase = 'manifests';
-  await runner.drain(sink.manifestTasks(), sink);
+  const tasks = function* (): Generator<WalkTask> {
+    for (const digests of revisions()) yield { kind: 'manifests', digests };
+  };
+  await runner.drain(tasks(), sink);
   phase?.('manifests');
 }
