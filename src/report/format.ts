@@ -295,29 +295,34 @@ export function* jsonChunks(
   const value = stamped(unstamped) as Record<string, unknown>;
   const items = value[key];
   const keys = Object.keys(value);
-  const iterable =
-    items !== null && typeof items === 'object' && Symbol.iterator in items && typeof items !== 'string'
-      ? (items as Iterable<unknown>)
-      : undefined;
-  const it = iterable?.[Symbol.iterator]();
-  let next = it?.next();
-  if (!it || !next || next.done || keys[keys.length - 1] !== key) {
-    yield json(next?.done ? { ...unstamped, [key]: [] } : unstamped);
+  if (!isIterable(items) || keys[keys.length - 1] !== key) {
+    yield json(unstamped);
     return;
   }
   const head = JSON.stringify({ ...value, [key]: [] }, null, 2);
   // head ends with `"<key>": []\n}`: leave the array open, then close it after the items.
-  yield `${head.slice(0, head.length - ']\n}'.length)}`;
-  let pending: unknown[] = [];
-  while (!next.done) {
-    pending.push(next.value);
-    next = it.next();
-    if (pending.length === batch || next.done) {
-      yield `${arrayItems(pending, 1)}${next.done ? '' : ','}`;
-      pending = [];
-    }
+  let open = false;
+  for (const s of itemBatches(items, 1, batch)) {
+    yield open ? s : `${head.slice(0, head.length - ']\n}'.length)}${s}`;
+    open = true;
   }
-  yield '\n  ]\n}\n';
+  yield open ? '\n  ]\n}\n' : json({ ...unstamped, [key]: [] });
+}
+
+const isIterable = (v: unknown): v is Iterable<unknown> => v !== null && typeof v === 'object' && Symbol.iterator in v;
+
+/** The items of an array nested `depth` levels deep, `batch` to a piece, comma-separated; nothing for none. */
+function* itemBatches(items: Iterable<unknown>, depth: number, batch = JSON_ITEMS_PER_PIECE): Generator<string> {
+  let pending: unknown[] = [];
+  let first = true;
+  const piece = (): string => {
+    const s = `${first ? '' : ','}${arrayItems(pending, depth)}`;
+    first = false;
+    pending = [];
+    return s;
+  };
+  for (const x of items) if (pending.push(x) === batch) yield piece();
+  if (pending.length > 0) yield piece();
 }
 
 /**
@@ -364,14 +369,7 @@ const LONG_ARRAY = 64;
  * gc-preview's lists (GcList), always serialised in pieces. Its items must hold no long arrays.
  */
 function isStream(v: unknown): v is Iterable<unknown> {
-  return (
-    v !== null &&
-    typeof v === 'object' &&
-    !Array.isArray(v) &&
-    !(v instanceof Map) &&
-    !(v instanceof Set) &&
-    Symbol.iterator in v
-  );
+  return isIterable(v) && !Array.isArray(v) && !(v instanceof Map) && !(v instanceof Set);
 }
 
 function holdsLongArray(v: unknown): boolean {
@@ -389,15 +387,11 @@ function* jsonPieces(v: unknown, indent: string): Generator<string> {
   }
   const inner = `${indent}  `;
   if (isStream(v)) {
-    let batch: unknown[] = [];
     let open = false;
-    const items = function* (): Generator<string> {
-      yield `${open ? ',' : '['}${arrayItems(batch, indent.length / 2)}`;
+    for (const s of itemBatches(v, indent.length / 2)) {
+      yield open ? s : `[${s}`;
       open = true;
-      batch = [];
-    };
-    for (const x of v) if (batch.push(x) === JSON_ITEMS_PER_PIECE) yield* items();
-    if (batch.length > 0) yield* items();
+    }
     yield open ? `\n${indent}]` : '[]';
     return;
   }
