@@ -1,6 +1,6 @@
 /** What gc-preview predicts for one garbage-collect scenario: the model's output, which the index computes and reports render. */
 import { gcOutcome, type GcIssue, type GcOutcome, type GcScenario } from './scenarios.js';
-import { HeldList, type GcList, type GcSets } from '../index/gc-rows.js';
+import type { GcList, GcSets } from '../index/gc-rows.js';
 
 export type { GcBlob, GcBrokenTag, GcLayerLink, GcList, GcManifest, GcSets } from '../index/gc-rows.js';
 
@@ -35,6 +35,21 @@ export function predict(scenario: GcScenario, issues: GcIssue[], sets: GcSets): 
     // An aborted run breaks nothing; an uncertain one may still break these tags.
     brokenTags: outcome === 'aborts' ? [] : sets.brokenTags,
   };
+}
+
+/** A list held in memory (filtered, emptied, or read whole before the index closes). */
+export class HeldList<T extends { size: number }> implements GcList<T> {
+  readonly count: number;
+  readonly bytes: number;
+
+  constructor(readonly items: readonly T[]) {
+    this.count = items.length;
+    this.bytes = items.reduce((n, x) => n + x.size, 0);
+  }
+
+  [Symbol.iterator](): Iterator<T> {
+    return this.items[Symbol.iterator]();
+  }
 }
 
 /** The items of `list` that `keep` accepts, counted in one pass over it (a list of the index is read, not held). */

@@ -97,21 +97,6 @@ export interface GcList<T> extends Iterable<T> {
   readonly bytes: number;
 }
 
-/** A list held in memory (filtered, emptied, or read whole before the index closes). */
-export class HeldList<T extends { size: number }> implements GcList<T> {
-  readonly count: number;
-  readonly bytes: number;
-
-  constructor(readonly items: readonly T[]) {
-    this.count = items.length;
-    this.bytes = items.reduce((n, x) => n + x.size, 0);
-  }
-
-  [Symbol.iterator](): Iterator<T> {
-    return this.items[Symbol.iterator]();
-  }
-}
-
 export interface GcSets {
   blobs: GcList<GcBlob>;
   manifests: GcList<GcManifest>;
